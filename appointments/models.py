@@ -1,0 +1,169 @@
+"""Appointments (with their services) and the outbox of messages about them."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from offices.models import Administration, Counter, Municipality, Office, Service
+
+
+class Status(models.TextChoices):
+    HELD = "held", _("held")
+    UNCONFIRMED = "unconfirmed", _("unconfirmed")
+    CONFIRMED = "confirmed", _("confirmed")
+    CHECKED_IN = "checked_in", _("checked in")
+    COMPLETED = "completed", _("completed")
+    NO_SHOW = "no_show", _("no-show")
+    CANCELLED = "cancelled", _("cancelled")
+    EXPIRED = "expired", _("expired")
+
+
+# Statuses that occupy their counter. The PostgreSQL exclusion constraint (migration 0002) lists
+# the same statuses: change both together.
+LIVE_STATUSES = (
+    Status.HELD,
+    Status.UNCONFIRMED,
+    Status.CONFIRMED,
+    Status.CHECKED_IN,
+    Status.COMPLETED,
+    Status.NO_SHOW,
+)
+# Statuses whose occupation ends when `hold_expires_at` has passed.
+EXPIRING_STATUSES = (Status.HELD, Status.UNCONFIRMED)
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("online")
+    API = "api", _("API")
+    COUNTER = "counter", _("at the counter")
+    PHONE = "phone", _("by phone")
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def occupying(self, now):
+        """Appointments that hold their counter at `now`: live, and not an expired hold."""
+        return self.filter(status__in=LIVE_STATUSES).exclude(
+            status__in=EXPIRING_STATUSES, hold_expires_at__lte=now
+        )
+
+    def overlapping(self, start, end):
+        return self.filter(start__lt=end, end__gt=start)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Appointment(models.Model):
+    """One counter for one interval [start, end), for a citizen's services and vehicles."""
+
+    reference = models.CharField(_("booking reference"), max_length=12, unique=True)
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("office"))
+    counter = models.ForeignKey(
+        Counter, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("counter")
+    )
+    start = models.DateTimeField(_("start"), db_index=True)
+    end = models.DateTimeField(_("end"))
+    vehicles = models.PositiveSmallIntegerField(_("vehicles"), default=1)
+    home_administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="+", verbose_name=_("home administration")
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.PROTECT, related_name="+", verbose_name=_("municipality of residence")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.HELD, db_index=True)
+    hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.ONLINE)
+    language = models.CharField(_("language"), max_length=5, default="de")
+    # Personal data: erased after the retention period.
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    email = models.EmailField(_("e-mail"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    token_hash = models.CharField(_("manage token (hash)"), max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["start", "counter"]
+        indexes = [models.Index(fields=["counter", "start"], name="appointment_counter_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(condition=Q(vehicles__gte=1), name="appointment_vehicles_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.start:%d.%m.%Y %H:%M}"
+
+    def token_matches(self, token: str) -> bool:
+        # Constant-time comparison: the hash of a guess must not leak through timing.
+        return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(token or ""))
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+class AppointmentService(models.Model):
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="items")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+", verbose_name=_("service"))
+    vehicles = models.PositiveSmallIntegerField(_("vehicles"), default=1)
+    minutes = models.PositiveSmallIntegerField(_("minutes"))
+
+    class Meta:
+        verbose_name = _("service of an appointment")
+        verbose_name_plural = _("services of an appointment")
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "service"], name="appointment_service_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.service} × {self.vehicles}"
+
+
+class Notification(models.Model):
+    """The outbox: a message is written in the transaction that causes it and sent by the worker."""
+
+    class Kind(models.TextChoices):
+        OPT_IN = "opt_in", _("confirm your booking")
+        CONFIRMATION = "confirmation", _("booking confirmed")
+        REMINDER = "reminder", _("reminder")
+        CANCELLATION = "cancellation", _("cancellation")
+        RESCHEDULE = "reschedule", _("appointment moved")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        DROPPED = "dropped", _("dropped")
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    due_at = models.DateTimeField(_("due at"))
+    # Secrets that only the message may carry (the manage link); erased once the message is sent.
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["state", "due_at"], name="notification_due")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} – {self.appointment.reference}"

@@ -1,0 +1,7 @@
+"""WSGI entry point (gunicorn ikz_portal.wsgi)."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ikz_portal.settings")
+application = get_wsgi_application()
