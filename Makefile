@@ -1,0 +1,68 @@
+# The two commands of the README, and a few helpers.
+#
+#   make run              demo portal on http://127.0.0.1:8000 (SQLite, mails in var/mail/)
+#   make run PORT=8080    the same on another port
+#   make test             the test suite (PostgreSQL when DATABASE_URL is set, else SQLite)
+#   make test ARGS="-k availability"
+#
+# Needs only Python 3.11+ and the usual system tools: every dependency is a wheel, installed into
+# .venv/ on first use and again only when requirements.txt changes.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Touched after a successful install; newer requirements.txt means install again.
+STAMP  := $(VENV)/.requirements.stamp
+PORT   ?= 8000
+ARGS   ?=
+
+# Every recipe line stops the build on its first failure.
+.SHELLFLAGS := -eu -c
+.DEFAULT_GOAL := help
+
+.PHONY: help run test venv migrate seed check clean
+
+help:
+	@echo "make run [PORT=8000]     start the demo portal (migrate, seed demo data, runserver)"
+	@echo "make test [ARGS=...]     run the test suite (pytest arguments in ARGS)"
+	@echo "make venv                create .venv and install requirements.txt"
+	@echo "make migrate             apply database migrations"
+	@echo "make seed                (re)create the demo data and print the demo accounts"
+	@echo "make check               Django system checks and the missing-migrations check"
+	@echo "make clean               remove .venv"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Order-only on the interpreter, so that recreating it alone does not force a reinstall.
+$(STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --no-input -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The demo: debug mode, embedded SQLite unless DATABASE_URL is set, tasks run in-process (no
+# broker configured) and every e-mail is written as a file into var/mail/.
+run: export DEBUG := 1
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Demo e-mails are written to var/mail/. Portal: http://127.0.0.1:$(PORT)/  Admin: http://127.0.0.1:$(PORT)/admin/"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: venv
+	$(PY) -m pytest $(ARGS)
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+seed: export DEBUG := 1
+seed: venv
+	$(PY) manage.py seed_demo
+
+check: venv
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV)
