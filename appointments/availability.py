@@ -1,0 +1,305 @@
+"""The read side: which start times are free, per office, for a citizen's request.
+
+The booking service asks the same functions which counters are free for one interval, so that
+what is shown is exactly what can be booked. A search reads the configuration, the cooperation
+rules and the occupied intervals in a fixed number of queries, whatever the date range, and then
+works in memory, linear in the number of appointments and candidate start times.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from offices.hours import BERLIN, Interval, OfficeSchedule, load_office_schedules, local, subtract
+from offices.models import Administration, CooperationRule, Municipality, Office, Service
+
+from .errors import PortalError
+from .models import Appointment
+
+
+class AvailabilityError(PortalError):
+    pass
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    services: tuple[Service, ...]
+    vehicles: int
+    municipality: Municipality
+    date_from: dt.date
+    date_to: dt.date
+    offices: tuple[Office, ...] = ()  # empty: every office the cooperation allows
+
+    @property
+    def service_ids(self) -> set[int]:
+        return {s.id for s in self.services}
+
+
+@dataclass(frozen=True)
+class Slot:
+    office: Office
+    start: dt.datetime
+    end: dt.datetime
+
+
+def duration_minutes(services, vehicles: int) -> int:
+    """Length of an appointment: each service's minutes for the first vehicle and each further one."""
+    return sum(service.minutes_for(vehicles) for service in services)
+
+
+def check_request(*, services, vehicles: int, municipality: Municipality | None, online: bool = True) -> None:
+    """Reject a request that no office could serve, with the field it concerns."""
+    if not services:
+        raise AvailabilityError("invalid", _("Please choose at least one concern."), field="services")
+    if online:
+        offline = [s for s in services if not s.bookable_online]
+        if offline:
+            raise AvailabilityError(
+                "not_bookable_online",
+                _("“%(service)s” cannot be booked online. Please contact the office.") % {"service": offline[0].name},
+                field="services",
+            )
+    if vehicles < 1:
+        raise AvailabilityError("invalid", _("At least one vehicle."), field="vehicles")
+    limit = min(s.max_vehicles for s in services)
+    if vehicles > limit:
+        raise AvailabilityError(
+            "too_many_vehicles",
+            _("At most %(limit)s vehicles can be handled in one appointment for these concerns.") % {"limit": limit},
+            field="vehicles",
+        )
+    if municipality is None:
+        raise AvailabilityError(
+            "outside_area",
+            _("Your municipality is not in the Rhein-Pfalz-Kreis or in Frankenthal (Pfalz)."),
+            field="municipality",
+        )
+
+
+def today(now: dt.datetime) -> dt.date:
+    return now.astimezone(BERLIN).date()
+
+
+class RuleBook:
+    """The cooperation rules, read once: may an office serve this administration's residents?"""
+
+    def __init__(self, offices: list[Office]):
+        self.rules = defaultdict(list)
+        rules = CooperationRule.objects.filter(office__in=offices).prefetch_related("services")
+        for rule in rules:
+            ids = frozenset(s.id for s in rule.services.all())
+            self.rules[(rule.office_id, rule.administration_id)].append((rule.valid_from, rule.valid_until, ids))
+
+    def allows(self, office: Office, administration_id: int, service_ids: set[int], day: dt.date) -> bool:
+        # An office is always competent for its own administration's residents (FZV § 75(2)).
+        if office.administration_id == administration_id:
+            return True
+        for valid_from, valid_until, ids in self.rules.get((office.id, administration_id), ()):
+            if valid_from and day < valid_from or valid_until and day > valid_until:
+                continue
+            if not ids or service_ids <= ids:
+                return True
+        return False
+
+
+def candidate_offices(offices=()) -> list[Office]:
+    qs = Office.objects.filter(is_active=True).select_related("administration").order_by("name")
+    if offices:
+        qs = qs.filter(id__in=[o.id for o in offices])
+    return list(qs)
+
+
+def busy_intervals(counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, ignore: int | None = None):
+    """Occupied intervals per (counter, local day), from one query on (counter, start).
+    `ignore`: an appointment that is being moved does not block its own new time."""
+    busy: dict[tuple[int, dt.date], list[Interval]] = defaultdict(list)
+    rows = (
+        Appointment.objects.occupying(now)
+        .filter(counter_id__in=counter_ids, start__lt=end, end__gt=start)
+        .exclude(pk=ignore)
+        .values_list("counter_id", "start", "end")
+    )
+    for counter_id, a_start, a_end in rows:
+        first, last = a_start.astimezone(BERLIN).date(), a_end.astimezone(BERLIN).date()
+        for day in daterange(first, last):
+            busy[(counter_id, day)].append((a_start, a_end))
+    return busy
+
+
+def free_intervals(schedule: OfficeSchedule, counter_id: int, day: dt.date, busy) -> list[Interval]:
+    """Working time of the counter on `day` that no live appointment or unexpired hold occupies."""
+    working = schedule.working_intervals(counter_id, day)
+    if not working:
+        return []
+    return subtract(working, busy.get((counter_id, day), []))
+
+
+def grid_starts(interval: Interval, minutes: int, grid: int, not_before: dt.datetime):
+    """Start times on the office grid (counted from local midnight) where `minutes` fit in `interval`."""
+    start, end = interval
+    if not_before > start:
+        start = not_before
+    wall = start.astimezone(BERLIN)
+    offset = (wall.hour * 60 + wall.minute) % grid
+    if offset or wall.second or wall.microsecond:
+        start = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=grid - offset)
+    length = dt.timedelta(minutes=minutes)
+    step = dt.timedelta(minutes=grid)
+    # Absolute steps: on a daylight-saving day the wall clock jumps by an hour, a multiple of the grid.
+    while start + length <= end:
+        yield start
+        start += step
+
+
+def office_window(office: Office, request: SlotRequest, now: dt.datetime):
+    """The dates to search at this office (within its horizon) and its earliest bookable start."""
+    first = max(request.date_from, today(now))
+    last = min(request.date_to, today(now) + dt.timedelta(days=office.booking_horizon_days))
+    return first, last, now + dt.timedelta(minutes=office.min_lead_minutes)
+
+
+def daterange(first: dt.date, last: dt.date):
+    day = first
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
+    """Free start times per office for the request, in time order; one entry per office and start."""
+    check_request(services=request.services, vehicles=request.vehicles, municipality=request.municipality)
+    if request.date_to < request.date_from:
+        raise AvailabilityError("invalid", _("The end date must not be before the start date."), field="date_to")
+    offices = candidate_offices(request.offices)
+    if not offices:
+        return []
+    minutes = duration_minutes(request.services, request.vehicles)
+    service_ids = request.service_ids
+    administration_id = request.municipality.administration_id
+    rules = RuleBook(offices)
+    range_start = local(max(request.date_from, today(now)), dt.time(0))
+    range_end = local(request.date_to + dt.timedelta(days=1), dt.time(0))
+    if range_end <= range_start:
+        return []
+    schedules = load_office_schedules(offices, range_start.date(), request.date_to)
+    counter_ids = [c.id for s in schedules.values() for c in s.counters_for(service_ids)]
+    busy = busy_intervals(counter_ids, range_start, range_end, now)
+
+    length = dt.timedelta(minutes=minutes)
+    slots: list[Slot] = []
+    for office in offices:
+        schedule = schedules[office.id]
+        counters = schedule.counters_for(service_ids)
+        if not counters:
+            continue
+        first, last, not_before = office_window(office, request, now)
+        for day in daterange(first, last):
+            if not rules.allows(office, administration_id, service_ids, day):
+                continue
+            starts: set[dt.datetime] = set()
+            for counter in counters:
+                for interval in free_intervals(schedule, counter.id, day, busy):
+                    starts.update(grid_starts(interval, minutes, office.slot_minutes, not_before))
+            slots.extend(Slot(office, start, start + length) for start in starts)
+    slots.sort(key=lambda s: (s.start, s.office.name))
+    return slots
+
+
+def earliest_slot(*, request: SlotRequest, now: dt.datetime) -> Slot | None:
+    """The first free slot across the pool, looking a week ahead first and then to the horizon."""
+    horizon = max((o.booking_horizon_days for o in candidate_offices(request.offices)), default=0)
+    first = max(request.date_from, today(now))
+    week = SlotRequest(**{**request.__dict__, "date_from": first, "date_to": first + dt.timedelta(days=6)})
+    for attempt in (week, SlotRequest(**{**request.__dict__, "date_from": first, "date_to": today(now) + dt.timedelta(days=horizon)})):
+        slots = find_slots(request=attempt, now=now)
+        if slots:
+            return slots[0]
+    return None
+
+
+@dataclass(frozen=True)
+class CounterChoice:
+    counter_id: int
+    waste_minutes: int  # free minutes around the interval that remain on this counter
+
+
+def free_counters(
+    *,
+    office: Office,
+    services,
+    vehicles: int,
+    administration: Administration,
+    start: dt.datetime,
+    now: dt.datetime,
+    ignore: int | None = None,
+) -> list[CounterChoice]:
+    """Counters of `office` on which the request fits at `start`, best fit first.
+
+    Raises AvailabilityError when the start itself is not bookable (past the lead time, beyond the
+    horizon, off the grid, outside working time, or not allowed by the cooperation rules). An empty
+    list means the time is bookable in principle but every suitable counter is taken.
+    Best fit: the counter whose free gap around the interval is smallest, so that long gaps stay
+    whole for long appointments.
+    """
+    minutes = duration_minutes(services, vehicles)
+    end = start + dt.timedelta(minutes=minutes)
+    service_ids = {s.id for s in services}
+    day = start.astimezone(BERLIN).date()
+    if start < now + dt.timedelta(minutes=office.min_lead_minutes):
+        raise AvailabilityError("invalid_time", _("This time can no longer be booked online."), field="start")
+    if day > today(now) + dt.timedelta(days=office.booking_horizon_days):
+        raise AvailabilityError("invalid_time", _("This day is beyond the booking horizon."), field="start")
+    wall = start.astimezone(BERLIN)
+    if (wall.hour * 60 + wall.minute) % office.slot_minutes or wall.second or wall.microsecond:
+        raise AvailabilityError("invalid_time", _("Appointments start on the office's time grid."), field="start")
+    if not RuleBook([office]).allows(office, administration.id, service_ids, day):
+        raise AvailabilityError(
+            "not_allowed",
+            _("This office cannot serve residents of your municipality for these concerns."),
+            field="office",
+        )
+    schedule = load_office_schedules([office], day, day)[office.id]
+    counters = schedule.counters_for(service_ids)
+    if not counters:
+        raise AvailabilityError(
+            "service_not_offered", _("This office does not offer all of these concerns."), field="office"
+        )
+    day_start, day_end = local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
+    busy = busy_intervals([c.id for c in counters], day_start, day_end, now, ignore=ignore)
+    choices: list[CounterChoice] = []
+    within_working_time = False
+    for counter in counters:
+        if any(w[0] <= start and end <= w[1] for w in schedule.working_intervals(counter.id, day)):
+            within_working_time = True
+        for gap_start, gap_end in free_intervals(schedule, counter.id, day, busy):
+            if gap_start <= start and end <= gap_end:
+                waste = (gap_end - gap_start).total_seconds() // 60 - minutes
+                choices.append(CounterChoice(counter.id, int(waste)))
+                break
+    if not within_working_time:
+        raise AvailabilityError(
+            "invalid_time", _("The office is closed at this time or the appointment would not fit."), field="start"
+        )
+    names = {c.id: c.name for c in counters}
+    choices.sort(key=lambda c: (c.waste_minutes, names[c.counter_id], c.counter_id))
+    return choices
+
+
+def nearest_slots(*, office: Office, services, vehicles: int, municipality: Municipality, around: dt.datetime,
+                  now: dt.datetime, count: int) -> list[Slot]:
+    """Free slots nearest to `around` at any allowed office, for a "just taken" answer."""
+    day = around.astimezone(BERLIN).date()
+    request = SlotRequest(
+        services=tuple(services),
+        vehicles=vehicles,
+        municipality=municipality,
+        date_from=day - dt.timedelta(days=3),
+        date_to=day + dt.timedelta(days=7),
+    )
+    slots = find_slots(request=request, now=now)
+    slots.sort(key=lambda s: (abs((s.start - around).total_seconds()), s.office.id != office.id))
+    chosen = sorted(slots[:count], key=lambda s: (s.start, s.office.name))
+    return chosen

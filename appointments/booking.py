@@ -1,0 +1,378 @@
+"""The write side: hold, submit, book, confirm, cancel, reschedule. One transaction each.
+
+Double booking is made impossible by the database, not by this code: on PostgreSQL an exclusion
+constraint on (counter, time range) rejects an overlapping insert, and we then try the next free
+counter. On SQLite every write transaction starts with BEGIN IMMEDIATE (see settings), so writers
+are serialised and the check inside the transaction is the truth.
+Messages go to the outbox in the same transaction (notifications.queue).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from offices.models import Municipality, Office
+
+from . import notifications
+from .availability import AvailabilityError, check_request, duration_minutes, free_counters, nearest_slots
+from .errors import PortalError
+from .models import Appointment, AppointmentService, Channel, Notification, Status, hash_token
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+NAME_MAX = 150
+PHONE_MAX = 40
+EMAIL_MAX = 254
+
+
+class BookingError(PortalError):
+    pass
+
+
+def new_token() -> str:
+    """A secret of 256 random bits for links; only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def new_reference(office: Office) -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{office.administration.plate_code}-{code}"
+
+
+def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool) -> dict:
+    """Validate the citizen's contact data; every problem is reported with its field."""
+    errors: dict[str, list] = {}
+    name = (name or "").strip()
+    email = (email or "").strip()
+    phone = (phone or "").strip()
+    if not name:
+        errors["name"] = [_("Please enter your name.")]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [_("The name may have at most %(max)s characters.") % {"max": NAME_MAX}]
+    try:
+        if len(email) > EMAIL_MAX:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = [_("Please enter a valid e-mail address.")]
+    if len(phone) > PHONE_MAX or (phone and not all(c.isdigit() or c in "+-/() " for c in phone)):
+        errors["phone"] = [_("Please enter a valid phone number (digits, spaces, + - / ( ) only).")]
+    if privacy_consent is not True:
+        errors["privacy_consent"] = [_("Please agree to the processing of your data for this appointment.")]
+    if errors:
+        raise BookingError("invalid", _("Please correct the marked fields."), errors=errors)
+    return {"name": name, "email": email.lower() if email.count("@") == 1 else email, "phone": phone}
+
+
+def _slot_taken(*, office, services, vehicles, municipality, start, now) -> BookingError:
+    alternatives = nearest_slots(
+        office=office,
+        services=services,
+        vehicles=vehicles,
+        municipality=municipality,
+        around=start,
+        now=now,
+        count=settings.ALTERNATIVES_COUNT,
+    )
+    return BookingError(
+        "slot_taken", _("This time has just been taken. Please choose another one."), alternatives=alternatives
+    )
+
+
+def _expire_stale_overlapping(counter_ids, start, end, now) -> None:
+    # A hold that ran out still sits in the exclusion constraint until it is marked expired.
+    Appointment.objects.filter(
+        counter_id__in=counter_ids, status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now
+    ).overlapping(start, end).update(status=Status.EXPIRED)
+
+
+def _insert(*, office, services, vehicles, municipality, start, now, fields) -> Appointment | None:
+    """Insert on the best free counter; None when every suitable counter is taken."""
+    choices = free_counters(
+        office=office,
+        services=services,
+        vehicles=vehicles,
+        administration=municipality.administration,
+        start=start,
+        now=now,
+    )
+    if not choices:
+        return None
+    minutes = duration_minutes(services, vehicles)
+    end = start + dt.timedelta(minutes=minutes)
+    _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
+    for choice in choices:
+        try:
+            with transaction.atomic():
+                appointment = Appointment.objects.create(
+                    reference=new_reference(office),
+                    office=office,
+                    counter_id=choice.counter_id,
+                    start=start,
+                    end=end,
+                    vehicles=vehicles,
+                    home_administration_id=municipality.administration_id,
+                    municipality=municipality,
+                    **fields,
+                )
+        except IntegrityError:
+            # Taken in the meantime by a concurrent booking (or a reference collision): next counter.
+            continue
+        AppointmentService.objects.bulk_create(
+            AppointmentService(appointment=appointment, service=s, vehicles=vehicles, minutes=s.minutes_for(vehicles))
+            for s in services
+        )
+        return appointment
+    return None
+
+
+def _create(*, office, services, vehicles, municipality, start, now, fields) -> Appointment:
+    services = list(services)
+    check_request(
+        services=services,
+        vehicles=vehicles,
+        municipality=municipality,
+        online=fields.get("channel") in (Channel.ONLINE, Channel.API),
+    )
+    if not isinstance(start, dt.datetime) or start.tzinfo is None:
+        raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
+    with transaction.atomic():
+        appointment = _insert(
+            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+            fields=fields,
+        )
+    if appointment is None:
+        raise _slot_taken(office=office, services=services, vehicles=vehicles, municipality=municipality,
+                          start=start, now=now)
+    return appointment
+
+
+def place_hold(
+    *,
+    office: Office,
+    start: dt.datetime,
+    services,
+    vehicles: int,
+    municipality: Municipality,
+    now: dt.datetime,
+    language: str = "de",
+) -> tuple[Appointment, str]:
+    """Hold a slot for HOLD_MINUTES while the citizen types. Returns the hold and its secret,
+    which only the citizen's browser session knows."""
+    token = new_token()
+    appointment = _create(
+        office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+        fields={
+            "status": Status.HELD,
+            "hold_expires_at": now + dt.timedelta(minutes=settings.HOLD_MINUTES),
+            "token_hash": hash_token(token),
+            "language": language,
+            "channel": Channel.ONLINE,
+        },
+    )
+    return appointment, token
+
+
+def _request_opt_in(appointment: Appointment, *, now: dt.datetime) -> str:
+    """Turn a booking into an unconfirmed one and queue the double-opt-in mail with a new secret."""
+    token = new_token()
+    appointment.token_hash = hash_token(token)
+    appointment.status = Status.UNCONFIRMED
+    appointment.submitted_at = now
+    appointment.hold_expires_at = now + dt.timedelta(minutes=settings.UNCONFIRMED_MINUTES)
+    notifications.queue(appointment, Notification.Kind.OPT_IN, due_at=now, token=token)
+    return token
+
+
+def submit_booking(
+    *,
+    appointment: Appointment,
+    hold_token: str,
+    name: str,
+    email: str,
+    phone: str = "",
+    privacy_consent: bool,
+    now: dt.datetime,
+) -> Appointment:
+    """Attach the contact data to a hold and send the double-opt-in mail.
+
+    The manage token is new and travels only in that e-mail, so only the owner of the address can
+    confirm. Raises BookingError: invalid (with errors), bad_token, expired, already_submitted.
+    """
+    contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if not appointment.token_matches(hold_token):
+            raise BookingError("bad_token", _("This link or form is not valid for this booking."))
+        if appointment.status == Status.UNCONFIRMED:
+            # A double-clicked submit: the first one already sent the e-mail.
+            raise BookingError("already_submitted", _("We have already sent you an e-mail for this booking."))
+        if appointment.status != Status.HELD or appointment.hold_expires_at <= now:
+            raise BookingError("expired", _("Your reservation has run out. Please choose a time again."))
+        for key, value in contact.items():
+            setattr(appointment, key, value)
+        _request_opt_in(appointment, now=now)
+        appointment.save()
+    return appointment
+
+
+def book(
+    *,
+    office: Office,
+    start: dt.datetime,
+    services,
+    vehicles: int,
+    municipality: Municipality,
+    name: str,
+    email: str,
+    phone: str = "",
+    privacy_consent: bool,
+    language: str = "de",
+    now: dt.datetime,
+    channel: str = Channel.API,
+) -> Appointment:
+    """Hold and submit in one step (the API): an unconfirmed booking and the double-opt-in mail."""
+    contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
+    with transaction.atomic():
+        appointment = _create(
+            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+            fields={**contact, "status": Status.HELD, "language": language, "channel": channel},
+        )
+        _request_opt_in(appointment, now=now)
+        appointment.save()
+    return appointment
+
+
+def get_booking(*, reference: str, token: str) -> Appointment:
+    """The booking behind a manage link. Raises not_found (404) or bad_token (403)."""
+    appointment = (
+        Appointment.objects.select_related("office", "office__administration", "counter")
+        .filter(reference=(reference or "").upper()[:12])
+        .first()
+    )
+    if appointment is None:
+        raise BookingError("not_found", _("There is no booking with this reference."))
+    if not appointment.token_matches(token):
+        raise BookingError("bad_token", _("This link is not valid for this booking."))
+    return appointment
+
+
+def _locked(appointment: Appointment, token: str) -> Appointment:
+    locked = Appointment.objects.select_for_update().select_related("office").get(pk=appointment.pk)
+    if not locked.token_matches(token):
+        raise BookingError("bad_token", _("This link is not valid for this booking."))
+    return locked
+
+
+def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -> Appointment:
+    """Confirm by the link of the double-opt-in mail. Idempotent for a confirmed booking.
+    Raises bad_token, expired (hold ran out), invalid_state (cancelled)."""
+    with transaction.atomic():
+        appointment = _locked(appointment, token)
+        if appointment.status == Status.CONFIRMED:
+            return appointment
+        if appointment.status == Status.EXPIRED or (
+            appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now
+        ):
+            raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
+        if appointment.status != Status.UNCONFIRMED:
+            raise BookingError("invalid_state", _("This booking cannot be confirmed any more."))
+        appointment.status = Status.CONFIRMED
+        appointment.hold_expires_at = None
+        appointment.confirmed_at = now
+        appointment.save(update_fields=["status", "hold_expires_at", "confirmed_at", "updated_at"])
+        notifications.queue(appointment, Notification.Kind.CONFIRMATION, due_at=now, token=token)
+    return appointment
+
+
+def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) -> Appointment:
+    """Cancel an unconfirmed or confirmed booking before it starts. Idempotent once cancelled."""
+    with transaction.atomic():
+        appointment = _locked(appointment, token)
+        if appointment.status == Status.CANCELLED:
+            return appointment
+        if appointment.status not in (Status.UNCONFIRMED, Status.CONFIRMED) or appointment.start <= now:
+            raise BookingError("invalid_state", _("This booking can no longer be cancelled online."))
+        was_confirmed = appointment.status == Status.CONFIRMED
+        appointment.status = Status.CANCELLED
+        appointment.cancelled_at = now
+        appointment.hold_expires_at = None
+        appointment.save(update_fields=["status", "cancelled_at", "hold_expires_at", "updated_at"])
+        notifications.drop_pending(appointment)
+        if was_confirmed:
+            notifications.queue(appointment, Notification.Kind.CANCELLATION, due_at=now)
+    return appointment
+
+
+def reschedule_booking(
+    *, appointment: Appointment, token: str, office: Office, start: dt.datetime, now: dt.datetime
+) -> Appointment:
+    """Move a booking to another time (and office). The old time stays the booking's until the new
+    one is secured: the row is moved in place, in one transaction, or not at all (slot_taken)."""
+    if not isinstance(start, dt.datetime) or start.tzinfo is None:
+        raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
+    with transaction.atomic():
+        appointment = _locked(appointment, token)
+        if appointment.status not in (Status.UNCONFIRMED, Status.CONFIRMED) or appointment.start <= now:
+            raise BookingError("invalid_state", _("This booking can no longer be moved online."))
+        if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now:
+            raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
+        items = list(appointment.items.select_related("service"))
+        services = [item.service for item in items]
+        municipality = appointment.municipality
+        choices = free_counters(
+            office=office,
+            services=services,
+            vehicles=appointment.vehicles,
+            administration=municipality.administration,
+            start=start,
+            now=now,
+            ignore=appointment.pk,
+        )
+        end = start + dt.timedelta(minutes=duration_minutes(services, appointment.vehicles))
+        _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
+        moved = False
+        for choice in choices:
+            try:
+                with transaction.atomic():
+                    Appointment.objects.filter(pk=appointment.pk).update(
+                        office=office, counter_id=choice.counter_id, start=start, end=end, updated_at=now
+                    )
+                moved = True
+                break
+            except IntegrityError:
+                continue
+        if moved:
+            appointment.refresh_from_db()
+            notifications.drop_pending(appointment, kinds=[Notification.Kind.REMINDER])
+            if appointment.status == Status.CONFIRMED:
+                notifications.queue(appointment, Notification.Kind.RESCHEDULE, due_at=now, token=token)
+            return appointment
+    raise _slot_taken(office=office, services=services, vehicles=appointment.vehicles, municipality=municipality,
+                      start=start, now=now)
+
+
+def expire_stale(*, now: dt.datetime) -> int:
+    """Free the counters of holds and unconfirmed bookings whose time ran out."""
+    return Appointment.objects.filter(
+        status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now
+    ).update(status=Status.EXPIRED)
+
+
+__all__ = [
+    "AvailabilityError",
+    "BookingError",
+    "book",
+    "cancel_booking",
+    "confirm_booking",
+    "expire_stale",
+    "get_booking",
+    "place_hold",
+    "reschedule_booking",
+    "submit_booking",
+]

@@ -1,0 +1,54 @@
+"""Shared fixtures: the demo data of both administrations and named personas.
+
+PostgreSQL-only tests carry `@pytest.mark.postgres`; on SQLite they are skipped with a reason.
+"""
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+
+from offices.hours import BERLIN
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://… to run it")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def demo(db):
+    """Both administrations, all municipalities, the Schifferstadt and Frankenthal offices,
+    the service catalogue and the cooperation rules, exactly as `manage.py seed_demo` makes them."""
+    from offices.demo import seed_demo
+    from offices.models import Administration, Municipality, Office, Service
+
+    seed_demo()
+    return SimpleNamespace(
+        rpk=Administration.objects.get(slug="rhein-pfalz-kreis"),
+        ft=Administration.objects.get(slug="frankenthal"),
+        schifferstadt=Office.objects.get(slug="schifferstadt"),
+        frankenthal=Office.objects.get(slug="frankenthal"),
+        # Personas' homes: a Frankenthal citizen and a Lambsheim (Rhein-Pfalz-Kreis) citizen.
+        frankenthal_citizen_home=Municipality.objects.get(slug="frankenthal-pfalz"),
+        lambsheim_citizen_home=Municipality.objects.get(slug="lambsheim"),
+        umschreibung=Service.objects.get(slug="umschreibung"),
+        ausserbetriebsetzung=Service.objects.get(slug="ausserbetriebsetzung"),
+        neuzulassung=Service.objects.get(slug="neuzulassung"),
+    )
+
+
+def berlin(year, month, day, hour=0, minute=0):
+    """An aware Europe/Berlin datetime, for readable test times."""
+    return dt.datetime(year, month, day, hour, minute, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"
