@@ -245,6 +245,7 @@ def free_counters(
     whole for long appointments.
     """
     minutes = duration_minutes(services, vehicles)
+    start = start.astimezone(dt.timezone.utc)  # absolute arithmetic, whatever zone the caller used
     end = start + dt.timedelta(minutes=minutes)
     service_ids = {s.id for s in services}
     day = start.astimezone(BERLIN).date()
@@ -292,6 +293,7 @@ def nearest_slots(*, office: Office, services, vehicles: int, municipality: Muni
                   now: dt.datetime, count: int) -> list[Slot]:
     """Free slots nearest to `around` at any allowed office, for a "just taken" answer."""
     day = around.astimezone(BERLIN).date()
+    around = around.astimezone(dt.timezone.utc)
     request = SlotRequest(
         services=tuple(services),
         vehicles=vehicles,

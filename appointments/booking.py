@@ -141,6 +141,7 @@ def _create(*, office, services, vehicles, municipality, start, now, fields) -> 
     )
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
+    start = start.astimezone(dt.timezone.utc)
     with transaction.atomic():
         appointment = _insert(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
@@ -316,6 +317,7 @@ def reschedule_booking(
     one is secured: the row is moved in place, in one transaction, or not at all (slot_taken)."""
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
+    start = start.astimezone(dt.timezone.utc)
     with transaction.atomic():
         appointment = _locked(appointment, token)
         if appointment.status not in (Status.UNCONFIRMED, Status.CONFIRMED) or appointment.start <= now:

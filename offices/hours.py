@@ -1,6 +1,6 @@
 """Working time: when a counter works on a given day, after hours, closures and public holidays.
 
-Everything is computed from wall-clock times in Europe/Berlin and returned as aware datetimes, so
+Everything is configured in wall-clock times in Europe/Berlin and returned as UTC datetimes, so
 that a day with a daylight-saving change has the real length of its intervals (23 or 25 hours).
 `load_office_schedules` reads all configuration for a set of offices in a fixed number of queries;
 the rest are pure functions over what it read.
@@ -34,9 +34,13 @@ def is_public_holiday(day: dt.date) -> bool:
 
 
 def local(day: dt.date, time: dt.time) -> dt.datetime:
-    """The aware instant of a wall-clock time in Berlin. A time inside the spring gap is moved
-    forward by zoneinfo's rules (fold=0); offices are never open at 02:00–03:00 anyway."""
-    return dt.datetime.combine(day, time, tzinfo=BERLIN)
+    """The instant of a wall-clock time in Berlin, as a UTC datetime.
+
+    UTC on purpose: Python adds and compares datetimes that share a zoneinfo by wall clock, which
+    skips or doubles an hour on daylight-saving days; in UTC, arithmetic is absolute. A time in
+    the spring gap (02:00–03:00) resolves as zoneinfo's fold=0 does.
+    """
+    return dt.datetime.combine(day, time, tzinfo=BERLIN).astimezone(dt.timezone.utc)
 
 
 def day_bounds(day: dt.date) -> Interval:
