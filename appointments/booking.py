@@ -14,7 +14,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
 from offices.models import Municipality, Office
@@ -91,8 +91,25 @@ def _expire_stale_overlapping(counter_ids, start, end, now) -> None:
     ).overlapping(start, end).update(status=Status.EXPIRED)
 
 
+BOOKING_LOCK_NAMESPACE = 7301  # first key of PostgreSQL advisory locks taken by bookings
+
+
+def lock_office(office: Office) -> None:
+    """Serialise bookings at one office for the rest of the transaction.
+
+    Taken right before the check, inside the writing transaction. Without it, concurrent inserts
+    that conflict in the exclusion constraint wait for each other and PostgreSQL aborts some with
+    a deadlock; the constraint stays the guarantee, the lock only makes the rush orderly.
+    SQLite needs nothing: BEGIN IMMEDIATE already serialises writers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [BOOKING_LOCK_NAMESPACE, office.pk])
+
+
 def _insert(*, office, services, vehicles, municipality, start, now, fields) -> Appointment | None:
     """Insert on the best free counter; None when every suitable counter is taken."""
+    lock_office(office)
     choices = free_counters(
         office=office,
         services=services,
@@ -171,7 +188,7 @@ def place_hold(
         fields={
             "status": Status.HELD,
             "hold_expires_at": now + dt.timedelta(minutes=settings.HOLD_MINUTES),
-            "token_hash": hash_token(token),
+            "hold_token_hash": hash_token(token),
             "language": language,
             "channel": Channel.ONLINE,
         },
@@ -208,7 +225,7 @@ def submit_booking(
     contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if not appointment.token_matches(hold_token):
+        if not appointment.hold_token_matches(hold_token):
             raise BookingError("bad_token", _("This link or form is not valid for this booking."))
         if appointment.status == Status.UNCONFIRMED:
             # A double-clicked submit: the first one already sent the e-mail.
@@ -327,6 +344,7 @@ def reschedule_booking(
         items = list(appointment.items.select_related("service"))
         services = [item.service for item in items]
         municipality = appointment.municipality
+        lock_office(office)
         choices = free_counters(
             office=office,
             services=services,

@@ -84,6 +84,9 @@ class Appointment(models.Model):
     email = models.EmailField(_("e-mail"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     token_hash = models.CharField(_("manage token (hash)"), max_length=64, blank=True, editable=False)
+    # The browser session's secret for a hold; it stays valid after submitting so that a
+    # double-clicked submit can be recognised, but it never confirms or manages a booking.
+    hold_token_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
@@ -108,6 +111,9 @@ class Appointment(models.Model):
     def token_matches(self, token: str) -> bool:
         # Constant-time comparison: the hash of a guess must not leak through timing.
         return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(token or ""))
+
+    def hold_token_matches(self, token: str) -> bool:
+        return bool(self.hold_token_hash) and hmac.compare_digest(self.hold_token_hash, hash_token(token or ""))
 
     @property
     def duration_minutes(self) -> int:

@@ -8,8 +8,7 @@ from django.db import migrations
 
 LIVE = "'held', 'unconfirmed', 'confirmed', 'checked_in', 'completed', 'no_show'"
 
-CREATE = f"""
-CREATE EXTENSION IF NOT EXISTS btree_gist;
+ADD_CONSTRAINT = f"""
 ALTER TABLE appointments_appointment ADD CONSTRAINT appointment_no_overlap_per_counter
     EXCLUDE USING gist (counter_id WITH =, tstzrange(start, "end", '[)') WITH &&)
     WHERE (status IN ({LIVE}));
@@ -19,7 +18,8 @@ DROP = "ALTER TABLE appointments_appointment DROP CONSTRAINT IF EXISTS appointme
 
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS btree_gist;")
+        schema_editor.execute(ADD_CONSTRAINT)
 
 
 def backwards(apps, schema_editor):
