@@ -125,6 +125,11 @@ class Office(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # A daylight-saving change shifts the wall clock by 60 minutes: the grid must divide it.
+        if self.slot_minutes and 60 % self.slot_minutes:
+            raise ValidationError({"slot_minutes": _("The slot grid must divide an hour (5, 10, 15, 20, 30 or 60 minutes).")})
+
     @property
     def address(self) -> str:
         return f"{self.street}, {self.postcode} {self.city}"

@@ -1,0 +1,67 @@
+"""Appointments and the outbox in the admin: read mostly; changes go through the service functions."""
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from .models import Appointment, AppointmentService, Notification
+
+
+class AppointmentServiceInline(admin.TabularInline):
+    model = AppointmentService
+    extra = 0
+    can_delete = False
+    readonly_fields = ("service", "vehicles", "minutes")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class NotificationInline(admin.TabularInline):
+    model = Notification
+    extra = 0
+    can_delete = False
+    fields = ("kind", "state", "due_at", "attempts", "sent_at", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ("reference", "start", "office", "counter", "status", "home_administration", "channel")
+    list_filter = ("status", "office", "home_administration", "channel")
+    search_fields = ("reference",)
+    date_hierarchy = "start"
+    list_select_related = ("office", "counter", "home_administration")
+    inlines = [AppointmentServiceInline, NotificationInline]
+    # Times, counters and statuses change only through the booking service, which keeps the
+    # outbox and the no-overlap rule consistent.
+    readonly_fields = (
+        "reference", "office", "counter", "start", "end", "vehicles", "home_administration", "municipality",
+        "status", "hold_expires_at", "channel", "language", "created_at", "updated_at", "submitted_at",
+        "confirmed_at", "cancelled_at",
+    )
+    fields = readonly_fields + ("name", "email", "phone")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("appointment", "kind", "state", "due_at", "attempts", "sent_at")
+    list_filter = ("state", "kind")
+    search_fields = ("appointment__reference",)
+    readonly_fields = ("appointment", "kind", "due_at", "attempts", "last_error", "sent_at", "created_at", "state")
+    exclude = ("payload", "claimed_until")
+    actions = ["requeue"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the selected failed messages again"))
+    def requeue(self, request, queryset):
+        count = queryset.filter(state=Notification.State.FAILED).update(
+            state=Notification.State.PENDING, attempts=0, claimed_until=None
+        )
+        self.message_user(request, _("%(count)s messages queued again.") % {"count": count}, messages.SUCCESS)
