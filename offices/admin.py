@@ -1,0 +1,236 @@
+"""Django admin for what administrators configure. The rules live in the models' clean() methods and
+constraints, which the admin forms run; the one thing a model cannot see is several rows of one
+form submission, which the opening-hours formset checks itself."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
+
+from .hours import public_holidays
+from .models import (
+    Administration,
+    Closure,
+    CooperationRule,
+    Counter,
+    Document,
+    HolidayOpening,
+    Municipality,
+    Office,
+    OpeningHours,
+    Service,
+    Weekday,
+)
+
+
+class OpeningHoursInlineFormSet(BaseInlineFormSet):
+    """Rejects rows of one submission that overlap each other for the same counter and weekday.
+
+    OpeningHours.clean() compares a row only with rows already in the database, so two new rows
+    that overlap would each pass on their own.
+    """
+
+    def clean(self):
+        super().clean()
+        spans_by_day = defaultdict(list)
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.errors or self._should_delete_form(form):
+                continue
+            data = form.cleaned_data
+            if data.get("weekday") is None or data.get("opens") is None or data.get("closes") is None:
+                continue  # an empty extra row
+            spans_by_day[(data.get("counter"), data["weekday"])].append((data["opens"], data["closes"]))
+
+        errors = []
+        for (counter, weekday), spans in spans_by_day.items():
+            spans.sort()
+            # The span reaching furthest so far: comparing neighbours only would miss 08–18 vs 11–12
+            # when 09–10 lies between them.
+            reach = spans[0]
+            for span in spans[1:]:
+                if span[0] < reach[1]:
+                    errors.append(self._overlap_error(counter, weekday, reach, span))
+                if span[1] > reach[1]:
+                    reach = span
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def _overlap_error(counter, weekday, first, second) -> ValidationError:
+        params = {
+            "weekday": Weekday(weekday).label,
+            "first": f"{first[0]:%H:%M}–{first[1]:%H:%M}",
+            "second": f"{second[0]:%H:%M}–{second[1]:%H:%M}",
+        }
+        if counter is None:
+            message = _("Two rows of the office's hours overlap on %(weekday)s: %(first)s and %(second)s.")
+        else:
+            message = _("Two rows for %(counter)s overlap on %(weekday)s: %(first)s and %(second)s.")
+            params["counter"] = counter.name
+        return ValidationError(message, code="overlap", params=params)
+
+
+class OfficeCounterChoicesMixin:
+    """On an office's page, offer only that office's counters; the model would reject others."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "counter":
+            match = request.resolver_match
+            object_id = match.kwargs.get("object_id") if match else None
+            # A new office has no counters yet: the rows added with it are for the whole office.
+            kwargs["queryset"] = (
+                Counter.objects.filter(office_id=unquote(object_id)) if object_id else Counter.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CounterInline(admin.TabularInline):
+    model = Counter
+    fields = ("name", "is_active")
+    extra = 0
+    # Which services a counter handles is edited on the counter's own page.
+    show_change_link = True
+
+
+class OpeningHoursInline(OfficeCounterChoicesMixin, admin.TabularInline):
+    model = OpeningHours
+    formset = OpeningHoursInlineFormSet
+    fields = ("weekday", "opens", "closes", "counter")
+    extra = 0
+
+
+class ClosureInline(OfficeCounterChoicesMixin, admin.TabularInline):
+    model = Closure
+    fields = ("start_date", "end_date", "start_time", "end_time", "counter", "reason")
+    extra = 0
+
+
+class HolidayOpeningInline(admin.TabularInline):
+    model = HolidayOpening
+    fields = ("date", "note")
+    extra = 0
+
+
+@admin.register(Administration)
+class AdministrationAdmin(admin.ModelAdmin):
+    list_display = ("name", "plate_code", "email")
+    search_fields = ("name", "plate_code")
+    prepopulated_fields = {"slug": ("name",)}
+    # Administrations' websites are all HTTPS; also what Django 6 will assume.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(admin.ModelAdmin):
+    list_display = ("name", "postcode", "association", "administration")
+    list_filter = ("administration", "association")
+    search_fields = ("name", "postcode")
+    list_select_related = ("administration",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Office)
+class OfficeAdmin(admin.ModelAdmin):
+    list_display = ("name", "administration", "city", "hours_are_example", "is_active")
+    list_filter = ("administration", "is_active")
+    search_fields = ("name", "city")
+    list_select_related = ("administration",)
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = [
+        (None, {"fields": ("name", "slug", "administration", "is_active")}),
+        (_("Address and contact"), {"fields": ("street", "postcode", "city", "phone", "email", "directions")}),
+        (
+            _("Booking"),
+            {"fields": ("slot_minutes", "booking_horizon_days", "min_lead_minutes", "hours_are_example")},
+        ),
+    ]
+    inlines = [CounterInline, OpeningHoursInline, ClosureInline, HolidayOpeningInline]
+
+
+@admin.register(Counter)
+class CounterAdmin(admin.ModelAdmin):
+    list_display = ("name", "office", "is_active")
+    list_filter = ("office", "is_active")
+    search_fields = ("name", "office__name")
+    list_select_related = ("office",)
+    filter_horizontal = ("services",)
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    list_display = ("office", "weekday", "opens", "closes", "counter")
+    list_filter = ("office", "weekday")
+    list_select_related = ("office", "counter__office")
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ("reason", "office", "counter", "start_date", "end_date", "start_time", "end_time")
+    list_filter = ("office",)
+    search_fields = ("reason",)
+    date_hierarchy = "start_date"
+    list_select_related = ("office", "counter__office")
+
+
+@admin.register(HolidayOpening)
+class HolidayOpeningAdmin(admin.ModelAdmin):
+    list_display = ("office", "date", "holiday", "note")
+    list_filter = ("office",)
+    list_select_related = ("office",)
+
+    @admin.display(description=_("public holiday"))
+    def holiday(self, obj):
+        return public_holidays(obj.date.year).get(obj.date, "")
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ("name_de", "name_en", "position")
+    list_editable = ("position",)
+    search_fields = ("name_de", "name_en")
+    prepopulated_fields = {"slug": ("name_de",)}
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name_de",
+        "minutes_first_vehicle",
+        "minutes_per_extra_vehicle",
+        "max_vehicles",
+        "bookable_online",
+        "position",
+    )
+    list_filter = ("bookable_online", "offices")
+    search_fields = ("name_de", "name_en")
+    prepopulated_fields = {"slug": ("name_de",)}
+    filter_horizontal = ("documents", "offices")
+    fieldsets = [
+        (None, {"fields": ("name_de", "name_en", "slug", "description_de", "description_en", "position")}),
+        (
+            _("Duration"),
+            {"fields": ("minutes_first_vehicle", "minutes_per_extra_vehicle", "max_vehicles")},
+        ),
+        (_("Booking"), {"fields": ("bookable_online", "offices", "documents")}),
+    ]
+
+
+@admin.register(CooperationRule)
+class CooperationRuleAdmin(admin.ModelAdmin):
+    list_display = ("office", "administration", "service_scope", "valid_from", "valid_until")
+    list_filter = ("office", "administration")
+    list_select_related = ("office", "administration")
+    filter_horizontal = ("services",)
+
+    @admin.display(description=_("services"))
+    def service_scope(self, obj):
+        names = [service.name_de for service in obj.services.all()]
+        return ", ".join(names) if names else _("all services")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("services")
