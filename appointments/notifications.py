@@ -81,11 +81,12 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(html, "text/html")
+    # No charset in these types: Django adds one, and a second would make the header invalid.
     if notification.kind in (Notification.Kind.CONFIRMATION, Notification.Kind.RESCHEDULE):
-        message.attach("termin.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH; charset=utf-8")
+        message.attach("termin.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH")
     elif notification.kind == Notification.Kind.CANCELLATION:
         message.attach(
-            "termin.ics", appointment_ics(appointment, cancel=True), "text/calendar; method=CANCEL; charset=utf-8"
+            "termin.ics", appointment_ics(appointment, cancel=True), "text/calendar; method=CANCEL"
         )
     return message
 
