@@ -27,8 +27,9 @@ def appointment_ics(appointment: Appointment, *, cancel: bool = False) -> bytes:
     event.add("location", f"{office.name}, {office.address}")
     services = ", ".join(item.service.name for item in appointment.items.select_related("service"))
     event.add("description", f"{appointment.reference}: {services}")
-    # A cancellation must carry a higher sequence than the original so calendars apply it.
-    event.add("sequence", 1 if cancel else 0)
+    # Each change must carry a higher sequence than the file before it, or calendars ignore it:
+    # seconds since the booking was made grow with every reschedule and with the cancellation.
+    event.add("sequence", max(int((appointment.updated_at - appointment.created_at).total_seconds()), 0))
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     calendar.add_component(event)
     calendar.add_missing_timezones()
