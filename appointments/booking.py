@@ -305,6 +305,7 @@ def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -
         appointment.confirmed_at = now
         appointment.save(update_fields=["status", "hold_expires_at", "confirmed_at", "updated_at"])
         notifications.queue(appointment, Notification.Kind.CONFIRMATION, due_at=now, token=token)
+        notifications.queue_reminders(appointment, token=token, now=now)
     return appointment
 
 
@@ -372,6 +373,7 @@ def reschedule_booking(
             notifications.drop_pending(appointment, kinds=[Notification.Kind.REMINDER])
             if appointment.status == Status.CONFIRMED:
                 notifications.queue(appointment, Notification.Kind.RESCHEDULE, due_at=now, token=token)
+                notifications.queue_reminders(appointment, token=token, now=now)
             return appointment
     raise _slot_taken(office=office, services=services, vehicles=appointment.vehicles, municipality=municipality,
                       start=start, now=now)

@@ -1,12 +1,19 @@
 """The outbox: messages are rows written in the transaction of the change that causes them; the
 dispatcher sends due rows and marks them sent. A broker or mail server that is down delays mail,
 it never loses it and never blocks a booking.
+
+The guarantee: every pending row is sent, or after NOTIFICATION_MAX_ATTEMPTS failures marked
+failed and shown in the admin, where it can be queued again. A row is claimed before it is sent, so
+two dispatchers never send it at the same time; a duplicate is possible only when a dispatcher dies
+after the mail server accepted the message and before the row was marked sent (its claim then
+runs out and the row is sent again).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -15,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from .calendar import appointment_ics
-from .models import Appointment, Notification
+from .models import Appointment, Notification, Status
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,33 @@ def documents_for(appointment: Appointment):
     return list(Document.objects.filter(services__in=appointment.items.values("service")).distinct())
 
 
+def queue_reminders(appointment: Appointment, *, token: str | None, now: dt.datetime) -> None:
+    """Reminders for a confirmed appointment, due a configurable lead before it. A reminder that
+    would be due already (booked at short notice) is left out: the confirmation was just sent."""
+    for hours in settings.REMINDER_LEAD_HOURS:
+        due_at = appointment.start - dt.timedelta(hours=hours)
+        if due_at > now:
+            queue(appointment, Notification.Kind.REMINDER, due_at=due_at, token=token)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential back-off with full jitter (Celery's own formula), at least half a minute."""
+    seconds = get_exponential_backoff_interval(factor=60, retries=attempts - 1, maximum=3600, full_jitter=True)
+    return dt.timedelta(seconds=max(seconds, 30))
+
+
+def still_wanted(notification: Notification, now: dt.datetime) -> bool:
+    """A message that has lost its point by the time it is due is dropped, not sent."""
+    appointment = notification.appointment
+    if not appointment.email:
+        return False
+    if notification.kind == Notification.Kind.REMINDER:
+        return appointment.status == Status.CONFIRMED and appointment.start > now
+    if notification.kind == Notification.Kind.OPT_IN:
+        return appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at > now
+    return True
+
+
 def _claim(now: dt.datetime, limit: int) -> list[int]:
     """Claim due rows so that two dispatchers never send the same one."""
     with transaction.atomic():
@@ -120,16 +154,23 @@ def send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
         notification = Notification.objects.select_related("appointment", "appointment__office").get(
             pk=notification_id
         )
-        if not notification.appointment.email:
+        if not still_wanted(notification, now):
             Notification.objects.filter(pk=notification_id).update(state=Notification.State.DROPPED, payload={})
             continue
         try:
             build_message(notification).send()
-        except Exception as exc:  # noqa: BLE001 - retried by the next sweep; the row keeps the error
+        except Exception as exc:  # noqa: BLE001 - any failure is retried later; the row keeps the error
+            attempts = notification.attempts + 1
+            failed = attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
             Notification.objects.filter(pk=notification_id).update(
-                attempts=notification.attempts + 1, last_error=str(exc)[:2000], claimed_until=None
+                attempts=attempts,
+                # The error class only: SMTP answers can quote the recipient's address.
+                last_error=f"{type(exc).__name__} at attempt {attempts}",
+                claimed_until=None,
+                due_at=now if failed else now + retry_delay(attempts),
+                state=Notification.State.FAILED if failed else Notification.State.PENDING,
             )
-            log.warning("sending notification %s failed: %s", notification_id, type(exc).__name__)
+            log.warning("sending notification %s failed (%s, attempt %s)", notification_id, type(exc).__name__, attempts)
             continue
         Notification.objects.filter(pk=notification_id, state=Notification.State.PENDING).update(
             state=Notification.State.SENT, sent_at=timezone.now(), payload={}, attempts=notification.attempts + 1

@@ -134,6 +134,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -167,6 +168,13 @@ UNCONFIRMED_MINUTES = env_int("UNCONFIRMED_MINUTES", 60)
 CAPTCHA_ENABLED = env_bool("CAPTCHA_ENABLED", not DEBUG)
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30/h")
 ALTERNATIVES_COUNT = env_int("ALTERNATIVES_COUNT", 5)
+
+# --- background work --------------------------------------------------------------------------
+# Reminder leads in hours before the appointment, e.g. "24" or "24,2" for a second reminder.
+REMINDER_LEAD_HOURS = [int(h) for h in os.environ.get("REMINDER_LEAD_HOURS", "24").split(",") if h.strip()]
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# Personal data (name, e-mail, phone, tokens) is erased this many days after the appointment.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 7)
 
 LOGGING = {
     "version": 1,

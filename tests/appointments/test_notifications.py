@@ -263,30 +263,33 @@ def test_a_mail_server_outage_delays_the_mail_and_loses_nothing(demo, portal, mo
     row = Notification.objects.get(appointment=appointment)
     assert row.state == Notification.State.PENDING
     assert row.attempts == 1
-    assert "Connection unexpectedly closed" in row.last_error
+    assert "SMTPServerDisconnected" in row.last_error
+    assert "@" not in row.last_error  # no personal data kept with the error
     assert row.payload["token"]  # still there, or the citizen could never confirm
     assert mail.outbox == []
 
     monkeypatch.undo()
-    assert notifications.send_due(now=NOW + dt.timedelta(minutes=1)) == 1
+    assert NOW < row.due_at <= NOW + dt.timedelta(minutes=1), "retried after a back-off, not at once"
+    assert notifications.send_due(now=NOW + dt.timedelta(minutes=2)) == 1
     row.refresh_from_db()
     assert row.state == Notification.State.SENT
     assert row.attempts == 2
     assert row.payload == {}
     [message] = mail.outbox
     token = token_of(link(message, "confirm", appointment))
-    booking.confirm_booking(appointment=appointment, token=token, now=NOW + dt.timedelta(minutes=2))
+    booking.confirm_booking(appointment=appointment, token=token, now=NOW + dt.timedelta(minutes=3))
     appointment.refresh_from_db()
     assert appointment.status == Status.CONFIRMED
 
 
-def test_a_message_is_not_sent_before_it_is_due(demo, portal):
-    """A reminder queued for the day before goes out then, not with the opt-in mail."""
-    appointment, _token = confirmed(demo)
+def test_the_reminder_goes_out_a_day_before_not_with_the_confirmation(demo, portal):
+    """Confirming queues a reminder 24 hours ahead; it is not sent a second earlier, and it carries
+    the time, the checklist and the manage link."""
+    appointment, token = confirmed(demo)
     notifications.send_due(now=NOW + dt.timedelta(minutes=3))
     mail.outbox.clear()
     due = berlin(2026, 12, 2, 8, 0)
-    notifications.queue(appointment, Notification.Kind.REMINDER, due_at=due)
+    assert Notification.objects.get(appointment=appointment, kind=Notification.Kind.REMINDER).due_at == due
 
     assert notifications.send_due(now=due - dt.timedelta(seconds=1)) == 0
     assert mail.outbox == []
@@ -296,7 +299,69 @@ def test_a_message_is_not_sent_before_it_is_due(demo, portal):
     assert appointment.reference in message.subject and "03.12.2026, 08:00" in message.subject
     assert "Donnerstag, 3. Dezember 2026" in message.body and "08:00" in message.body
     assert "Zulassungsbescheinigung Teil I (Fahrzeugschein)" in message.body
-    assert "token=" not in message.body  # this reminder carried no secret, so it has no manage link
+    assert token_of(link(message, "manage", appointment)) == token
+
+
+def test_a_reminder_without_a_secret_has_no_manage_link(demo, portal):
+    appointment, _token = confirmed(demo)
+    Notification.objects.filter(kind=Notification.Kind.REMINDER).delete()
+    notifications.send_due(now=NOW + dt.timedelta(minutes=3))
+    mail.outbox.clear()
+    due = berlin(2026, 12, 2, 9, 0)
+    notifications.queue(appointment, Notification.Kind.REMINDER, due_at=due)
+    assert notifications.send_due(now=due) == 1
+    assert "token=" not in mail.outbox[0].body
+
+
+def test_reminders_are_dropped_for_cancelled_and_started_appointments(demo, portal):
+    """A cancelled booking gets no reminder; nor does one whose start has passed by the time the
+    worker gets to it (say, after an outage)."""
+    appointment, token = confirmed(demo)
+    booking.cancel_booking(appointment=appointment, token=token, now=NOW + dt.timedelta(minutes=5))
+    assert not Notification.objects.filter(kind=Notification.Kind.REMINDER, state=Notification.State.PENDING).exists()
+
+    other, _ = confirmed(demo)
+    reminder = Notification.objects.get(appointment=other, kind=Notification.Kind.REMINDER)
+    notifications.send_due(now=NOW + dt.timedelta(minutes=6))
+    mail.outbox.clear()
+    assert notifications.send_due(now=other.start + dt.timedelta(minutes=1)) == 0
+    reminder.refresh_from_db()
+    assert reminder.state == Notification.State.DROPPED and mail.outbox == []
+
+
+def test_rescheduling_moves_the_reminder(demo, portal):
+    appointment, token = confirmed(demo)
+    new_start = berlin(2026, 12, 4, 9, 0)
+    booking.reschedule_booking(appointment=appointment, token=token, office=demo.frankenthal, start=new_start, now=NOW)
+    pending = Notification.objects.filter(appointment=appointment, kind=Notification.Kind.REMINDER, state=Notification.State.PENDING)
+    assert [r.due_at for r in pending] == [new_start - dt.timedelta(hours=24)]
+
+
+def test_after_the_last_attempt_the_row_is_failed_and_can_be_requeued(demo, portal, monkeypatch, settings, admin_client):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    appointment = book(demo)
+
+    def refused(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({})
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refused)
+    when = NOW
+    for _attempt in range(3):
+        notifications.send_due(now=when)
+        when += dt.timedelta(minutes=5)  # past the back-off, within the hour to confirm
+    row = Notification.objects.get(appointment=appointment)
+    assert row.state == Notification.State.FAILED and row.attempts == 3
+    assert notifications.send_due(now=when) == 0
+
+    listing = admin_client.get("/admin/appointments/notification/?state__exact=failed")
+    assert appointment.reference in listing.content.decode()
+    admin_client.post(
+        "/admin/appointments/notification/", {"action": "requeue", "_selected_action": [row.pk]}
+    )
+    row.refresh_from_db()
+    assert row.state == Notification.State.PENDING and row.attempts == 0
+    monkeypatch.undo()
+    assert notifications.send_due(now=when) == 1
 
 
 def test_a_reminder_with_its_secret_has_the_manage_link(demo, portal):
