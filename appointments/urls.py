@@ -1,3 +1,5 @@
+"""The citizen's pages. The e-mails link to `confirm`, `manage` and `ics` with the reference as the
+only argument and `?token=…` appended: keep those names and that shape."""
 from django.urls import path
 
 from . import views
@@ -6,4 +8,15 @@ app_name = "appointments"
 
 urlpatterns = [
     path("", views.start, name="start"),
+    path("datenschutz/", views.privacy, name="privacy"),
+    path("termin/", views.search, name="search"),
+    path("termin/kalender/", views.calendar, name="calendar"),
+    path("termin/reservieren/", views.hold, name="hold"),
+    path("termin/<str:reference>/angaben/", views.details, name="details"),
+    path("termin/<str:reference>/gesendet/", views.submitted, name="submitted"),
+    path("termin/<str:reference>/bestaetigen/", views.confirm, name="confirm"),
+    path("termin/<str:reference>/termin.ics", views.ics, name="ics"),
+    path("termin/<str:reference>/stornieren/", views.cancel, name="cancel"),
+    path("termin/<str:reference>/verschieben/", views.reschedule, name="reschedule"),
+    path("termin/<str:reference>/", views.manage, name="manage"),
 ]

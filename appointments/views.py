@@ -1,6 +1,581 @@
-"""The citizen's pages. Thin: parse, call the service functions, render."""
-from django.http import HttpResponse
+"""The citizen's pages: find a time, hold it, give contact data, confirm, manage, cancel, move.
+
+Thin: parse the request, call availability/booking, render. Everything works without JavaScript.
+A client can send anything: bad input becomes a form error (400), a wrong secret a 403 page, an
+unknown reference a 404 page, never a 500.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from offices.hours import BERLIN
+from offices.models import Administration, Document, Municipality, Office
+
+from . import booking
+from .availability import SlotRequest, candidate_offices, duration_minutes, find_slots, today
+from .calendar import appointment_ics
+from .errors import PortalError
+from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
+from .models import Appointment, Status
+from .notifications import documents_for
+
+# How many held references one browser session remembers (older ones are forgotten).
+SESSION_HOLDS = 10
 
 
+def current_time() -> dt.datetime:
+    """The clock of these pages; tests replace it."""
+    return timezone.now()
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def formats() -> dict[str, str]:
+    """Date formats of the active language: "Dienstag, 1. Dezember 2026, 08:00 Uhr" in German."""
+    if (translation.get_language() or "de").startswith("de"):
+        return {"long": r"l, j. F Y, H:i \U\h\r", "day": "l, j. F Y", "short_day": "D, j. M", "time": "H:i"}
+    return {"long": "l, j F Y, H:i", "day": "l, j F Y", "short_day": "D, j M", "time": "H:i"}
+
+
+def page(request, template: str, context: dict | None = None, status: int = 200):
+    return render(request, template, {"fmt": formats(), **(context or {})}, status=status)
+
+
+def error_page(request, status: int, title: str, message: str, *, link: tuple[str, str] | None = None):
+    return page(request, "appointments/error.html", {"title": title, "message": message, "link": link}, status)
+
+
+def booking_error_page(request, error: PortalError):
+    """The pages for "no such booking" and "this link is not valid"."""
+    if error.code == "not_found":
+        return error_page(
+            request, 404, _("Booking not found"),
+            _("There is no booking with this reference. Please check the link in your e-mail."),
+            link=(reverse("appointments:start"), _("Book an appointment")),
+        )
+    return error_page(
+        request, 403, _("This link is not valid"),
+        _("This link does not belong to this booking, or it is incomplete. Please use the complete "
+          "link from your most recent e-mail."),
+        link=(reverse("appointments:start"), _("Go to the start page")),
+    )
+
+
+def documents_for_services(services) -> list[Document]:
+    return list(Document.objects.filter(services__in=[s.id for s in services]).distinct().order_by("position", "name_de"))
+
+
+def query_url(name: str, items: list[tuple[str, str]], **kwargs) -> str:
+    return reverse(name, kwargs=kwargs or None) + "?" + urlencode(items)
+
+
+def request_items(services, vehicles: int, municipality: Municipality) -> list[tuple[str, str]]:
+    """The query parameters of a calendar for this request."""
+    return [*(("service", s.slug) for s in services), ("vehicles", str(vehicles)), ("municipality", municipality.slug)]
+
+
+def horizon(now: dt.datetime) -> tuple[dt.date, dt.date]:
+    days = max((o.booking_horizon_days for o in candidate_offices()), default=0)
+    return today(now), today(now) + dt.timedelta(days=days)
+
+
+def with_token(name: str, appointment: Appointment, token: str) -> str:
+    return reverse(name, args=[appointment.reference]) + "?" + urlencode({"token": token})
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(BERLIN).date()
+
+
+def slot_value(slot) -> str:
+    return slot.start.astimezone(BERLIN).isoformat()
+
+
+# --- calendar ---------------------------------------------------------------------------------
+
+def calendar_context(
+    *,
+    slots,
+    link_items: list[tuple[str, str]],
+    link_name: str,
+    link_kwargs: dict | None = None,
+    office: Office | None,
+    day: dt.date | None,
+) -> dict:
+    """Days with free times (earliest first), the chosen day's times per office, the earliest slot.
+    Links keep `link_items` (the request or the token) and add the office filter and the day."""
+    link_kwargs = link_kwargs or {}
+    offices = OrderedDict()
+    for slot in slots:
+        offices.setdefault(slot.office.slug, slot.office)
+    if office is not None:
+        offices.setdefault(office.slug, office)
+        slots = [s for s in slots if s.office.id == office.id]
+    office_items = [("office", office.slug)] if office else []
+
+    days: OrderedDict[dt.date, list] = OrderedDict()
+    for slot in slots:
+        days.setdefault(local_day(slot.start), []).append(slot)
+    chosen = day if day is not None else next(iter(days), None)
+    by_office: OrderedDict[str, dict] = OrderedDict()
+    for slot in sorted(days.get(chosen, []), key=lambda s: (s.office.name, s.start)):
+        by_office.setdefault(slot.office.slug, {"office": slot.office, "slots": []})["slots"].append(slot)
+
+    return {
+        "earliest": slots[0] if slots else None,
+        "days": [
+            {
+                "date": d,
+                "count": len(day_slots),
+                "url": query_url(link_name, link_items + office_items + [("date", d.isoformat())], **link_kwargs),
+                "current": d == chosen,
+            }
+            for d, day_slots in days.items()
+        ],
+        "chosen_day": chosen,
+        "day_groups": list(by_office.values()),
+        "office_filters": [
+            {
+                "label": _("All offices"),
+                "url": query_url(link_name, link_items, **link_kwargs),
+                "current": office is None,
+            },
+            *(
+                {
+                    "label": o.name,
+                    "city": o.city,
+                    "url": query_url(link_name, link_items + [("office", o.slug)], **link_kwargs),
+                    "current": office is not None and o.id == office.id,
+                }
+                for o in offices.values()
+            ),
+        ],
+        "filter_office": office,
+    }
+
+
+def with_slot_values(context: dict) -> dict:
+    """Attach the value each time button sends (templates cannot call functions)."""
+    for group in context.get("day_groups", []):
+        group["buttons"] = [{"slot": s, "value": slot_value(s)} for s in group["slots"]]
+    if context.get("earliest"):
+        context["earliest_value"] = slot_value(context["earliest"])
+    context["alternatives"] = [{"slot": s, "value": slot_value(s)} for s in context.get("alternatives", [])]
+    return context
+
+
+def render_booking_calendar(request, *, services, vehicles, municipality, office=None, day=None, now,
+                            message: str = "", alternatives=(), status: int = 200):
+    first, last = horizon(now)
+    slots = find_slots(
+        request=SlotRequest(
+            services=tuple(services), vehicles=vehicles, municipality=municipality, date_from=first, date_to=last
+        ),
+        now=now,
+    )
+    items = request_items(services, vehicles, municipality)
+    context = calendar_context(slots=slots, link_items=items, link_name="appointments:calendar", office=office, day=day)
+    context.update(
+        mode="book",
+        action=reverse("appointments:hold"),
+        hidden=items,
+        services=services,
+        vehicles=vehicles,
+        municipality=municipality,
+        minutes=duration_minutes(services, vehicles),
+        documents=documents_for_services(services),
+        message=message,
+        alternatives=list(alternatives),
+        change_url=reverse("appointments:search") + "?" + urlencode(items),
+    )
+    return page(request, "appointments/calendar.html", with_slot_values(context), status)
+
+
+# --- the journey ------------------------------------------------------------------------------
+
+@require_GET
 def start(request):
-    return HttpResponse("IKZ Vorderpfalz")
+    offices = Office.objects.filter(is_active=True).select_related("administration")
+    return page(request, "appointments/start.html", {"offices": offices, "services": online_services()})
+
+
+@require_GET
+def privacy(request):
+    return page(request, "appointments/privacy.html", {"administrations": Administration.objects.all()})
+
+
+@require_GET
+def search(request):
+    """The request form. A postcode pre-fills the municipality: with the "find" button (or Enter in
+    the postcode field) it narrows the select to its municipalities; outside both areas the citizen
+    gets the explanation of who is responsible instead, and nothing more."""
+    if not any(key in request.GET for key in ("service", "vehicles", "postcode", "municipality")):
+        return page(request, "appointments/search.html", {"form": SearchForm(initial={"vehicles": 1})})
+
+    form = SearchForm(request.GET)
+    form.is_valid()
+    postcode, chosen = form.cleaned_data.get("postcode"), form.cleaned_data.get("municipality")
+    municipality = chosen
+    if postcode:
+        matches = list(Municipality.objects.filter(postcode=postcode).select_related("administration"))
+        if not matches:
+            return page(request, "appointments/outside_area.html", {"postcode": postcode})
+        form.narrowed = matches
+        if chosen not in matches:
+            municipality = matches[0] if chosen is None and len(matches) == 1 else None
+            form.preselect = matches[0].slug if len(matches) == 1 else ""
+
+    if "lookup" in request.GET:
+        # Only the postcode step: no complaints about the fields the citizen has not reached yet.
+        for field in [f for f in form.errors if f != "postcode"]:
+            del form.errors[field]
+        return page(request, "appointments/search.html", {"form": form})
+
+    if municipality is None and not form.has_error("municipality"):
+        if chosen is not None:
+            message = _("The municipality you chose does not have the postcode %(postcode)s. Please check both.")
+        elif postcode:
+            message = _("Several municipalities have the postcode %(postcode)s. Please choose yours.")
+        else:
+            message = _("Please enter your postcode or choose your municipality.")
+        form.add_error("municipality", message % {"postcode": postcode})
+    if form.errors:
+        return page(request, "appointments/search.html", {"form": form}, 400)
+    items = request_items(form.cleaned_data["service"], form.cleaned_data["vehicles"], municipality)
+    return redirect(reverse("appointments:calendar") + "?" + urlencode(items))
+
+
+@require_GET
+def calendar(request):
+    now = current_time()
+    first, last = horizon(now)
+    form = CalendarForm(request.GET, first_day=first, last_day=last)
+    if not form.is_valid():
+        return page(request, "appointments/search.html", {"form": form}, 400)
+    data = form.cleaned_data
+    return render_booking_calendar(
+        request, services=list(data["service"]), vehicles=data["vehicles"], municipality=data["municipality"],
+        office=data.get("office"), day=data.get("date"), now=now,
+    )
+
+
+@require_POST
+def hold(request):
+    """Hold the chosen time for a few minutes; only this browser session knows the hold's secret."""
+    now = current_time()
+    form = HoldForm(request.POST)
+    if not form.is_valid():
+        return page(request, "appointments/search.html", {"form": form}, 400)
+    data = form.cleaned_data
+    services = list(data["service"])
+    try:
+        appointment, token = booking.place_hold(
+            office=data["office"], start=data["start"], services=services, vehicles=data["vehicles"],
+            municipality=data["municipality"], now=now, language=translation.get_language() or "de",
+        )
+    except PortalError as error:
+        # "Just taken" (with the nearest alternatives), or a time that is not bookable (any more).
+        return render_booking_calendar(
+            request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
+            day=local_day(data["start"]) if within_horizon(data["start"], now) else None, now=now,
+            message=str(error.message), alternatives=error.extra.get("alternatives", ()),
+            status=409 if error.code == "slot_taken" else 400,
+        )
+    holds = request.session.get("holds", {})
+    holds[appointment.reference] = token
+    request.session["holds"] = dict(list(holds.items())[-SESSION_HOLDS:])
+    return redirect("appointments:details", appointment.reference)
+
+
+def within_horizon(moment: dt.datetime, now: dt.datetime) -> bool:
+    first, last = horizon(now)
+    return first <= local_day(moment) <= last
+
+
+def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
+    """The hold behind a reference, when this browser session made it."""
+    appointment = (
+        Appointment.objects.select_related("office", "office__administration", "municipality")
+        .filter(reference=reference.upper()[:12])
+        .first()
+    )
+    if appointment is None:
+        return None, "", booking_error_page(request, PortalError("not_found", ""))
+    token = request.session.get("holds", {}).get(appointment.reference)
+    if not token:
+        return None, "", error_page(
+            request, 403, _("This reservation is not yours"),
+            _("This reservation was made in another browser, or your session has ended. Please choose a time again."),
+            link=(reverse("appointments:search"), _("Find an appointment")),
+        )
+    return appointment, token, None
+
+
+def appointment_context(appointment: Appointment) -> dict:
+    items = list(appointment.items.select_related("service"))
+    return {
+        "appointment": appointment,
+        "office": appointment.office,
+        "services": [item.service for item in items],
+        "documents": documents_for(appointment),
+    }
+
+
+def restart_url(appointment: Appointment, context: dict) -> str:
+    """The calendar for the same request, to choose a time again."""
+    return reverse("appointments:calendar") + "?" + urlencode(
+        request_items(context["services"], appointment.vehicles, appointment.municipality)
+    )
+
+
+def expired_page(request, appointment: Appointment, context: dict):
+    return page(request, "appointments/expired.html", {**context, "restart_url": restart_url(appointment, context)})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def details(request, reference: str):
+    """Contact data for a held time; submitting sends the double-opt-in e-mail."""
+    appointment, token, refusal = held(request, reference)
+    if refusal:
+        return refusal
+    now = current_time()
+    context = appointment_context(appointment)
+    if appointment.status not in (Status.HELD, Status.EXPIRED):
+        # Submitted already (for instance in another tab): nothing more to enter.
+        return redirect("appointments:submitted", appointment.reference)
+    if appointment.status == Status.EXPIRED or appointment.hold_expires_at <= now:
+        return expired_page(request, appointment, context)
+
+    form = ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booking.submit_booking(
+                appointment=appointment, hold_token=token, name=data["name"], email=data["email"],
+                phone=data["phone"], privacy_consent=data["privacy_consent"], now=now,
+            )
+        except PortalError as error:
+            if error.code == "already_submitted":
+                return redirect("appointments:submitted", appointment.reference)
+            if error.code == "expired":
+                return expired_page(request, appointment, context)
+            if error.code != "invalid":
+                return booking_error_page(request, error)
+            for field, field_errors in error.extra.get("errors", {}).items():
+                for message in field_errors:
+                    form.add_error(field if field in form.fields else None, str(message))
+            return page(request, "appointments/details.html", {**context, "form": form}, 400)
+        return redirect("appointments:submitted", appointment.reference)
+    return page(request, "appointments/details.html", {**context, "form": form})
+
+
+@never_cache
+@require_GET
+def submitted(request, reference: str):
+    appointment, _token, refusal = held(request, reference)
+    if refusal:
+        return refusal
+    if appointment.status == Status.HELD:
+        return redirect("appointments:details", appointment.reference)
+    context = appointment_context(appointment)
+    return page(
+        request, "appointments/submitted.html", {**context, "confirm_minutes": settings.UNCONFIRMED_MINUTES}
+    )
+
+
+def token_of(request) -> str:
+    return (request.POST.get("token") if request.method == "POST" else request.GET.get("token")) or ""
+
+
+def booking_from_link(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
+    token = token_of(request)
+    try:
+        appointment = booking.get_booking(reference=reference, token=token)
+    except PortalError as error:
+        return None, token, booking_error_page(request, error)
+    return appointment, token, None
+
+
+def manage_links(appointment: Appointment, token: str, now: dt.datetime) -> dict:
+    changeable = appointment.status in (Status.UNCONFIRMED, Status.CONFIRMED) and appointment.start > now
+    if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at and appointment.hold_expires_at <= now:
+        changeable = False
+    return {
+        "token": token,
+        "changeable": changeable,
+        "manage_url": with_token("appointments:manage", appointment, token),
+        "ics_url": with_token("appointments:ics", appointment, token),
+        "cancel_url": with_token("appointments:cancel", appointment, token),
+        "reschedule_url": with_token("appointments:reschedule", appointment, token),
+        "confirm_url": reverse("appointments:confirm", args=[appointment.reference]),
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request, reference: str):
+    """The link of the double-opt-in e-mail. GET only shows the booking and a button: mail scanners
+    that open links must not confirm anything. The POST confirms."""
+    appointment, token, refusal = booking_from_link(request, reference)
+    if refusal:
+        return refusal
+    now = current_time()
+    if request.method == "POST":
+        try:
+            booking.confirm_booking(appointment=appointment, token=token, now=now)
+        except PortalError as error:
+            if error.code == "bad_token":
+                return booking_error_page(request, error)
+            appointment.refresh_from_db()
+            context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
+            return page(request, "appointments/confirm.html", {**context, "problem": str(error.message)}, 409)
+        messages.success(request, _("Thank you: your appointment is confirmed."))
+        return HttpResponseRedirect(with_token("appointments:confirm", appointment, token))
+    context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
+    expired = appointment.status == Status.EXPIRED or (
+        appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at and appointment.hold_expires_at <= now
+    )
+    context["expired"] = expired
+    context["restart_url"] = restart_url(appointment, context)
+    return page(request, "appointments/confirm.html", context)
+
+
+@never_cache
+@require_GET
+def manage(request, reference: str):
+    appointment, token, refusal = booking_from_link(request, reference)
+    if refusal:
+        return refusal
+    now = current_time()
+    context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
+    context["restart_url"] = restart_url(appointment, context)
+    return page(request, "appointments/manage.html", context)
+
+
+@never_cache
+@require_GET
+def ics(request, reference: str):
+    appointment, _token, refusal = booking_from_link(request, reference)
+    if refusal:
+        return refusal
+    response = HttpResponse(
+        appointment_ics(appointment, cancel=appointment.status == Status.CANCELLED),
+        content_type="text/calendar; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="termin-{appointment.reference}.ics"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cancel(request, reference: str):
+    """GET asks "really cancel?"; the POST cancels."""
+    appointment, token, refusal = booking_from_link(request, reference)
+    if refusal:
+        return refusal
+    now = current_time()
+    if request.method == "POST":
+        try:
+            booking.cancel_booking(appointment=appointment, token=token, now=now)
+        except PortalError as error:
+            if error.code == "bad_token":
+                return booking_error_page(request, error)
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Your appointment has been cancelled. Thank you for letting us know."))
+        return HttpResponseRedirect(with_token("appointments:manage", appointment, token))
+    context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
+    if not context["changeable"]:
+        return HttpResponseRedirect(context["manage_url"])
+    return page(request, "appointments/cancel.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reschedule(request, reference: str):
+    """A calendar for the same concerns; choosing a time moves the booking, or keeps the old time."""
+    appointment, token, refusal = booking_from_link(request, reference)
+    if refusal:
+        return refusal
+    now = current_time()
+    base = {**appointment_context(appointment), **manage_links(appointment, token, now)}
+    if not base["changeable"]:
+        messages.error(request, _("This appointment can no longer be moved online."))
+        return HttpResponseRedirect(base["manage_url"])
+
+    message, alternatives, status, office, day = "", (), 200, None, None
+    if request.method == "POST":
+        form = SlotForm(request.POST)
+        if form.is_valid():
+            try:
+                booking.reschedule_booking(
+                    appointment=appointment, token=token, office=form.cleaned_data["office"],
+                    start=form.cleaned_data["start"], now=now,
+                )
+            except PortalError as error:
+                if error.code == "bad_token":
+                    return booking_error_page(request, error)
+                message = _("%(problem)s Your appointment stays as it was.") % {"problem": error.message}
+                alternatives = error.extra.get("alternatives", ())
+                status = 409 if error.code == "slot_taken" else 400
+                if within_horizon(form.cleaned_data["start"], now):
+                    day = local_day(form.cleaned_data["start"])
+            else:
+                messages.success(request, _("Your appointment has been moved."))
+                return HttpResponseRedirect(base["manage_url"])
+        else:
+            message = " ".join(entry["message"] for entry in form.summary())
+            status = 400
+    else:
+        first, last = horizon(now)
+        form = CalendarForm(
+            {"date": request.GET.get("date", ""), "office": request.GET.get("office", "")},
+            first_day=first, last_day=last,
+        )
+        # Only the filter fields matter here: the request itself is the booking's.
+        form.is_valid()
+        if form.has_error("date") or form.has_error("office"):
+            message = " ".join(str(e) for f in ("office", "date") for e in form.errors.get(f, []))
+            status = 400
+        else:
+            office, day = form.cleaned_data.get("office"), form.cleaned_data.get("date")
+
+    services = base["services"]
+    first, last = horizon(now)
+    slots = find_slots(
+        request=SlotRequest(
+            services=tuple(services), vehicles=appointment.vehicles, municipality=appointment.municipality,
+            date_from=first, date_to=last,
+        ),
+        now=now,
+    )
+    context = calendar_context(
+        slots=slots, link_items=[("token", token)], link_name="appointments:reschedule",
+        link_kwargs={"reference": appointment.reference}, office=office, day=day,
+    )
+    context.update(
+        base,
+        mode="reschedule",
+        action=reverse("appointments:reschedule", args=[appointment.reference]),
+        hidden=[("token", token)],
+        vehicles=appointment.vehicles,
+        municipality=appointment.municipality,
+        minutes=appointment.duration_minutes,
+        message=message,
+        alternatives=list(alternatives),
+        change_url=base["manage_url"],
+    )
+    return page(request, "appointments/calendar.html", with_slot_values(context), status)

@@ -1,0 +1,217 @@
+"""Forms of the citizen's pages. They parse what a browser sends and carry errors back to the
+fields; the booking rules themselves live in availability.py and booking.py.
+
+The templates render every field by hand (labels, hints, aria-describedby, error summary), so the
+forms offer a few helpers for that instead of widgets' HTML.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django import forms
+from django.core.validators import MaxValueValidator
+from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+
+from offices.models import Municipality, Office, Service
+
+from .availability import AvailabilityError, check_request
+
+# Where the error summary links to for each field: the input itself, or the first box of a group.
+ANCHORS = {"service": "id_service_0"}
+# Fields that no page renders as an input: their errors appear only in the summary.
+UNRENDERED = {"office", "date", "start"}
+
+
+def online_services():
+    return Service.objects.filter(bookable_online=True).prefetch_related("documents").order_by("position", "name_de")
+
+
+def vehicle_limit() -> int:
+    return Service.objects.filter(bookable_online=True).aggregate(m=Max("max_vehicles"))["m"] or 1
+
+
+class ServiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class PortalForm(forms.Form):
+    """Helpers for hand-written templates: the error summary and the values to show again."""
+
+    def summary(self) -> list[dict]:
+        """Every error once, with the id of the input it belongs to (None: no input to jump to)."""
+        entries = []
+        for field, errors in self.errors.items():
+            if field == forms.forms.NON_FIELD_ERRORS or field in UNRENDERED or field not in self.fields:
+                anchor = None
+            else:
+                anchor = ANCHORS.get(field, f"id_{field}")
+            entries.extend({"anchor": anchor, "message": message} for message in errors)
+        return entries
+
+
+class RequestForm(PortalForm):
+    """What the citizen wants: concerns, number of vehicles, municipality of residence."""
+
+    service = ServiceField(
+        queryset=Service.objects.none(),
+        to_field_name="slug",
+        label=_("Your concerns"),
+        error_messages={
+            "required": _("Please choose at least one concern."),
+            "invalid_choice": _("Please choose only concerns from the list."),
+            "invalid_pk_value": _("Please choose only concerns from the list."),
+            "invalid_list": _("Please choose only concerns from the list."),
+        },
+    )
+    vehicles = forms.IntegerField(
+        label=_("Number of vehicles"),
+        min_value=1,
+        error_messages={
+            "required": _("Please choose the number of vehicles."),
+            "invalid": _("Please choose the number of vehicles."),
+            "min_value": _("Please choose at least one vehicle."),
+            "max_value": _("At most %(limit_value)s vehicles can be booked online in one appointment."),
+        },
+    )
+    municipality = forms.ModelChoiceField(
+        queryset=Municipality.objects.select_related("administration"),
+        to_field_name="slug",
+        label=_("Municipality of residence"),
+        error_messages={
+            "required": _("Please choose the municipality where you live."),
+            "invalid_choice": _("Please choose your municipality from the list."),
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = online_services()
+        self.max_vehicles = vehicle_limit()
+        # The limit comes from the catalogue; IntegerField adds its validator only when constructed.
+        self.fields["vehicles"].max_value = self.max_vehicles
+        self.fields["vehicles"].validators.append(MaxValueValidator(self.max_vehicles))
+        self.narrowed: list[Municipality] | None = None  # municipalities of the postcode entered
+        self.preselect = ""  # the municipality a postcode stands for, shown as chosen
+
+    def clean(self):
+        data = super().clean()
+        services, vehicles = data.get("service"), data.get("vehicles")
+        if services and vehicles:
+            try:
+                check_request(services=list(services), vehicles=vehicles, municipality=data.get("municipality"))
+            except AvailabilityError as error:
+                # The municipality is resolved (and explained) by the page itself.
+                if error.code != "outside_area":
+                    self.add_error(error.field if error.field in self.fields else None, error.message)
+        return data
+
+    # --- what the template shows again -----------------------------------------------------
+    def selected_services(self) -> set[str]:
+        return {str(v) for v in (self["service"].value() or [])}
+
+    def selected_vehicles(self) -> str:
+        return str(self["vehicles"].value() or "1")
+
+    def selected_municipality(self) -> str:
+        value = self.preselect or self["municipality"].value()
+        return str(value) if value else ""
+
+    def vehicle_choices(self) -> list[int]:
+        return list(range(1, self.max_vehicles + 1))
+
+    def municipality_groups(self) -> list[tuple[str, list[Municipality]]]:
+        """The select's options: of the postcode entered, or all of them grouped by administration."""
+        municipalities = self.narrowed if self.narrowed is not None else list(self.fields["municipality"].queryset)
+        groups: dict[str, list[Municipality]] = {}
+        for municipality in sorted(municipalities, key=lambda m: (m.administration.name, m.name)):
+            groups.setdefault(municipality.administration.name, []).append(municipality)
+        return list(groups.items())
+
+
+class SearchForm(RequestForm):
+    """The first form: a postcode may stand in for the municipality (it only pre-fills it)."""
+
+    postcode = forms.CharField(label=_("Postcode"), required=False, max_length=10)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["municipality"].required = False
+
+    def clean_postcode(self):
+        postcode = re.sub(r"\s", "", self.cleaned_data.get("postcode") or "")
+        if postcode and not re.fullmatch(r"\d{5}", postcode):
+            raise forms.ValidationError(_("A postcode has five digits, e.g. 67227."))
+        return postcode
+
+
+class CalendarForm(RequestForm):
+    """The calendar's query: the request plus an optional office filter and a chosen day."""
+
+    office = forms.ModelChoiceField(
+        queryset=Office.objects.filter(is_active=True),
+        to_field_name="slug",
+        required=False,
+        error_messages={"invalid_choice": _("Please choose an office from the list.")},
+    )
+    date = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": _("Please choose a day from the calendar.")},
+    )
+
+    def __init__(self, *args, first_day: dt.date | None = None, last_day: dt.date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_day, self.last_day = first_day, last_day
+
+    def clean_date(self):
+        day = self.cleaned_data.get("date")
+        if day and self.first_day and self.last_day and not (self.first_day <= day <= self.last_day):
+            raise forms.ValidationError(_("Please choose a day from the calendar."))
+        return day
+
+
+class AwareDateTimeField(forms.Field):
+    """An ISO 8601 time with its UTC offset, as the calendar's buttons send it."""
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            parsed = dt.datetime.fromisoformat(value) if len(value) <= 40 else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            raise forms.ValidationError(_("Please choose a time from the calendar."))
+        return parsed
+
+
+class SlotForm(PortalForm):
+    """A time chosen in the calendar."""
+
+    office = forms.ModelChoiceField(
+        queryset=Office.objects.filter(is_active=True).select_related("administration"),
+        to_field_name="slug",
+        error_messages={
+            "required": _("Please choose a time from the calendar."),
+            "invalid_choice": _("Please choose a time from the calendar."),
+        },
+    )
+    start = AwareDateTimeField(error_messages={"required": _("Please choose a time from the calendar.")})
+
+
+class HoldForm(SlotForm, RequestForm):
+    """The request and the time chosen for it: everything `place_hold` needs."""
+
+
+class ContactForm(PortalForm):
+    """The citizen's contact data. Only parsed here: booking.clean_contact decides what is valid,
+    so that the pages and the API accept and reject the same input."""
+
+    name = forms.CharField(label=_("Your name"), required=False, strip=False)
+    email = forms.CharField(label=_("E-mail address"), required=False, strip=False)
+    phone = forms.CharField(label=_("Phone number (optional)"), required=False, strip=False)
+    privacy_consent = forms.BooleanField(required=False)
