@@ -41,13 +41,17 @@ $(STAMP): requirements.txt | $(PY)
 
 venv: $(STAMP)
 
-# The demo: debug mode, embedded SQLite unless DATABASE_URL is set, tasks run in-process (no
-# broker configured) and every e-mail is written as a file into var/mail/.
+# The demo: debug mode, embedded SQLite unless DATABASE_URL is set, every e-mail written as a file
+# into var/mail/, and a real Celery worker with its beat on an embedded broker (message files in
+# var/broker/), so that confirmations and reminders go out as in production. Ctrl-C stops both.
 run: export DEBUG := 1
+run: export CELERY_BROKER_URL ?= filesystem://
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Demo e-mails are written to var/mail/. Portal: http://127.0.0.1:$(PORT)/  Admin: http://127.0.0.1:$(PORT)/admin/"
+	$(PY) -m celery -A ikz_portal worker --beat --pool=solo --loglevel=warning & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null || true' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: venv

@@ -173,3 +173,17 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} – {self.appointment.reference}"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last ran, for /healthz (several web hosts read it, so not a cache)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name}: {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def beat(cls, name: str, at) -> None:
+        cls.objects.update_or_create(name=name, defaults={"at": at})

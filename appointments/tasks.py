@@ -1,15 +1,27 @@
-"""Celery entry points: thin, ids in, the real work in the service modules."""
+"""Celery entry points: thin, the real work lives in the service modules."""
 from celery import shared_task
 from django.utils import timezone
 
-from . import booking, notifications
+from . import booking, notifications, retention
+from .models import Heartbeat
 
 
 @shared_task(ignore_result=True)
 def send_due_notifications():
+    """Triggered after a commit that queued a message: send what is due now."""
     return notifications.send_due(now=timezone.now())
 
 
 @shared_task(ignore_result=True)
-def expire_stale_bookings():
-    return booking.expire_stale(now=timezone.now())
+def sweep():
+    """Every minute on the beat: free expired holds, send due messages (reminders included)."""
+    now = timezone.now()
+    booking.expire_stale(now=now)
+    sent = notifications.send_due(now=now)
+    Heartbeat.beat("sweep", timezone.now())
+    return sent
+
+
+@shared_task(ignore_result=True)
+def erase_personal_data():
+    return retention.erase_personal_data(now=timezone.now())

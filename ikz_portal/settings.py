@@ -111,7 +111,26 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Europe/Berlin"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The demo's embedded broker: messages are files in var/broker/, no server needed.
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+# Exactly one beat process runs this schedule; the sweeps are idempotent, so a missed or doubled
+# run does no harm. Nothing is scheduled days ahead: due messages are found by the sweep.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "appointments.tasks.sweep", "schedule": 60.0},
+    "erase-personal-data": {"task": "appointments.tasks.erase_personal_data", "schedule": 3600.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,6 +194,8 @@ REMINDER_LEAD_HOURS = [int(h) for h in os.environ.get("REMINDER_LEAD_HOURS", "24
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 # Personal data (name, e-mail, phone, tokens) is erased this many days after the appointment.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 7)
+# /healthz answers 503 when the last outbox sweep is older than this.
+HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", 300)
 
 LOGGING = {
     "version": 1,
