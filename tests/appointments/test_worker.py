@@ -1,0 +1,145 @@
+"""The background side: the sweep, data erasure, /healthz, and mail that survives outages."""
+import datetime as dt
+import os
+from contextlib import contextmanager
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from appointments import booking, notifications, retention, tasks
+from appointments.models import Appointment, Heartbeat, Notification, Status
+from ikz_portal.celery import app as celery_app
+from tests.conftest import berlin
+
+NOW = berlin(2026, 12, 1, 7, 0)
+START = berlin(2026, 12, 3, 8, 0)
+
+
+@contextmanager
+def celery_broker(url, **conf):
+    """Point the Celery app at a real broker for the duration (pools are rebuilt both ways)."""
+    saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager", *conf)}
+
+    def reset():
+        celery_app.pool.force_close_all()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    reset()
+    celery_app.conf.update(broker_url=url, task_always_eager=False, **conf)
+    try:
+        yield
+    finally:
+        reset()
+        celery_app.conf.update(saved)
+
+
+def book(demo, start=START, email="erika@example.org"):
+    return booking.book(
+        office=demo.frankenthal,
+        start=start,
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.lambsheim_citizen_home,
+        name="Erika Mustermann",
+        email=email,
+        phone="0621 123456",
+        privacy_consent=True,
+        now=NOW,
+    )
+
+
+def confirmed(demo, **kwargs):
+    appointment = book(demo, **kwargs)
+    token = Notification.objects.get(appointment=appointment, kind=Notification.Kind.OPT_IN).payload["token"]
+    return booking.confirm_booking(appointment=appointment, token=token, now=NOW), token
+
+
+class TestRetention:
+    def test_personal_data_is_erased_after_the_retention_period_and_the_facts_stay(self, demo, settings):
+        """Seven days after the appointment the name, e-mail, phone and tokens are gone; office,
+        home administration, services, vehicles, time and outcome remain for statistics."""
+        settings.RETENTION_DAYS = 7
+        appointment, token = confirmed(demo)
+        Appointment.objects.filter(pk=appointment.pk).update(status=Status.COMPLETED)
+        assert retention.erase_personal_data(now=START + dt.timedelta(days=6)) == 0
+        assert retention.erase_personal_data(now=START + dt.timedelta(days=8)) == 1
+        erased = Appointment.objects.get(pk=appointment.pk)
+        assert (erased.name, erased.email, erased.phone, erased.token_hash, erased.hold_token_hash) == ("", "", "", "", "")
+        assert erased.office == demo.frankenthal and erased.home_administration == demo.rpk
+        assert erased.status == Status.COMPLETED and erased.start == START and erased.vehicles == 1
+        assert [item.service for item in erased.items.all()] == [demo.umschreibung]
+        assert all(n.payload == {} for n in erased.notifications.all())
+        assert not erased.token_matches(token), "the old manage link no longer opens anything"
+        assert retention.erase_personal_data(now=START + dt.timedelta(days=9)) == 0
+
+    def test_a_future_appointment_keeps_its_data(self, demo):
+        appointment, _ = confirmed(demo)
+        retention.erase_personal_data(now=NOW + dt.timedelta(days=1))
+        assert Appointment.objects.get(pk=appointment.pk).email == "erika@example.org"
+
+
+class TestSweep:
+    def test_sweep_expires_holds_sends_due_mail_and_beats(self, demo, monkeypatch):
+        """One sweep frees expired holds, sends what is due and records that it ran."""
+        appointment = book(demo)
+        monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(minutes=1))
+        assert tasks.sweep() == 1
+        assert len(mail.outbox) == 1
+        assert Heartbeat.objects.get(name="sweep").at == NOW + dt.timedelta(minutes=1)
+        monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(minutes=61))
+        tasks.sweep()
+        assert Appointment.objects.get(pk=appointment.pk).status == Status.EXPIRED
+
+
+class TestHealth:
+    def test_healthy_after_a_recent_sweep(self, client, db):
+        Heartbeat.beat("sweep", timezone.now() - dt.timedelta(seconds=30))
+        response = client.get("/healthz")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["database"] == "ok" and body["status"] == "ok"
+        assert 25 <= body["last_sweep_age_seconds"] <= 60
+
+    def test_stale_or_missing_sweep_is_503(self, client, db, settings):
+        assert client.get("/healthz").status_code == 503
+        Heartbeat.beat("sweep", timezone.now() - dt.timedelta(seconds=settings.HEALTH_SWEEP_MAX_AGE_SECONDS + 10))
+        response = client.get("/healthz")
+        assert response.status_code == 503 and response.json()["status"] == "failing"
+
+    def test_unreachable_broker_is_503(self, client, db, settings):
+        Heartbeat.beat("sweep", timezone.now())
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        with celery_broker("redis://127.0.0.1:1/0"):
+            response = client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json()["broker"].startswith("failing")
+
+
+class TestBrokerOutage:
+    def test_booking_succeeds_and_mail_waits_when_the_broker_is_down(self, demo, django_capture_on_commit_callbacks):
+        """With the broker unreachable, the booking is still made; the opt-in stays in the outbox
+        and the next sweep sends it."""
+        with celery_broker("redis://127.0.0.1:1/0"), django_capture_on_commit_callbacks(execute=True):
+            appointment = book(demo)
+        assert Appointment.objects.get(pk=appointment.pk).status == Status.UNCONFIRMED
+        row = Notification.objects.get(appointment=appointment)
+        assert row.state == Notification.State.PENDING and mail.outbox == []
+        assert notifications.send_due(now=NOW + dt.timedelta(minutes=1)) == 1
+        assert len(mail.outbox) == 1
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs a Redis server: set TEST_REDIS_URL")
+def test_a_trigger_reaches_a_real_redis_broker(demo, django_capture_on_commit_callbacks):
+    """With Redis as the broker, committing a booking puts one send task on the queue."""
+    import redis
+
+    url = os.environ["TEST_REDIS_URL"]
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    with celery_broker(url), django_capture_on_commit_callbacks(execute=True):
+        book(demo)
+    queued = client.lrange("celery", 0, -1)
+    client.flushdb()
+    assert len(queued) == 1 and b"appointments.tasks.send_due_notifications" in queued[0]
