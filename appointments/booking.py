@@ -149,7 +149,7 @@ def _insert(*, office, services, vehicles, municipality, start, now, fields) -> 
 
 
 def _create(*, office, services, vehicles, municipality, start, now, fields) -> Appointment:
-    services = list(services)
+    services = list(dict.fromkeys(services))  # a concern named twice is still one concern
     check_request(
         services=services,
         vehicles=vehicles,
@@ -268,11 +268,13 @@ def book(
 
 def get_booking(*, reference: str, token: str) -> Appointment:
     """The booking behind a manage link. Raises not_found (404) or bad_token (403)."""
+    reference = (reference or "").upper()[:12]
+    # A reference comes from a URL: a NUL byte in it would make PostgreSQL fail the query (a 500).
     appointment = (
         Appointment.objects.select_related("office", "office__administration", "counter")
-        .filter(reference=(reference or "").upper()[:12])
+        .filter(reference=reference)
         .first()
-    )
+    ) if "\x00" not in reference else None
     if appointment is None:
         raise BookingError("not_found", _("There is no booking with this reference."))
     if not appointment.token_matches(token):
@@ -315,6 +317,8 @@ def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) ->
         appointment = _locked(appointment, token)
         if appointment.status == Status.CANCELLED:
             return appointment
+        if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now:
+            raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
         if appointment.status not in (Status.UNCONFIRMED, Status.CONFIRMED) or appointment.start <= now:
             raise BookingError("invalid_state", _("This booking can no longer be cancelled online."))
         was_confirmed = appointment.status == Status.CONFIRMED
