@@ -154,8 +154,8 @@ def calendar_context(
             },
             *(
                 {
-                    "label": o.name,
-                    "city": o.city,
+                    # "Zulassungsstelle Rhein-Pfalz-Kreis (Schifferstadt)": the town, unless the name has it.
+                    "label": o.name if o.city in o.name else f"{o.name} ({o.city})",
                     "url": query_url(link_name, link_items + [("office", o.slug)], **link_kwargs),
                     "current": office is not None and o.id == office.id,
                 }
@@ -306,11 +306,12 @@ def within_horizon(moment: dt.datetime, now: dt.datetime) -> bool:
 
 def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
     """The hold behind a reference, when this browser session made it."""
+    reference = reference.upper()[:12]
     appointment = (
         Appointment.objects.select_related("office", "office__administration", "municipality")
-        .filter(reference=reference.upper()[:12])
+        .filter(reference=reference)
         .first()
-    )
+    ) if "\x00" not in reference else None  # PostgreSQL rejects NUL bytes in a query
     if appointment is None:
         return None, "", booking_error_page(request, PortalError("not_found", ""))
     token = request.session.get("holds", {}).get(appointment.reference)

@@ -385,6 +385,7 @@ def test_calendar_filters_by_office_and_shows_a_chosen_day(citizen):
         "service=umschreibung&vehicles=1&municipality=lambsheim&office=nowhere",
         "service=umschreibung&service=umschreibung%00&vehicles=1&municipality=lambsheim",
         "service=" + "x" * 3000 + "&vehicles=1.5&municipality=%ff",
+        "service=%00&vehicles=%00&municipality=%00&office=%00&date=%00",
     ],
 )
 def test_bad_calendar_queries_show_the_request_form_with_errors(citizen, query):
@@ -657,6 +658,12 @@ def test_wrong_token_is_403_and_unknown_reference_404(citizen):
     appointment.refresh_from_db()
     assert appointment.status == Status.CONFIRMED
     assert citizen.get(reverse("appointments:details", args=["FT-NOPE99"])).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["%00/", "RP-%00/angaben/", "%00/termin.ics", "FT-%00/bestaetigen/",
+                                  "x%00/verschieben/", "%00/stornieren/"])
+def test_garbage_references_are_404_on_any_database(citizen, path):
+    assert citizen.get("/termin/" + path + "?token=%00").status_code == 404
 
 
 def test_a_confirm_link_after_the_deadline_explains_and_confirms_nothing(citizen, clock):
