@@ -4,6 +4,7 @@ import os
 from contextlib import contextmanager
 
 import pytest
+from kombu import pools as kombu_pools
 from django.core import mail
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ def celery_broker(url, **conf):
         celery_app.pool.force_close_all()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        kombu_pools.reset()
 
     reset()
     celery_app.conf.update(broker_url=url, task_always_eager=False, **conf)
