@@ -188,6 +188,8 @@ def render_booking_calendar(request, *, services, vehicles, municipality, office
     items = request_items(services, vehicles, municipality)
     context = calendar_context(slots=slots, link_items=items, link_name="appointments:calendar", office=office, day=day)
     context.update(
+        # After a POST (hold) the language switch must lead back to a page that can be fetched.
+        language_next=query_url("appointments:calendar", items + ([("date", day.isoformat())] if day else [])),
         mode="book",
         action=reverse("appointments:hold"),
         hidden=items,
@@ -442,6 +444,7 @@ def confirm(request, reference: str):
                 return booking_error_page(request, error)
             appointment.refresh_from_db()
             context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
+            context["language_next"] = with_token("appointments:confirm", appointment, token)
             return page(request, "appointments/confirm.html", {**context, "problem": str(error.message)}, 409)
         messages.success(request, _("Thank you: your appointment is confirmed."))
         return HttpResponseRedirect(with_token("appointments:confirm", appointment, token))
@@ -570,6 +573,7 @@ def reschedule(request, reference: str):
     context.update(
         base,
         mode="reschedule",
+        language_next=base["reschedule_url"],
         action=reverse("appointments:reschedule", args=[appointment.reference]),
         hidden=[("token", token)],
         vehicles=appointment.vehicles,

@@ -632,6 +632,9 @@ def test_a_slot_taken_meanwhile_shows_the_calendar_with_alternatives(citizen, de
     assert alternatives
     # The alternative at the same minute in Schifferstadt is offered; Frankenthal 09:00 is not.
     assert "2026-12-01T09:00:00+01:00" in [b["value"] for b in alternatives]
+    # The language switch of this POST result leads back to the calendar, not to the POST-only URL.
+    language_form, _ = page_of(response).form_with_button("language")
+    assert dict(language_form["hidden"])["next"].startswith(reverse("appointments:calendar") + "?service=umschreibung")
     # Choosing an alternative works.
     alt_form, alt_button = page_of(response).slot_buttons()[0]
     assert submit(citizen, alt_form, alt_button).status_code == 302
@@ -731,6 +734,10 @@ def test_rescheduling_to_a_time_just_taken_keeps_the_old_time(citizen, demo):
     assert appointment.start == berlin(2026, 12, 1, 9, 0) and appointment.office == demo.frankenthal
     assert not Notification.objects.filter(kind=Notification.Kind.RESCHEDULE).exists()
     assert [b for f, b in page_of(response).slot_buttons()]  # alternatives and the calendar again
+    language_form, _ = page_of(response).form_with_button("language")
+    assert dict(language_form["hidden"])["next"] == (
+        reverse("appointments:reschedule", args=[appointment.reference]) + f"?token={token}"
+    )
 
 
 def test_bad_reschedule_input_is_an_error_not_500(citizen):
