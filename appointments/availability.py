@@ -235,6 +235,7 @@ def free_counters(
     start: dt.datetime,
     now: dt.datetime,
     ignore: int | None = None,
+    online: bool = True,
 ) -> list[CounterChoice]:
     """Counters of `office` on which the request fits at `start`, best fit first.
 
@@ -242,14 +243,16 @@ def free_counters(
     horizon, off the grid, outside working time, or not allowed by the cooperation rules). An empty
     list means the time is bookable in principle but every suitable counter is taken.
     Best fit: the counter whose free gap around the interval is smallest, so that long gaps stay
-    whole for long appointments.
+    whole for long appointments. Staff bookings (`online=False`) may use the internal contingent
+    and need no lead time, only a start that has not passed.
     """
     minutes = duration_minutes(services, vehicles)
     start = start.astimezone(dt.timezone.utc)  # absolute arithmetic, whatever zone the caller used
     end = start + dt.timedelta(minutes=minutes)
     service_ids = {s.id for s in services}
     day = start.astimezone(BERLIN).date()
-    if start < now + dt.timedelta(minutes=office.min_lead_minutes):
+    lead = dt.timedelta(minutes=office.min_lead_minutes if online else 0)
+    if start < now + lead:
         raise AvailabilityError("invalid_time", _("This time can no longer be booked online."), field="start")
     if day > today(now) + dt.timedelta(days=office.booking_horizon_days):
         raise AvailabilityError("invalid_time", _("This day is beyond the booking horizon."), field="start")
@@ -263,7 +266,7 @@ def free_counters(
             field="office",
         )
     schedule = load_office_schedules([office], day, day)[office.id]
-    counters = schedule.counters_for(service_ids)
+    counters = schedule.counters_for(service_ids, online=online)
     if not counters:
         raise AvailabilityError(
             "service_not_offered", _("This office does not offer all of these concerns."), field="office"

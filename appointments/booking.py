@@ -107,6 +107,10 @@ def lock_office(office: Office) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [BOOKING_LOCK_NAMESPACE, office.pk])
 
 
+def is_online(channel: str) -> bool:
+    return channel in (Channel.ONLINE, Channel.API)
+
+
 def _insert(*, office, services, vehicles, municipality, start, now, fields) -> Appointment | None:
     """Insert on the best free counter; None when every suitable counter is taken."""
     lock_office(office)
@@ -117,6 +121,7 @@ def _insert(*, office, services, vehicles, municipality, start, now, fields) -> 
         administration=municipality.administration,
         start=start,
         now=now,
+        online=is_online(fields["channel"]),
     )
     if not choices:
         return None
@@ -154,7 +159,7 @@ def _create(*, office, services, vehicles, municipality, start, now, fields) -> 
         services=services,
         vehicles=vehicles,
         municipality=municipality,
-        online=fields.get("channel") in (Channel.ONLINE, Channel.API),
+        online=is_online(fields["channel"]),
     )
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
@@ -264,6 +269,61 @@ def book(
         _request_opt_in(appointment, now=now)
         appointment.save()
     return appointment
+
+
+def book_in_office(
+    *,
+    office: Office,
+    start: dt.datetime,
+    services,
+    vehicles: int,
+    municipality: Municipality,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    channel: str,
+    language: str = "de",
+    now: dt.datetime,
+) -> tuple[Appointment, str | None]:
+    """Staff book a walk-in or a phone caller: confirmed at once, no double opt-in, e-mail optional.
+
+    May use the office's internal contingent and needs no lead time. With an e-mail address the
+    citizen gets the confirmation with a manage link; returns the appointment and that secret.
+    """
+    if channel not in (Channel.COUNTER, Channel.PHONE):
+        raise BookingError("invalid", _("Staff bookings are made at the counter or by phone."), field="channel")
+    errors: dict[str, list] = {}
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX:
+        errors["name"] = [_("Please enter the citizen's name (at most %(max)s characters).") % {"max": NAME_MAX}]
+    contact = {"name": name, "email": "", "phone": (phone or "").strip()}
+    if email:
+        try:
+            contact = clean_contact(name=name or "-", email=email, phone=phone, privacy_consent=True)
+            contact["name"] = name
+        except BookingError as error:
+            errors.update(error.extra["errors"])
+    elif len(contact["phone"]) > PHONE_MAX:
+        errors["phone"] = [_("Please enter a valid phone number (digits, spaces, + - / ( ) only).")]
+    if errors:
+        raise BookingError("invalid", _("Please correct the marked fields."), errors=errors)
+    token = new_token() if contact["email"] else None
+    with transaction.atomic():
+        appointment = _create(
+            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+            fields={
+                **contact,
+                "status": Status.CONFIRMED,
+                "confirmed_at": now,
+                "language": language,
+                "channel": channel,
+                "token_hash": hash_token(token) if token else "",
+            },
+        )
+        if token:
+            notifications.queue(appointment, Notification.Kind.CONFIRMATION, due_at=now, token=token)
+            notifications.queue_reminders(appointment, token=token, now=now)
+    return appointment, token
 
 
 def get_booking(*, reference: str, token: str) -> Appointment:

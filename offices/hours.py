@@ -74,6 +74,7 @@ class CounterInfo:
     id: int
     name: str
     service_ids: frozenset[int] | None  # None: every service the office offers
+    bookable_online: bool = True
 
 
 @dataclass
@@ -93,8 +94,11 @@ class OfficeSchedule:
             return False
         return counter.service_ids is None or service_ids <= counter.service_ids
 
-    def counters_for(self, service_ids: set[int]) -> list[CounterInfo]:
-        return [c for c in self.counters if self.counter_offers(c, service_ids)]
+    def counters_for(self, service_ids: set[int], *, online: bool = True) -> list[CounterInfo]:
+        """Counters that handle all of `service_ids`; online bookings skip the internal contingent."""
+        return [
+            c for c in self.counters if self.counter_offers(c, service_ids) and (c.bookable_online or not online)
+        ]
 
     def is_closed_for_holiday(self, day: dt.date) -> bool:
         return is_public_holiday(day) and day not in self.holiday_openings
@@ -146,7 +150,9 @@ def load_office_schedules(offices: list[Office], date_from: dt.date, date_to: dt
     }
     for counter in counters:
         ids = frozenset(s.id for s in counter.services.all())
-        schedules[counter.office_id].counters.append(CounterInfo(counter.id, counter.name, ids or None))
+        schedules[counter.office_id].counters.append(
+            CounterInfo(counter.id, counter.name, ids or None, counter.bookable_online)
+        )
     for row in OpeningHours.objects.filter(office_id__in=office_ids):
         schedule = schedules[row.office_id]
         target = schedule.counter_hours[row.counter_id] if row.counter_id else schedule.office_hours

@@ -147,6 +147,14 @@ class Counter(models.Model):
         verbose_name=_("services"),
         help_text=_("Leave empty when the counter handles every service the office offers."),
     )
+    bookable_online = models.BooleanField(
+        _("bookable online"),
+        default=True,
+        help_text=_(
+            "Switch off to keep this counter's time for walk-ins and phone bookings by staff "
+            "(the office's internal contingent)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -304,3 +304,50 @@ def test_control_without_the_constraint_the_race_double_books(monkeypatch):
         migration = importlib.import_module("appointments.migrations.0002_no_overlap_on_postgresql")
         with connection.cursor() as cursor:
             cursor.execute(migration.ADD_CONSTRAINT)
+
+
+class TestStaffBookings:
+    def test_walk_in_is_confirmed_at_once_without_e_mail(self, world):
+        """A clerk books a walk-in for the next grid time: no lead time, no opt-in, no e-mail."""
+        now = berlin(2026, 12, 1, 8, 10)
+        appointment, token = booking.book_in_office(
+            office=world.office_ft, start=berlin(2026, 12, 1, 8, 15), services=[world.quick], vehicles=1,
+            municipality=world.frankenthal_home, name="Max Mustermann", channel="counter", now=now,
+        )
+        assert appointment.status == Status.CONFIRMED and appointment.channel == "counter"
+        assert token is None and not Notification.objects.exists()
+
+    def test_phone_booking_with_e_mail_gets_a_confirmation_and_reminder(self, world):
+        appointment, token = booking.book_in_office(
+            office=world.office_ft, start=START, services=[world.quick], vehicles=1, municipality=world.frankenthal_home,
+            name="Max Mustermann", email="max@example.org", channel="phone", now=NOW,
+        )
+        kinds = set(Notification.objects.filter(appointment=appointment).values_list("kind", flat=True))
+        assert kinds == {Notification.Kind.CONFIRMATION, Notification.Kind.REMINDER}
+        assert appointment.token_matches(token)
+
+    def test_walk_in_cannot_take_booked_time(self, world):
+        for counter in world.office_ft.counters.all():
+            world.occupy(world.office_ft, counter, START, 15)
+        with pytest.raises(PortalError) as error:
+            booking.book_in_office(
+                office=world.office_ft, start=START, services=[world.quick], vehicles=1,
+                municipality=world.frankenthal_home, name="Max", channel="counter", now=NOW,
+            )
+        assert error.value.code == "slot_taken"
+
+    def test_internal_contingent_is_not_offered_online_but_staff_can_book_it(self, world):
+        """A counter kept for walk-ins is invisible to the calendar and the online booking."""
+        c1, c2 = world.office_ft.counters.order_by("name")
+        c2.bookable_online = False
+        c2.save()
+        world.occupy(world.office_ft, c1, START, 15)
+        assert START not in [s.start for s in availability.find_slots(request=world.request(), now=NOW)]
+        with pytest.raises(PortalError) as error:
+            book(world)
+        assert error.value.code == "slot_taken"
+        appointment, _ = booking.book_in_office(
+            office=world.office_ft, start=START, services=[world.quick], vehicles=1,
+            municipality=world.frankenthal_home, name="Max", channel="phone", now=NOW,
+        )
+        assert appointment.counter == c2
