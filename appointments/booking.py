@@ -201,6 +201,16 @@ def place_hold(
     return appointment, token
 
 
+def release_holds(holds: dict[str, str]) -> int:
+    """Give back holds a browser session no longer needs (the citizen picked another time).
+    Only holds not yet submitted, and only with their secret."""
+    released = 0
+    for appointment in Appointment.objects.filter(reference__in=list(holds), status=Status.HELD):
+        if appointment.hold_token_matches(holds[appointment.reference]):
+            released += Appointment.objects.filter(pk=appointment.pk, status=Status.HELD).update(status=Status.EXPIRED)
+    return released
+
+
 def _request_opt_in(appointment: Appointment, *, now: dt.datetime) -> str:
     """Turn a booking into an unconfirmed one and queue the double-opt-in mail with a new secret."""
     token = new_token()

@@ -296,6 +296,8 @@ def hold(request):
             status=409 if error.code == "slot_taken" else 400,
         )
     holds = request.session.get("holds", {})
+    # One time per person: an earlier hold of this session that was never submitted goes back.
+    booking.release_holds(holds)
     holds[appointment.reference] = token
     request.session["holds"] = dict(list(holds.items())[-SESSION_HOLDS:])
     return redirect("appointments:details", appointment.reference)

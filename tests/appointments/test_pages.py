@@ -770,3 +770,15 @@ def test_privacy_notice_names_both_administrations(citizen):
     assert_accessible_basics(response)
     content = text(response)
     assert "Kreisverwaltung Rhein-Pfalz-Kreis" in content and "Stadtverwaltung Frankenthal (Pfalz)" in content
+
+
+def test_picking_another_time_gives_the_first_hold_back(citizen):
+    """A citizen who goes back and picks another time holds one slot, not two."""
+    first = hold_earliest(citizen)
+    calendar = citizen.get(calendar_url())
+    buttons = page_of(calendar).slot_buttons()
+    form, button = buttons[1]
+    second = submit(citizen, form, button)
+    assert second.status_code == 302 and second["Location"] != first["Location"]
+    statuses = sorted(Appointment.objects.values_list("status", flat=True))
+    assert statuses == [Status.EXPIRED, Status.HELD]
