@@ -46,6 +46,7 @@ venv: $(STAMP)
 # var/broker/), so that confirmations and reminders go out as in production. Ctrl-C stops both.
 run: export DEBUG := 1
 run: export CELERY_BROKER_URL ?= filesystem://
+run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
