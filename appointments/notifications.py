@@ -26,8 +26,6 @@ from .models import Appointment, Notification, Status
 
 log = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 300
-
 
 def queue(appointment: Appointment, kind: str, *, due_at: dt.datetime, token: str | None = None) -> Notification:
     """Write a message to the outbox; the dispatcher is nudged once the transaction commits."""
@@ -142,7 +140,9 @@ def _claim(now: dt.datetime, limit: int) -> list[int]:
             .order_by("due_at", "id")
             .values_list("id", flat=True)[:limit]
         )
-        Notification.objects.filter(id__in=ids).update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+        Notification.objects.filter(id__in=ids).update(
+            claimed_until=now + dt.timedelta(seconds=settings.NOTIFICATION_CLAIM_SECONDS)
+        )
     return ids
 
 

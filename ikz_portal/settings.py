@@ -188,11 +188,14 @@ UNCONFIRMED_MINUTES = env_int("UNCONFIRMED_MINUTES", 60)
 CAPTCHA_ENABLED = env_bool("CAPTCHA_ENABLED", not DEBUG)
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30/h")
 ALTERNATIVES_COUNT = env_int("ALTERNATIVES_COUNT", 5)
+NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 15)  # a no-show only this long after the start
 
 # --- background work --------------------------------------------------------------------------
 # Reminder leads in hours before the appointment, e.g. "24" or "24,2" for a second reminder.
 REMINDER_LEAD_HOURS = [int(h) for h in os.environ.get("REMINDER_LEAD_HOURS", "24").split(",") if h.strip()]
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# A dispatcher that claimed a message and died releases it after this many seconds.
+NOTIFICATION_CLAIM_SECONDS = env_int("NOTIFICATION_CLAIM_SECONDS", 300)
 # Personal data (name, e-mail, phone, tokens) is erased this many days after the appointment.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 7)
 # /healthz answers 503 when the last outbox sweep is older than this.

@@ -145,3 +145,35 @@ def test_a_trigger_reaches_a_real_redis_broker(demo, django_capture_on_commit_ca
     queued = client.lrange("celery", 0, -1)
     client.flushdb()
     assert len(queued) == 1 and b"appointments.tasks.send_due_notifications" in queued[0]
+
+
+class TestDaylightSavingWeekend:
+    @pytest.mark.parametrize(
+        "now,start,reminder",
+        [
+            # Autumn: Monday 26.10.2026 08:00 CET; the clocks went back at 03:00 on Sunday.
+            (berlin(2026, 10, 22, 7, 0), berlin(2026, 10, 26, 8, 0), "2026-10-25T08:00:00+01:00"),
+            # Spring: Tuesday 30.3.2027 08:00 CEST (Monday is Easter Monday).
+            (berlin(2027, 3, 25, 7, 0), berlin(2027, 3, 30, 8, 0), "2027-03-29T08:00:00+02:00"),
+        ],
+        ids=["autumn", "spring"],
+    )
+    def test_reminder_and_calendar_entry_keep_the_wall_clock_time(self, demo, now, start, reminder):
+        """Across the clock change the reminder is due 24 hours before at the same wall-clock
+        time, and the e-mail and the calendar file say 08:00 in Europe/Berlin."""
+        appointment = booking.book(
+            office=demo.frankenthal, start=start, services=[demo.umschreibung], vehicles=1,
+            municipality=demo.frankenthal_citizen_home, name="Erika", email="erika@example.org",
+            privacy_consent=True, now=now,
+        )
+        token = Notification.objects.get(appointment=appointment).payload["token"]
+        booking.confirm_booking(appointment=appointment, token=token, now=now)
+        row = Notification.objects.get(appointment=appointment, kind=Notification.Kind.REMINDER)
+        assert row.due_at.astimezone(start.tzinfo).isoformat() == reminder
+        assert notifications.send_due(now=now) == 2  # the opt-in and the confirmation
+        confirmation = mail.outbox[1]
+        assert notifications.send_due(now=row.due_at) == 1
+        assert "08:00" in mail.outbox[2].body
+        ics = [a for a in confirmation.attachments if a[0] == "termin.ics"][0][1]
+        ics = ics.decode() if isinstance(ics, bytes) else ics
+        assert f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%d}T080000" in ics
