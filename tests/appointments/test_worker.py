@@ -170,10 +170,10 @@ class TestDaylightSavingWeekend:
         booking.confirm_booking(appointment=appointment, token=token, now=now)
         row = Notification.objects.get(appointment=appointment, kind=Notification.Kind.REMINDER)
         assert row.due_at.astimezone(start.tzinfo).isoformat() == reminder
-        assert notifications.send_due(now=now) == 2  # the opt-in and the confirmation
-        confirmation = mail.outbox[1]
+        assert notifications.send_due(now=now) == 1  # the confirmation (the opt-in has lost its point)
+        confirmation = mail.outbox[0]
         assert notifications.send_due(now=row.due_at) == 1
-        assert "08:00" in mail.outbox[2].body
+        assert "08:00" in mail.outbox[1].body
         ics = [a for a in confirmation.attachments if a[0] == "termin.ics"][0][1]
         ics = ics.decode() if isinstance(ics, bytes) else ics
         assert f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%d}T080000" in ics
