@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -92,6 +93,11 @@ class Appointment(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # The clerks' own remarks ("brings a power of attorney"); never shown to the citizen.
+    note = models.TextField(_("note"), blank=True)
+    # Its counter was blocked and no other counter was free at the time: the citizen was offered
+    # other times (relocation.py). The schedule shows it while the booking still sits in the block.
+    relocation_offered_at = models.DateTimeField(_("new time offered"), null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -146,6 +152,7 @@ class Notification(models.Model):
         REMINDER = "reminder", _("reminder")
         CANCELLATION = "cancellation", _("cancellation")
         RESCHEDULE = "reschedule", _("appointment moved")
+        RELOCATION_OFFER = "relocation_offer", _("counter closed: new time offered")
 
     class State(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -173,6 +180,43 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} – {self.appointment.reference}"
+
+
+class AppointmentEvent(models.Model):
+    """Who changed an appointment and when: one row per status change by staff (check-in, outcome,
+    undo), and for notes, walk-in bookings and moves after a closure (status unchanged)."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="events", verbose_name=_("appointment")
+    )
+    at = models.DateTimeField(_("at"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    from_status = models.CharField(_("from status"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to status"), max_length=20, choices=Status.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    # An undo points at the change it takes back, so that undoing twice steps back twice.
+    reverts = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="reverted_by", editable=False
+    )
+
+    class Meta:
+        verbose_name = _("appointment event")
+        verbose_name_plural = _("appointment events")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.appointment.reference} {self.from_status or '–'} → {self.to_status}"
+
+    @property
+    def changes_status(self) -> bool:
+        return bool(self.from_status) and self.from_status != self.to_status
 
 
 class Heartbeat(models.Model):

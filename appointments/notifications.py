@@ -11,15 +11,23 @@ runs out and the row is sent again).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
+from email.mime.image import MIMEImage
+from urllib.parse import urlencode, urlsplit
 
+import segno
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEMultipart
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+
+from offices.hours import BERLIN
+from offices.models import Office
 
 from .calendar import appointment_ics
 from .models import Appointment, Notification, Status
@@ -64,8 +72,82 @@ def links(appointment: Appointment, token: str | None) -> dict[str, str]:
     }
 
 
+def checkin_url(appointment: Appointment) -> str:
+    """The clerks' check-in page of a booking: what the QR code in the confirmation encodes. It
+    carries the reference only (no personal data) and opens only for a clerk of the office."""
+    return settings.PORTAL_BASE_URL + reverse("clerk:checkin", args=[appointment.reference])
+
+
+QR_SCALE, QR_BORDER = 5, 4  # pixels per module; the quiet zone of four modules that scanners need
+
+
+def checkin_qr_image(appointment: Appointment) -> tuple[MIMEImage, int]:
+    """The check-in QR code as an inline image for the HTML part (cid:, not a data: URI, which
+    several mail programs block), and its width in pixels."""
+    qr = segno.make(checkin_url(appointment), error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=QR_SCALE, border=QR_BORDER)
+    image = MIMEImage(buffer.getvalue(), "png")
+    image.add_header("Content-ID", f"<{checkin_qr_cid(appointment)}>")
+    image.add_header("Content-Disposition", "inline", filename=f"checkin-{appointment.reference}.png")
+    width, _height = qr.symbol_size(scale=QR_SCALE, border=QR_BORDER)
+    return image, width
+
+
+def checkin_qr_cid(appointment: Appointment) -> str:
+    return f"checkin-{appointment.reference}@{urlsplit(settings.PORTAL_BASE_URL).hostname or 'portal'}"
+
+
+class MessageWithInlineImages(EmailMultiAlternatives):
+    """HTML with images it shows inline: text/html and the images form a multipart/related part, so
+    mail programs show the images in the text instead of listing them among the attachments (and
+    `attachments` keeps holding only the real files, such as termin.ics)."""
+
+    def __init__(self, *args, inline_images=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.inline_images = list(inline_images)
+
+    def _create_mime_attachment(self, content, mimetype):
+        part = super()._create_mime_attachment(content, mimetype)
+        if mimetype != "text/html" or not self.inline_images:
+            return part
+        related = SafeMIMEMultipart(_subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET)
+        related.attach(part)
+        for image in self.inline_images:
+            related.attach(image)
+        return related
+
+
+def offered_slots(appointment: Appointment, payload: dict) -> list[dict]:
+    """The times a relocation offer lists, each with the link to that day's times at that office on
+    the booking's reschedule page (its `office` and `date` filters), where one click books it."""
+
+    token = payload.get("token")
+    wanted = payload.get("slots") or []
+    offices = {o.slug: o for o in Office.objects.filter(slug__in={s["office"] for s in wanted})}
+    result = []
+    for slot in wanted:
+        office = offices.get(slot["office"])
+        if office is None or not token:
+            continue
+        start = dt.datetime.fromisoformat(slot["start"])
+        query = urlencode({"token": token, "office": office.slug, "date": start.astimezone(BERLIN).date().isoformat()})
+        page = reverse("appointments:reschedule", args=[appointment.reference])
+        url = f"{settings.PORTAL_BASE_URL}{page}?{query}"
+        result.append({"office": office, "start": start, "url": url})
+    return result
+
+
 def build_message(notification: Notification) -> EmailMultiAlternatives:
     appointment = notification.appointment
+    inline_images = []
+    extra = {}
+    if notification.kind == Notification.Kind.CONFIRMATION:
+        image, extra["checkin_qr_size"] = checkin_qr_image(appointment)
+        inline_images.append(image)
+        extra["checkin_qr_cid"] = checkin_qr_cid(appointment)
+    elif notification.kind == Notification.Kind.RELOCATION_OFFER:
+        extra["offered_slots"] = offered_slots(appointment, notification.payload)
     with translation.override(appointment.language or settings.LANGUAGE_CODE):
         context = {
             "appointment": appointment,
@@ -74,16 +156,18 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
             "documents": documents_for(appointment),
             "kind": notification.kind,
             **links(appointment, notification.payload.get("token")),
+            **extra,
         }
         subject = render_to_string(f"emails/{notification.kind}_subject.txt", context).strip()
         text = render_to_string(f"emails/{notification.kind}.txt", context)
         html = render_to_string(f"emails/{notification.kind}.html", context)
-    message = EmailMultiAlternatives(
+    message = MessageWithInlineImages(
         subject=" ".join(subject.split()),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[appointment.email],
         headers={"Auto-Submitted": "auto-generated"},
+        inline_images=inline_images,
     )
     message.attach_alternative(html, "text/html")
     # No charset in these types: Django adds one, and a second would make the header invalid.
@@ -127,6 +211,10 @@ def still_wanted(notification: Notification, now: dt.datetime) -> bool:
         return appointment.status == Status.CONFIRMED and appointment.start > now
     if notification.kind == Notification.Kind.OPT_IN:
         return appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at > now
+    if notification.kind == Notification.Kind.RELOCATION_OFFER:
+        if appointment.status == Status.UNCONFIRMED:
+            return appointment.hold_expires_at > now and appointment.start > now
+        return appointment.status == Status.CONFIRMED and appointment.start > now
     return True
 
 

@@ -20,6 +20,7 @@ from .models import (
     Counter,
     Document,
     HolidayOpening,
+    Membership,
     Municipality,
     Office,
     OpeningHours,
@@ -91,7 +92,7 @@ class OfficeCounterChoicesMixin:
 
 class CounterInline(admin.TabularInline):
     model = Counter
-    fields = ("name", "is_active")
+    fields = ("name", "bookable_online", "is_active")
     extra = 0
     # Which services a counter handles is edited on the counter's own page.
     show_change_link = True
@@ -154,8 +155,9 @@ class OfficeAdmin(admin.ModelAdmin):
 
 @admin.register(Counter)
 class CounterAdmin(admin.ModelAdmin):
-    list_display = ("name", "office", "is_active")
-    list_filter = ("office", "is_active")
+    list_display = ("name", "office", "bookable_online", "is_active")
+    list_filter = ("office", "bookable_online", "is_active")
+    fields = ("office", "name", "bookable_online", "is_active", "services")
     search_fields = ("name", "office__name")
     list_select_related = ("office",)
     filter_horizontal = ("services",)
@@ -170,11 +172,30 @@ class OpeningHoursAdmin(admin.ModelAdmin):
 
 @admin.register(Closure)
 class ClosureAdmin(admin.ModelAdmin):
-    list_display = ("reason", "office", "counter", "start_date", "end_date", "start_time", "end_time")
+    list_display = ("reason", "office", "counter", "start_date", "end_date", "start_time", "end_time", "created_by")
     list_filter = ("office",)
     search_fields = ("reason",)
     date_hierarchy = "start_date"
-    list_select_related = ("office", "counter__office")
+    list_select_related = ("office", "counter__office", "created_by")
+    readonly_fields = ("created_by",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Which staff account works for which office (clerks see only their offices' schedules).
+    Appointments affected by a closure entered here are moved or offered new times from the staff
+    area's closures page of the office (offices knows nothing of appointments)."""
+
+    list_display = ("user", "office", "role")
+    list_filter = ("office", "role")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "office__name")
+    list_select_related = ("user", "office")
+    autocomplete_fields = ("user",)
 
 
 @admin.register(HolidayOpening)

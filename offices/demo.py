@@ -1,5 +1,5 @@
 """Demo data of both administrations: municipalities, the two offices, the service catalogue with
-document checklists, the cooperation rules and a few demo accounts.
+document checklists, the cooperation rules and a few demo accounts (a clerk for each office).
 
 `seed_demo()` is idempotent: it is keyed on slugs (and usernames), so running it again restores the
 demo state instead of adding to it. Addresses and the Frankenthal hours are the published ones
@@ -20,6 +20,7 @@ from .models import (
     CooperationRule,
     Counter,
     Document,
+    Membership,
     Municipality,
     Office,
     OpeningHours,
@@ -267,12 +268,11 @@ COOPERATION = [("schifferstadt", FT), ("frankenthal", RPK)]
 DEMO_ADMIN_PASSWORD = "demo-admin-2026"
 DEMO_CLERK_PASSWORD = "demo-clerk-2026"
 DEMO_ACCOUNTS = [
-    # (username, password, superuser, first name, last name)
-    ("admin", DEMO_ADMIN_PASSWORD, True, "Demo", "Administrator"),
-    # Which office a clerk works for comes with the clerk workspace's membership model; until then
-    # the clerk accounts are plain staff accounts without superuser rights.
-    ("clerk-schifferstadt", DEMO_CLERK_PASSWORD, False, "Demo", "Sachbearbeitung Schifferstadt"),
-    ("clerk-frankenthal", DEMO_CLERK_PASSWORD, False, "Demo", "Sachbearbeitung Frankenthal"),
+    # (username, password, superuser, first name, last name, office slug of the clerk's membership)
+    # The superuser sees every office without a membership; a clerk sees only their own office.
+    ("admin", DEMO_ADMIN_PASSWORD, True, "Demo", "Administrator", None),
+    ("clerk-schifferstadt", DEMO_CLERK_PASSWORD, False, "Demo", "Sachbearbeitung Schifferstadt", "schifferstadt"),
+    ("clerk-frankenthal", DEMO_CLERK_PASSWORD, False, "Demo", "Sachbearbeitung Frankenthal", "frankenthal"),
 ]
 
 
@@ -335,7 +335,7 @@ def seed_demo() -> dict[str, str]:
     for office_slug, administration_slug in COOPERATION:
         _ensure_cooperation_rule(offices[office_slug], administrations[administration_slug])
 
-    return _ensure_demo_accounts()
+    return _ensure_demo_accounts(offices)
 
 
 def _replace_opening_hours(office: Office, hours: list[tuple[int, dt.time, dt.time]]) -> None:
@@ -373,10 +373,10 @@ def _hashed(password: str) -> str:
     return make_password(password)
 
 
-def _ensure_demo_accounts() -> dict[str, str]:
+def _ensure_demo_accounts(offices: dict[str, Office]) -> dict[str, str]:
     User = get_user_model()
     accounts = {}
-    for username, password, superuser, first_name, last_name in DEMO_ACCOUNTS:
+    for username, password, superuser, first_name, last_name, office_slug in DEMO_ACCOUNTS:
         user, created = User.objects.update_or_create(
             username=username,
             defaults={
@@ -393,5 +393,21 @@ def _ensure_demo_accounts() -> dict[str, str]:
         if created or (user.password != _hashed(password) and not user.check_password(password)):
             user.password = _hashed(password)
             user.save(update_fields=["password"])
+        _ensure_membership(user, offices.get(office_slug))
         accounts[username] = password
     return accounts
+
+
+def _ensure_membership(user, office: Office | None) -> None:
+    """A demo clerk works for exactly their own office, as a clerk (not as an office lead)."""
+    memberships = Membership.objects.filter(user=user)
+    if office is None:
+        memberships.delete()
+        return
+    memberships.exclude(office=office).delete()
+    membership, created = Membership.objects.get_or_create(
+        user=user, office=office, defaults={"role": Membership.Role.CLERK}
+    )
+    if not created and membership.role != Membership.Role.CLERK:
+        membership.role = Membership.Role.CLERK
+        membership.save(update_fields=["role"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -241,6 +242,15 @@ class Closure(models.Model):
     start_time = models.TimeField(_("from time"), null=True, blank=True, help_text=_("Empty: the whole day."))
     end_time = models.TimeField(_("until time"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("closure")
@@ -276,6 +286,38 @@ class Closure(models.Model):
     @property
     def is_whole_day(self) -> bool:
         return self.start_time is None
+
+    def overlaps(self, other: "Closure") -> bool:
+        """Both close something on a common day at a common time (whole days overlap every time)."""
+        if self.start_date > other.end_date or other.start_date > self.end_date:
+            return False
+        if self.is_whole_day or other.is_whole_day:
+            return True
+        return self.start_time < other.end_time and other.start_time < self.end_time
+
+
+class Membership(models.Model):
+    """A staff account works for an office: it sees that office's schedule and acts on its bookings.
+    An office lead may also close the whole office; superusers need no membership."""
+
+    class Role(models.TextChoices):
+        CLERK = "clerk", _("clerk")
+        OFFICE_LEAD = "office_lead", _("office lead")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("office"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLERK)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["office", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "office"], name="membership_unique_per_office")]
+
+    def __str__(self):
+        return f"{self.user} – {self.office.name} ({self.get_role_display()})"
 
 
 class HolidayOpening(models.Model):

@@ -12,6 +12,7 @@ from offices.models import (
     CooperationRule,
     Counter,
     Document,
+    Membership,
     Municipality,
     Office,
     OpeningHours,
@@ -88,6 +89,7 @@ def snapshot() -> dict:
         "rules": rows(CooperationRule.objects, "id", "office", "administration", "valid_from", "valid_until", "note"),
         "rule_services": rows(CooperationRule.services.through.objects, "cooperationrule", "service"),
         "users": rows(User.objects, "id", "username", "password", "is_staff", "is_superuser", "is_active"),
+        "memberships": rows(Membership.objects, "id", "user", "office", "role"),
     }
 
 
@@ -104,6 +106,7 @@ def test_seeding_twice_leaves_exactly_the_same_data():
     assert len(first["counters"]) == 9
     assert len(first["rules"]) == 2
     assert len(first["users"]) == 3
+    assert len(first["memberships"]) == 2
 
 
 def test_rerun_restores_demo_hours_instead_of_adding_to_them():
@@ -244,3 +247,23 @@ def test_command_refuses_a_production_setup_unless_forced(settings):
 
     call_command("seed_demo", "--force", stdout=StringIO())
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
+
+
+def test_each_demo_clerk_works_for_their_own_office_only():
+    """clerk-schifferstadt and clerk-frankenthal are clerks (not office leads) of their office; the
+    admin needs no membership (a superuser sees every office). A rerun restores this state."""
+    seed_demo()
+    User = get_user_model()
+    frankenthal_clerk = User.objects.get(username="clerk-frankenthal")
+    Membership.objects.filter(user=frankenthal_clerk).update(role=Membership.Role.OFFICE_LEAD)
+    Membership.objects.create(user=frankenthal_clerk, office=Office.objects.get(slug="schifferstadt"))
+
+    seed_demo()
+
+    memberships = {
+        (m.user.username, m.office.slug, m.role) for m in Membership.objects.select_related("user", "office")
+    }
+    assert memberships == {
+        ("clerk-schifferstadt", "schifferstadt", "clerk"),
+        ("clerk-frankenthal", "frankenthal", "clerk"),
+    }

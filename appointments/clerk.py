@@ -1,0 +1,365 @@
+"""What clerks do with bookings: find one by its reference, check the citizen in, record the outcome,
+undo a mistake, keep a note, book a walk-in or a phone caller, and block a counter.
+
+Who may act is decided here and only here (`offices_for`): a clerk acts on the offices they are a
+member of, a superuser on all. Every status change writes an AppointmentEvent with who and when, in
+the transaction of the change. Rule violations raise ClerkError with a code (forbidden, not_found,
+invalid_state, wrong_day, too_early, nothing_to_undo, too_late, overlap, invalid).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import formats
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from offices.hours import BERLIN
+from offices.models import Closure, Counter, Membership, Municipality, Office
+
+from . import booking
+from .availability import today
+from .errors import PortalError
+from .models import Appointment, AppointmentEvent, Channel, Status
+from .relocation import Outcome, relocate_after_closure
+
+NOTE_MAX = 2000
+REASON_MAX = 200
+REFERENCE = re.compile(r"[A-Z]{1,3}-[A-Z0-9]{6}")
+
+
+class ClerkError(PortalError):
+    pass
+
+
+# --- who may act ----------------------------------------------------------------------------------
+
+def offices_for(user) -> QuerySet[Office]:
+    """The offices whose schedules and bookings `user` may see and change."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Office.objects.none()
+    if user.is_superuser:
+        return Office.objects.all()
+    return Office.objects.filter(memberships__user=user).distinct()
+
+
+def may_act(user, office_id: int) -> bool:
+    return offices_for(user).filter(pk=office_id).exists()
+
+
+def is_lead(user, office: Office) -> bool:
+    """Office leads (and superusers) may also close the whole office."""
+    if not may_act(user, office.pk):
+        return False
+    return user.is_superuser or Membership.objects.filter(
+        user=user, office=office, role=Membership.Role.OFFICE_LEAD
+    ).exists()
+
+
+def require_office(*, user, office: Office) -> None:
+    if not may_act(user, office.pk):
+        raise ClerkError("forbidden", _("You do not work for this office."))
+
+
+# --- finding a booking --------------------------------------------------------------------------
+
+def normalise_reference(text: str) -> str:
+    """What a clerk types or a hand scanner sends: any case, spaces, no dash, or the whole check-in
+    URL of the QR code. Returns the reference in its stored form, or "" when nothing looks like one."""
+    text = (text or "")[:200].upper().replace("\x00", "")
+    match = REFERENCE.search(text.replace(" ", ""))
+    if match:
+        return match.group(0)
+    compact = re.sub(r"[^A-Z0-9]", "", text)
+    # Without the dash: the code is always the last six characters, the plate code the rest.
+    if 7 <= len(compact) <= 9 and compact[:-6].isalpha():
+        return f"{compact[:-6]}-{compact[-6:]}"
+    return ""
+
+
+def find_by_reference(*, reference: str, user) -> Appointment:
+    """The booking with this reference, if the user works for its office.
+
+    A booking of another office answers `forbidden` and names that office: a citizen who came to
+    the wrong office can be sent to the right one (the office is no personal data)."""
+    normalised = normalise_reference(reference)
+    appointment = (
+        Appointment.objects.select_related("office", "counter", "municipality", "home_administration")
+        .filter(reference=normalised)
+        .first()
+    ) if normalised else None
+    if appointment is None:
+        raise ClerkError(
+            "not_found",
+            _("There is no booking with the reference “%(reference)s”.") % {"reference": (reference or "").strip()[:40]},
+        )
+    if not may_act(user, appointment.office_id):
+        raise ClerkError(
+            "forbidden",
+            _("Booking %(reference)s is for the %(office)s, not for your office.")
+            % {"reference": appointment.reference, "office": appointment.office.name},
+            office=appointment.office,
+        )
+    return appointment
+
+
+# --- status changes -------------------------------------------------------------------------------
+
+def _locked(appointment: Appointment, user) -> Appointment:
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if not may_act(user, locked.office_id):
+        raise ClerkError("forbidden", _("You do not work for this office."))
+    return locked
+
+
+def _record(appointment: Appointment, *, user, now, from_status: str, to_status: str, note: str = "",
+            reverts: AppointmentEvent | None = None) -> AppointmentEvent:
+    return AppointmentEvent.objects.create(
+        appointment=appointment,
+        at=now,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        from_status=from_status,
+        to_status=to_status,
+        note=note[:300],
+        reverts=reverts,
+    )
+
+
+def _set_status(appointment: Appointment, status: str, *, user, now, note: str = "", reverts=None) -> Appointment:
+    previous = appointment.status
+    appointment.status = status
+    appointment.save(update_fields=["status", "updated_at"])
+    _record(appointment, user=user, now=now, from_status=previous, to_status=status, note=note, reverts=reverts)
+    return appointment
+
+
+def _state_error(appointment: Appointment, wanted: str) -> ClerkError:
+    messages = {
+        "check_in": _("Only a confirmed appointment can be checked in; this one is “%(status)s”."),
+        "complete": _("Only a checked-in appointment can be completed; this one is “%(status)s”."),
+        "no_show": _("Only a confirmed appointment can be marked as a no-show; this one is “%(status)s”."),
+    }
+    return ClerkError("invalid_state", messages[wanted] % {"status": appointment.get_status_display()})
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(BERLIN).date()
+
+
+def check_in(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
+    """The citizen has arrived. On the day of the appointment only; a second check-in changes nothing."""
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        if appointment.status == Status.CHECKED_IN:
+            return appointment
+        if appointment.status != Status.CONFIRMED:
+            raise _state_error(appointment, "check_in")
+        if local_date(appointment.start) != today(now):
+            raise ClerkError(
+                "wrong_day",
+                _("This appointment is on %(date)s, not today.")
+                % {"date": formats.date_format(appointment.start.astimezone(BERLIN), "SHORT_DATE_FORMAT")},
+            )
+        return _set_status(appointment, Status.CHECKED_IN, user=user, now=now)
+
+
+def complete(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
+    """The citizen has been served. Completing twice changes nothing."""
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        if appointment.status == Status.COMPLETED:
+            return appointment
+        if appointment.status != Status.CHECKED_IN:
+            raise _state_error(appointment, "complete")
+        return _set_status(appointment, Status.COMPLETED, user=user, now=now)
+
+
+def no_show_from(appointment: Appointment) -> dt.datetime:
+    return appointment.start + dt.timedelta(minutes=settings.NO_SHOW_GRACE_MINUTES)
+
+
+def mark_no_show(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
+    """The citizen did not come: only once the grace period after the start has passed."""
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        if appointment.status == Status.NO_SHOW:
+            return appointment
+        if appointment.status != Status.CONFIRMED:
+            raise _state_error(appointment, "no_show")
+        if now < no_show_from(appointment):
+            raise ClerkError(
+                "too_early",
+                _("A no-show can be recorded from %(time)s, %(minutes)s minutes after the start.")
+                % {
+                    "time": no_show_from(appointment).astimezone(BERLIN).strftime("%H:%M"),
+                    "minutes": settings.NO_SHOW_GRACE_MINUTES,
+                },
+            )
+        return _set_status(appointment, Status.NO_SHOW, user=user, now=now)
+
+
+def last_undoable(appointment: Appointment) -> AppointmentEvent | None:
+    """The latest status change by staff that has not been undone (undos themselves are not undone:
+    undoing twice steps back twice)."""
+    return (
+        AppointmentEvent.objects.filter(appointment=appointment, reverts__isnull=True, reverted_by__isnull=True)
+        .filter(to_status__in=[Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW])
+        .exclude(from_status="")
+        .exclude(from_status=F("to_status"))
+        .order_by("-at", "-id")
+        .first()
+    )
+
+
+def can_undo(appointment: Appointment, now: dt.datetime) -> bool:
+    event = last_undoable(appointment)
+    return event is not None and event.to_status == appointment.status and local_date(event.at) == today(now)
+
+
+def undo_last(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
+    """Take back the latest check-in, completion or no-show, on the day it was made."""
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        event = last_undoable(appointment)
+        if event is None or event.to_status != appointment.status:
+            raise ClerkError("nothing_to_undo", _("There is no change to undo."))
+        if local_date(event.at) != today(now):
+            raise ClerkError("too_late", _("A change can only be undone on the day it was made."))
+        return _set_status(
+            appointment, event.from_status, user=user, now=now, note=gettext("Undone"), reverts=event
+        )
+
+
+def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> Appointment:
+    """The clerks' note on a booking; never shown to the citizen."""
+    note = (note or "").replace("\x00", "").strip()
+    if len(note) > NOTE_MAX:
+        raise ClerkError("invalid", _("A note may have at most %(max)s characters.") % {"max": NOTE_MAX}, field="note")
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        if appointment.note == note:
+            return appointment
+        appointment.note = note
+        appointment.save(update_fields=["note", "updated_at"])
+        _record(appointment, user=user, now=now, from_status=appointment.status, to_status=appointment.status,
+                note=gettext("Note changed"))
+    return appointment
+
+
+# --- walk-ins and phone bookings ------------------------------------------------------------------
+
+def book_walk_in(
+    *,
+    user,
+    office: Office,
+    start: dt.datetime,
+    services,
+    vehicles: int,
+    municipality: Municipality,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    channel: str,
+    language: str = "de",
+    now: dt.datetime,
+) -> tuple[Appointment, str | None]:
+    """A walk-in or a phone caller, booked by a clerk of the office (booking.book_in_office)."""
+    require_office(user=user, office=office)
+    with transaction.atomic():
+        appointment, token = booking.book_in_office(
+            office=office, start=start, services=services, vehicles=vehicles, municipality=municipality,
+            name=name, email=email, phone=phone, channel=channel, language=language, now=now,
+        )
+        note = gettext("Booked by phone") if channel == Channel.PHONE else gettext("Booked at the counter")
+        _record(appointment, user=user, now=now, from_status="", to_status=appointment.status, note=note)
+    return appointment, token
+
+
+# --- blocking a counter ---------------------------------------------------------------------------
+
+def block(
+    *,
+    user,
+    office: Office,
+    counter: Counter | None,
+    day: dt.date,
+    start_time: dt.time | None,
+    end_time: dt.time | None,
+    reason: str,
+    now: dt.datetime,
+) -> tuple[Closure, list[Outcome]]:
+    """Block a counter (or, for an office lead, the whole office) on a day, all day or from–to,
+    then move the bookings it hits to another counter or offer their citizens new times.
+
+    A block that overlaps an existing one of the same counter (or a closure of the whole office)
+    is refused, naming the existing one: the clerk changes that one instead of stacking blocks."""
+    require_office(user=user, office=office)
+    if counter is None and not is_lead(user, office):
+        raise ClerkError("forbidden", _("Only an office lead can close the whole office."), field="counter")
+    if counter is not None and counter.office_id != office.pk:
+        raise ClerkError("invalid", _("This counter belongs to another office."), field="counter")
+    reason = (reason or "").replace("\x00", "").strip()
+    errors: dict[str, list] = {}
+    if not reason or len(reason) > REASON_MAX:
+        errors["reason"] = [_("Please give a reason (at most %(max)s characters).") % {"max": REASON_MAX}]
+    if (start_time is None) != (end_time is None):
+        errors["start_time"] = [_("Give both times, or neither to block the whole day.")]
+    elif start_time is not None and start_time >= end_time:
+        errors["end_time"] = [_("The end must be after the start.")]
+    if day < today(now):
+        errors["day"] = [_("A day in the past cannot be blocked.")]
+    if errors:
+        raise ClerkError("invalid", _("Please correct the marked fields."), errors=errors)
+
+    closure = Closure(
+        office=office, counter=counter, start_date=day, end_date=day, start_time=start_time, end_time=end_time,
+        reason=reason, created_by=user,
+    )
+    with transaction.atomic():
+        # Serialised with bookings at this office and with a colleague blocking the same counter.
+        booking.lock_office(office)
+        for other in Closure.objects.filter(office=office, start_date__lte=day, end_date__gte=day).select_related("counter"):
+            if other.counter_id in (None, closure.counter_id) and other.overlaps(closure):
+                raise ClerkError("overlap", overlap_message(other), closure=other)
+        try:
+            closure.full_clean()
+        except ValidationError as error:
+            raise ClerkError("invalid", _("Please correct the marked fields."), errors=error.message_dict) from error
+        closure.save()
+    return closure, relocate_after_closure(closure=closure, now=now, user=user)
+
+
+def describe_closure(closure: Closure) -> str:
+    what = closure.counter.name if closure.counter_id else gettext("The whole office")
+    day = formats.date_format(closure.start_date, "SHORT_DATE_FORMAT")
+    if closure.end_date != closure.start_date:
+        day += "–" + formats.date_format(closure.end_date, "SHORT_DATE_FORMAT")
+    if closure.is_whole_day:
+        when = gettext("%(day)s, all day") % {"day": day}
+    else:
+        when = gettext("%(day)s, %(start)s–%(end)s") % {
+            "day": day, "start": closure.start_time.strftime("%H:%M"), "end": closure.end_time.strftime("%H:%M"),
+        }
+    return f"{what}: {when} ({closure.reason})"
+
+
+def overlap_message(other: Closure) -> str:
+    return gettext(
+        "This overlaps a block that already exists – %(existing)s. Nothing was blocked: change or remove "
+        "the existing block, or choose a time outside it."
+    ) % {"existing": describe_closure(other)}
+
+
+def relocate(*, user, closure: Closure, now: dt.datetime) -> list[Outcome]:
+    """Run the relocation again for an existing closure, e.g. one an administrator entered in the
+    admin: bookings that now fit on another counter move; new offers go only to citizens who have
+    not had one yet."""
+    require_office(user=user, office=closure.office)
+    if closure.counter_id is None and not is_lead(user, closure.office):
+        raise ClerkError("forbidden", _("Only an office lead can act on a closure of the whole office."))
+    return relocate_after_closure(closure=closure, now=now, user=user)

@@ -1,0 +1,49 @@
+"""The clerks' workspace under /mitarbeiter/. The fixed words come first: an office slug such as
+"suche" must not shadow them. The QR code in the confirmation e-mail links to `checkin`: keep its
+name and shape (the reference as the only argument)."""
+from django.contrib.auth import views as auth_views
+from django.urls import path, register_converter, reverse_lazy
+
+from . import clerk_views as views
+
+
+class IsoDate:
+    """YYYY-MM-DD in the URL; whether it is a real day is the view's concern (a 404 page, not a 500)."""
+
+    regex = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+register_converter(IsoDate, "clerkday")
+
+app_name = "clerk"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "anmelden/",
+        auth_views.LoginView.as_view(
+            template_name="clerk/login.html", redirect_authenticated_user=True, next_page=reverse_lazy("clerk:home")
+        ),
+        name="login",
+    ),
+    path("abmelden/", auth_views.LogoutView.as_view(next_page=reverse_lazy("clerk:login")), name="logout"),
+    path("suche/", views.search, name="search"),
+    path("checkin/<str:reference>/", views.checkin_link, name="checkin"),
+    path("termin/<str:reference>/", views.appointment, name="appointment"),
+    path("termin/<str:reference>/notiz/", views.note, name="note"),
+    path("termin/<str:reference>/<slug:action>/", views.act, name="act"),
+    path("<slug:office>/", views.office_today, name="office"),
+    path("<slug:office>/sperren/", views.block, name="block"),
+    path("<slug:office>/sperren/liste/", views.closures, name="closures"),
+    path("<slug:office>/sperren/<int:pk>/neu-verteilen/", views.closure_relocate, name="closure_relocate"),
+    path("<slug:office>/<clerkday:day>/", views.schedule, name="schedule"),
+    path("<slug:office>/<clerkday:day>/aktuell/", views.schedule_fragment, name="schedule_fragment"),
+    path("<slug:office>/<clerkday:day>/export.csv", views.export_csv, name="export_csv"),
+    path("<slug:office>/<clerkday:day>/neu/", views.walk_in, name="walk_in"),
+]

@@ -1,0 +1,496 @@
+"""The clerks' pages under /mitarbeiter/: an office's day schedule (with a fragment for the
+self-refreshing view, a print view and a CSV export), a booking's page with check-in and outcome,
+the search by reference (and the QR code's check-in link), walk-in bookings and counter blocks.
+
+Thin: parse, call clerk.py / schedule.py, render. Who may see what is decided in clerk.py; a page of
+another office answers 403, an unknown office or reference 404, a malformed date 404, never a 500.
+Everything works without JavaScript.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from offices.hours import BERLIN, local
+from offices.models import Closure, Office
+
+from . import clerk
+from .availability import today
+from .clerk_forms import BlockForm, NoteForm, ReferenceForm, WalkInForm
+from .errors import PortalError
+from .models import Appointment, Status
+from .relocation import Result
+from .schedule import day_schedule
+
+REFRESH_SECONDS = 15
+
+
+def current_time() -> dt.datetime:
+    """The clock of these pages; tests replace it."""
+    return timezone.now()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def formats() -> dict[str, str]:
+    if (translation.get_language() or "de").startswith("de"):
+        return {"day": "l, j. F Y", "short": "d.m.Y", "time": "H:i", "stamp": "d.m.Y H:i"}
+    return {"day": "l, j F Y", "short": "d/m/Y", "time": "H:i", "stamp": "d/m/Y H:i"}
+
+
+def page(request, template: str, context: dict | None = None, status: int = 200):
+    context = {"fmt": formats(), "my_offices": clerk.offices_for(request.user).order_by("name"), **(context or {})}
+    return render(request, template, context, status=status)
+
+
+def error_page(request, status: int, title: str, message: str):
+    return page(request, "clerk/error.html", {"title": title, "message": message}, status)
+
+
+def forbidden(request, message: str = ""):
+    return error_page(request, 403, _("No access"), message or _("You do not work for this office."))
+
+
+def not_found(request, message: str = ""):
+    return error_page(request, 404, _("Not found"), message or _("This page does not exist."))
+
+
+def staff_page(view):
+    """Logged-in staff only (anonymous visitors go to the login page); never cached, since the
+    pages show personal data and change by the minute."""
+    return login_required(never_cache(view), login_url="clerk:login")
+
+
+def with_office(view):
+    """Resolve the office slug of the URL and refuse offices the user does not work for."""
+
+    @wraps(view)
+    def wrapper(request, office: str, *args, **kwargs):
+        found = Office.objects.select_related("administration").filter(slug=office).first()
+        if found is None:
+            return not_found(request, _("There is no office with this address."))
+        if not clerk.may_act(request.user, found.pk):
+            return forbidden(request)
+        return view(request, found, *args, **kwargs)
+
+    return wrapper
+
+
+def parse_day(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def schedule_url(office: Office, day: dt.date, **query) -> str:
+    url = reverse("clerk:schedule", args=[office.slug, day.isoformat()])
+    if query:
+        url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return url
+
+
+def safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+def appointment_or_refusal(request, reference: str) -> tuple[Appointment | None, HttpResponse | None]:
+    try:
+        return clerk.find_by_reference(reference=reference, user=request.user), None
+    except PortalError as error:
+        if error.code == "forbidden":
+            return None, forbidden(request, str(error.message))
+        return None, not_found(request, str(error.message))
+
+
+# --- home, schedule -------------------------------------------------------------------------------
+
+@require_GET
+@staff_page
+def home(request):
+    """The first of the user's offices, today."""
+    office = clerk.offices_for(request.user).order_by("name").first()
+    if office is None:
+        return forbidden(request, _("Your account is not assigned to an office yet. Please ask your administrator."))
+    return redirect(schedule_url(office, today(current_time())))
+
+
+@require_GET
+@staff_page
+@with_office
+def office_today(request, office: Office):
+    return redirect(schedule_url(office, today(current_time())))
+
+
+def schedule_context(request, office: Office, day: dt.date, now: dt.datetime) -> dict:
+    schedule = day_schedule(office=office, day=day, now=now)
+    is_today = day == today(now)
+    for a in schedule.appointments:
+        # Which buttons a row offers; the service functions check the same rules again.
+        a.may_check_in = is_today and a.status == Status.CONFIRMED
+        a.may_complete = a.status == Status.CHECKED_IN
+        a.may_no_show = a.status == Status.CONFIRMED and now >= clerk.no_show_from(a)
+    return {
+        "office": office,
+        "day": day,
+        "is_today": is_today,
+        "schedule": schedule,
+        "now": now,
+        "this_url": schedule_url(office, day),
+        "fragment_url": reverse("clerk:schedule_fragment", args=[office.slug, day.isoformat()]),
+    }
+
+
+def render_schedule(request, office: Office, day: dt.date, *, walk_in_form=None, message: str = "",
+                    alternatives=(), status: int = 200):
+    now = current_time()
+    context = schedule_context(request, office, day, now)
+    if walk_in_form is None:
+        next_free = context["schedule"].next_free
+        walk_in_form = WalkInForm(
+            office=office,
+            initial={
+                "vehicles": 1, "channel": "counter", "language": "de",
+                "time": next_free.astimezone(BERLIN).strftime("%H:%M") if next_free else "",
+            },
+        )
+    context.update(
+        walk_in=walk_in_form,
+        walk_in_message=message,
+        walk_in_alternatives=list(alternatives),
+        refresh_seconds=REFRESH_SECONDS,
+        prev_url=schedule_url(office, day - dt.timedelta(days=1)),
+        next_url=schedule_url(office, day + dt.timedelta(days=1)),
+        today_url=schedule_url(office, today(now)),
+        print_url=schedule_url(office, day, print=1),
+        csv_url=reverse("clerk:export_csv", args=[office.slug, day.isoformat()]),
+        walk_in_url=reverse("clerk:walk_in", args=[office.slug, day.isoformat()]),
+        block_url=reverse("clerk:block", args=[office.slug]) + f"?day={day.isoformat()}",
+        closures_url=reverse("clerk:closures", args=[office.slug]),
+        language_next=schedule_url(office, day),
+    )
+    return page(request, "clerk/schedule.html", context, status)
+
+
+@require_GET
+@staff_page
+@with_office
+def schedule(request, office: Office, day: str):
+    parsed = parse_day(day)
+    if parsed is None:
+        return not_found(request, _("This is not a valid date."))
+    if request.GET.get("print"):
+        context = schedule_context(request, office, parsed, current_time())
+        return page(request, "clerk/schedule_print.html", context)
+    return render_schedule(request, office, parsed)
+
+
+@require_GET
+@staff_page
+@with_office
+def schedule_fragment(request, office: Office, day: str):
+    """The schedule's inner HTML, which clerk.js fetches every few seconds and swaps in."""
+    parsed = parse_day(day)
+    if parsed is None:
+        return not_found(request, _("This is not a valid date."))
+    context = schedule_context(request, office, parsed, current_time())
+    response = render(request, "clerk/_schedule.html", {"fmt": formats(), **context})
+    # The script swaps in only what carries this header: never a login page after a timed-out session.
+    response["X-Clerk-Fragment"] = "1"
+    return response
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell that a spreadsheet must not run as a formula (a name like "=HYPERLINK(…)")."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@require_GET
+@staff_page
+@with_office
+def export_csv(request, office: Office, day: str):
+    """The day's bookings for German Excel: UTF-8 with a byte order mark, semicolons."""
+    parsed = parse_day(day)
+    if parsed is None:
+        return not_found(request, _("This is not a valid date."))
+    schedule = day_schedule(office=office, day=parsed, now=current_time())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="termine-{office.slug}-{parsed.isoformat()}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
+    writer.writerow([
+        _("Time"), _("End"), _("Counter"), _("Reference"), _("Services"), _("Vehicles"), _("Name"), _("Status"),
+        _("Channel"), _("Home administration"),
+    ])
+    for a in sorted(schedule.appointments, key=lambda a: (a.start, a.counter.name)):
+        writer.writerow([spreadsheet_safe(v) for v in (
+            a.start.astimezone(BERLIN).strftime("%H:%M"),
+            a.end.astimezone(BERLIN).strftime("%H:%M"),
+            a.counter.name,
+            a.reference,
+            ", ".join(item.service.name for item in a.items.all()),
+            a.vehicles,
+            a.name,
+            a.get_status_display(),
+            a.get_channel_display(),
+            a.home_administration.name,
+        )])
+    return response
+
+
+# --- walk-ins and phone bookings -------------------------------------------------------------
+
+FIELD_OF = {"start": "time", "services": "service", "vehicles": "vehicles", "municipality": "municipality",
+            "name": "name", "email": "email", "phone": "phone", "channel": "channel", "office": None}
+
+
+@require_POST
+@staff_page
+@with_office
+def walk_in(request, office: Office, day: str):
+    parsed = parse_day(day)
+    if parsed is None:
+        return not_found(request, _("This is not a valid date."))
+    form = WalkInForm(request.POST, office=office)
+    if not form.is_valid():
+        return render_schedule(request, office, parsed, walk_in_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        appointment, _token = clerk.book_walk_in(
+            user=request.user, office=office, start=local(parsed, data["time"]), services=list(data["service"]),
+            vehicles=data["vehicles"], municipality=data["municipality"], name=data["name"], email=data["email"],
+            phone=data["phone"], channel=data["channel"], language=data.get("language") or "de", now=current_time(),
+        )
+    except PortalError as error:
+        if error.code == "forbidden":
+            return forbidden(request, str(error.message))
+        for field, field_errors in error.extra.get("errors", {}).items():
+            for message in field_errors:
+                form.add_error(FIELD_OF.get(field, field) if FIELD_OF.get(field, field) in form.fields else None, str(message))
+        if not error.extra.get("errors"):
+            target = FIELD_OF.get(error.field or "", None)
+            form.add_error(target if target in form.fields else None, str(error.message))
+        return render_schedule(
+            request, office, parsed, walk_in_form=form, alternatives=error.extra.get("alternatives", ()),
+            status=409 if error.code == "slot_taken" else 400,
+        )
+    messages.success(
+        request,
+        _("Booked: %(reference)s at %(time)s, %(counter)s.") % {
+            "reference": appointment.reference,
+            "time": appointment.start.astimezone(BERLIN).strftime("%H:%M"),
+            "counter": appointment.counter.name,
+        },
+    )
+    return redirect("clerk:appointment", appointment.reference)
+
+
+# --- one booking -----------------------------------------------------------------------------
+
+def appointment_page(request, appointment: Appointment, *, problem: str = "", status: int = 200, note_form=None):
+    now = current_time()
+    appointment = Appointment.objects.select_related(
+        "office", "counter", "municipality", "home_administration"
+    ).get(pk=appointment.pk)
+    day = appointment.start.astimezone(BERLIN).date()
+    context = {
+        "appointment": appointment,
+        "office": appointment.office,
+        "services": [item.service for item in appointment.items.select_related("service")],
+        "events": appointment.events.select_related("user").order_by("-at", "-id"),
+        "problem": problem,
+        "is_today": day == today(now),
+        "can_undo": clerk.can_undo(appointment, now),
+        "no_show_from": clerk.no_show_from(appointment),
+        "no_show_due": now >= clerk.no_show_from(appointment),
+        "note_form": note_form or NoteForm(initial={"note": appointment.note}),
+        "schedule_url": schedule_url(appointment.office, day),
+        "language_next": reverse("clerk:appointment", args=[appointment.reference]),
+    }
+    return page(request, "clerk/appointment.html", context, status)
+
+
+@require_GET
+@staff_page
+def appointment(request, reference: str):
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    return appointment_page(request, found)
+
+
+ACTIONS = {
+    "checkin": (clerk.check_in, gettext_lazy("Checked in.")),
+    "complete": (clerk.complete, gettext_lazy("Completed.")),
+    "no-show": (clerk.mark_no_show, gettext_lazy("Marked as a no-show.")),
+    "undo": (clerk.undo_last, gettext_lazy("The last change has been undone.")),
+}
+
+
+@require_POST
+@staff_page
+def act(request, reference: str, action: str):
+    """Check-in, completion, no-show, undo: a POST, then back to where the clerk came from."""
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    if action not in ACTIONS:
+        return not_found(request)
+    function, done = ACTIONS[action]
+    before = found.status
+    try:
+        changed = function(appointment=found, user=request.user, now=current_time())
+    except PortalError as error:
+        if error.code == "forbidden":
+            return forbidden(request, str(error.message))
+        return appointment_page(request, found, problem=str(error.message), status=409)
+    if changed.status == before:
+        messages.info(request, _("Nothing changed: the appointment is already “%(status)s”.") % {"status": changed.get_status_display()})
+    else:
+        messages.success(request, f"{changed.reference}: {done}")
+    return HttpResponseRedirect(safe_next(request, reverse("clerk:appointment", args=[changed.reference])))
+
+
+@require_POST
+@staff_page
+def note(request, reference: str):
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return appointment_page(request, found, problem=" ".join(form.errors.get("note", [])), status=400, note_form=form)
+    try:
+        clerk.set_note(appointment=found, user=request.user, note=form.cleaned_data["note"], now=current_time())
+    except PortalError as error:
+        if error.code == "forbidden":
+            return forbidden(request, str(error.message))
+        return appointment_page(request, found, problem=str(error.message), status=400, note_form=form)
+    messages.success(request, _("The note has been saved."))
+    return redirect("clerk:appointment", found.reference)
+
+
+# --- finding a booking -----------------------------------------------------------------------
+
+@require_GET
+@staff_page
+def search(request):
+    """The reference typed in (any case, with or without the dash) or scanned by a hand scanner,
+    which types the QR code's whole link."""
+    form = ReferenceForm(request.GET or None)
+    if not form.is_valid():
+        return page(request, "clerk/search.html", {"form": form, "problem": ""}, 400 if request.GET else 200)
+    try:
+        found = clerk.find_by_reference(reference=form.cleaned_data["reference"], user=request.user)
+    except PortalError as error:
+        status = 403 if error.code == "forbidden" else 404
+        return page(request, "clerk/search.html", {"form": form, "problem": str(error.message)}, status)
+    return redirect("clerk:appointment", found.reference)
+
+
+@require_GET
+@staff_page
+def checkin_link(request, reference: str):
+    """The QR code's link: the booking's page, whose first button checks the citizen in."""
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    return redirect("clerk:appointment", found.reference)
+
+
+# --- blocks -----------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+@with_office
+def block(request, office: Office):
+    """Block a counter for a time; then move or re-offer the bookings it hits and show the result."""
+    now = current_time()
+    may_close_office = clerk.is_lead(request.user, office)
+    if request.method == "GET":
+        initial = {"day": parse_day(request.GET.get("day", "")) or today(now)}
+        form = BlockForm(initial=initial, office=office, may_close_office=may_close_office)
+        return page(request, "clerk/block.html", {"office": office, "form": form})
+
+    form = BlockForm(request.POST, office=office, may_close_office=may_close_office)
+    if not form.is_valid():
+        return page(request, "clerk/block.html", {"office": office, "form": form}, 400)
+    data = form.cleaned_data
+    try:
+        closure, outcomes = clerk.block(
+            user=request.user, office=office, counter=form.chosen_counter(), day=data["day"],
+            start_time=data.get("start_time"), end_time=data.get("end_time"), reason=data["reason"], now=now,
+        )
+    except PortalError as error:
+        if error.code == "forbidden" and not error.field:
+            return forbidden(request, str(error.message))
+        for field, field_errors in error.extra.get("errors", {}).items():
+            target = field if field in form.fields else None
+            for message in field_errors:
+                form.add_error(target, str(message))
+        if not error.extra.get("errors"):
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        return page(request, "clerk/block.html", {"office": office, "form": form}, 409 if error.code == "overlap" else 400)
+    return relocation_result(request, office, closure, outcomes)
+
+
+def relocation_result(request, office: Office, closure: Closure, outcomes):
+    groups = {key: [o for o in outcomes if o.result == key] for key in (Result.MOVED, Result.OFFERED, Result.OPEN, Result.RELEASED)}
+    return page(request, "clerk/block_result.html", {
+        "office": office,
+        "closure": closure,
+        "closure_text": clerk.describe_closure(closure),
+        "groups": groups,
+        "total": len(outcomes),
+        "schedule_url": schedule_url(office, closure.start_date),
+        "language_next": reverse("clerk:closures", args=[office.slug]),
+    })
+
+
+@require_GET
+@staff_page
+@with_office
+def closures(request, office: Office):
+    """The office's blocks and closures from today on, also those an administrator entered in the
+    admin, each with a button to move or re-offer the bookings it hits."""
+    now = current_time()
+    rows = Closure.objects.filter(office=office, end_date__gte=today(now)).select_related("counter", "created_by")
+    lead = clerk.is_lead(request.user, office)
+    entries = [
+        {"closure": c, "text": clerk.describe_closure(c), "may_relocate": c.counter_id is not None or lead}
+        for c in rows.order_by("start_date", "start_time", "counter__name")
+    ]
+    return page(request, "clerk/closures.html", {
+        "office": office, "entries": entries, "block_url": reverse("clerk:block", args=[office.slug]),
+    })
+
+
+@require_POST
+@staff_page
+@with_office
+def closure_relocate(request, office: Office, pk: int):
+    closure = Closure.objects.filter(office=office, pk=pk).select_related("counter", "office").first()
+    if closure is None:
+        return not_found(request, _("This block does not exist (any more)."))
+    try:
+        outcomes = clerk.relocate(user=request.user, closure=closure, now=current_time())
+    except PortalError as error:
+        return forbidden(request, str(error.message))
+    return relocation_result(request, office, closure, outcomes)
