@@ -2,7 +2,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from .models import Appointment, AppointmentService, Notification
+from .models import Appointment, AppointmentService, BlockedAttempt, Notification
 
 
 class AppointmentServiceInline(admin.TabularInline):
@@ -65,3 +65,19 @@ class NotificationAdmin(admin.ModelAdmin):
             state=Notification.State.PENDING, attempts=0, claimed_until=None
         )
         self.message_user(request, _("%(count)s messages queued again.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(BlockedAttempt)
+class BlockedAttemptAdmin(admin.ModelAdmin):
+    """What the defences refused, per day and reason (rate limits, cap per address, honeypot)."""
+
+    list_display = ("day", "reason", "count")
+    list_filter = ("reason",)
+    date_hierarchy = "day"
+    readonly_fields = ("day", "reason", "count")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -23,6 +23,7 @@ from offices.hours import BERLIN
 from offices.models import Municipality, Office, Service
 
 from . import booking
+from .abuse import RateLimited, check_rate, client_address
 from .availability import SlotRequest, duration_minutes, find_slots, today
 from .errors import PortalError
 from .models import Appointment, Channel, Status
@@ -55,6 +56,7 @@ ERROR_STATUS = {
     "already_submitted": 409,
     "expired": 410,
     "rate_limited": 429,
+    "too_many_bookings": 409,
 }
 
 
@@ -239,7 +241,10 @@ def portal_error(request, exc: PortalError):
     extra = {}
     if "alternatives" in exc.extra:
         extra["alternatives"] = [slot_out(slot) for slot in exc.extra["alternatives"]]
-    return error_response(request, ERROR_STATUS.get(exc.code, 400), exc.code, exc.message, errors, **extra)
+    response = error_response(request, ERROR_STATUS.get(exc.code, 400), exc.code, exc.message, errors, **extra)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 VALIDATION_MESSAGES = {
@@ -552,6 +557,7 @@ def create_booking(request, data: BookingIn):
     office = lookup.office(data.office)
     lookup.check()
     check_start(data.start, now)
+    check_rate("email", (data.email or "").strip().lower(), settings.RATE_LIMIT_EMAIL)
     appointment = booking.book(
         office=office,
         start=data.start,
@@ -581,11 +587,13 @@ def get_booking(request, reference: str, token: Annotated[str, Query(max_length=
 
 @api.post(
     "/bookings/{reference}/confirm",
-    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 410: ErrorOut},
+    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 410: ErrorOut,
+              429: ErrorOut},
     tags=["manage"],
     summary="Confirm a booking with the token from the e-mail",
 )
 def confirm_booking(request, reference: str, data: TokenIn):
+    check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
     appointment = load_booking(reference, data.token)
     appointment = booking.confirm_booking(appointment=appointment, token=data.token, now=current_time())
     return booking_out(appointment)

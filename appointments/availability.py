@@ -11,13 +11,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from offices.hours import BERLIN, Interval, OfficeSchedule, load_office_schedules, local, subtract
 from offices.models import Administration, CooperationRule, Municipality, Office, Service
 
 from .errors import PortalError
-from .models import Appointment
+from .models import Appointment, Status
 
 
 class AvailabilityError(PortalError):
@@ -112,12 +113,20 @@ def candidate_offices(offices=()) -> list[Office]:
     return list(qs)
 
 
-def busy_intervals(counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, ignore: int | None = None):
+def busy_intervals(
+    counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, ignore: int | None = None, online: bool = True
+):
     """Occupied intervals per (counter, local day), from one query on (counter, start).
-    `ignore`: an appointment that is being moved does not block its own new time."""
+    `ignore`: an appointment that is being moved does not block its own new time.
+    Online, a time cancelled within CANCELLED_SLOT_DELAY_MINUTES still counts as taken, so that
+    bots watching for cancellations gain nothing; staff can book it at once."""
     busy: dict[tuple[int, dt.date], list[Interval]] = defaultdict(list)
+    occupying = Appointment.objects.occupying(now)
+    if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
+        since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
+        occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
     rows = (
-        Appointment.objects.occupying(now)
+        occupying
         .filter(counter_id__in=counter_ids, start__lt=end, end__gt=start)
         .exclude(pk=ignore)
         .values_list("counter_id", "start", "end")
@@ -272,7 +281,7 @@ def free_counters(
             "service_not_offered", _("This office does not offer all of these concerns."), field="office"
         )
     day_start, day_end = local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
-    busy = busy_intervals([c.id for c in counters], day_start, day_end, now, ignore=ignore)
+    busy = busy_intervals([c.id for c in counters], day_start, day_end, now, ignore=ignore, online=online)
     choices: list[CounterChoice] = []
     within_working_time = False
     for counter in counters:

@@ -69,6 +69,29 @@ def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool) -
     return {"name": name, "email": email.lower() if email.count("@") == 1 else email, "phone": phone}
 
 
+def check_email_cap(email: str, *, now: dt.datetime, exclude: int | None = None) -> None:
+    """One address may hold only MAX_ACTIVE_BOOKINGS_PER_EMAIL upcoming bookings (against hoarding)."""
+    cap = settings.MAX_ACTIVE_BOOKINGS_PER_EMAIL
+    if not cap or not email:
+        return
+    active = (
+        Appointment.objects.filter(
+            email__iexact=email, status__in=[Status.UNCONFIRMED, Status.CONFIRMED], start__gt=now
+        )
+        .exclude(status=Status.UNCONFIRMED, hold_expires_at__lte=now)
+        .exclude(pk=exclude)
+        .count()
+    )
+    if active >= cap:
+        raise BookingError(
+            "too_many_bookings",
+            _("This e-mail address already has %(count)s upcoming appointments. Please cancel one first.")
+            % {"count": active},
+            field="email",
+            errors={"email": [_("This e-mail address already has the maximum number of upcoming appointments.")]},
+        )
+
+
 def _slot_taken(*, office, services, vehicles, municipality, start, now) -> BookingError:
     alternatives = nearest_slots(
         office=office,
@@ -247,6 +270,7 @@ def submit_booking(
             raise BookingError("already_submitted", _("We have already sent you an e-mail for this booking."))
         if appointment.status != Status.HELD or appointment.hold_expires_at <= now:
             raise BookingError("expired", _("Your reservation has run out. Please choose a time again."))
+        check_email_cap(contact["email"], now=now, exclude=appointment.pk)
         for key, value in contact.items():
             setattr(appointment, key, value)
         _request_opt_in(appointment, now=now)
@@ -271,6 +295,7 @@ def book(
 ) -> Appointment:
     """Hold and submit in one step (the API): an unconfirmed booking and the double-opt-in mail."""
     contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
+    check_email_cap(contact["email"], now=now)
     with transaction.atomic():
         appointment = _create(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,

@@ -30,7 +30,8 @@ from .relocation import Outcome, relocate_after_closure
 
 NOTE_MAX = 2000
 REASON_MAX = 200
-REFERENCE = re.compile(r"[A-Z]{1,3}-[A-Z0-9]{6}")
+# A whole reference, not a piece of a longer word: a scanned link's host ("KFZ-ZULASSUNG…") is none.
+REFERENCE = re.compile(r"(?<![A-Z0-9])[A-Z]{1,3}-[A-Z0-9]{6}(?![A-Z0-9])")
 
 
 class ClerkError(PortalError):
@@ -72,9 +73,9 @@ def normalise_reference(text: str) -> str:
     """What a clerk types or a hand scanner sends: any case, spaces, no dash, or the whole check-in
     URL of the QR code. Returns the reference in its stored form, or "" when nothing looks like one."""
     text = (text or "")[:200].upper().replace("\x00", "")
-    match = REFERENCE.search(text.replace(" ", ""))
-    if match:
-        return match.group(0)
+    matches = REFERENCE.findall(text.replace(" ", ""))
+    if matches:
+        return matches[-1]  # in a check-in link, the reference is the last part
     compact = re.sub(r"[^A-Z0-9]", "", text)
     # Without the dash: the code is always the last six characters, the plate code the rest.
     if 7 <= len(compact) <= 9 and compact[:-6].isalpha():

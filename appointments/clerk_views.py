@@ -110,6 +110,17 @@ def safe_next(request, fallback: str) -> str:
     return fallback
 
 
+def add_errors(form, error: PortalError, *, rename: dict | None = None) -> None:
+    """Carry a service's errors back to the form's fields (`rename`: service field → form field);
+    what belongs to no field goes to the top of the error summary."""
+    rename = rename or {}
+    by_field = error.extra.get("errors") or {error.field: [error.message]}
+    for field, field_errors in by_field.items():
+        target = rename.get(field, field)
+        for message in field_errors:
+            form.add_error(target if target in form.fields else None, str(message))
+
+
 def appointment_or_refusal(request, reference: str) -> tuple[Appointment | None, HttpResponse | None]:
     try:
         return clerk.find_by_reference(reference=reference, user=request.user), None
@@ -257,8 +268,8 @@ def export_csv(request, office: Office, day: str):
 
 # --- walk-ins and phone bookings -------------------------------------------------------------
 
-FIELD_OF = {"start": "time", "services": "service", "vehicles": "vehicles", "municipality": "municipality",
-            "name": "name", "email": "email", "phone": "phone", "channel": "channel", "office": None}
+# The booking service's field names where the walk-in form names them differently.
+FIELD_OF = {"start": "time", "services": "service"}
 
 
 @require_POST
@@ -281,12 +292,7 @@ def walk_in(request, office: Office, day: str):
     except PortalError as error:
         if error.code == "forbidden":
             return forbidden(request, str(error.message))
-        for field, field_errors in error.extra.get("errors", {}).items():
-            for message in field_errors:
-                form.add_error(FIELD_OF.get(field, field) if FIELD_OF.get(field, field) in form.fields else None, str(message))
-        if not error.extra.get("errors"):
-            target = FIELD_OF.get(error.field or "", None)
-            form.add_error(target if target in form.fields else None, str(error.message))
+        add_errors(form, error, rename=FIELD_OF)
         return render_schedule(
             request, office, parsed, walk_in_form=form, alternatives=error.extra.get("alternatives", ()),
             status=409 if error.code == "slot_taken" else 400,
@@ -441,12 +447,7 @@ def block(request, office: Office):
     except PortalError as error:
         if error.code == "forbidden" and not error.field:
             return forbidden(request, str(error.message))
-        for field, field_errors in error.extra.get("errors", {}).items():
-            target = field if field in form.fields else None
-            for message in field_errors:
-                form.add_error(target, str(message))
-        if not error.extra.get("errors"):
-            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        add_errors(form, error)
         return page(request, "clerk/block.html", {"office": office, "form": form}, 409 if error.code == "overlap" else 400)
     return relocation_result(request, office, closure, outcomes)
 

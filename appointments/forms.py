@@ -215,3 +215,5 @@ class ContactForm(PortalForm):
     email = forms.CharField(label=_("E-mail address"), required=False, strip=False)
     phone = forms.CharField(label=_("Phone number (optional)"), required=False, strip=False)
     privacy_consent = forms.BooleanField(required=False)
+    # The honeypot: hidden from people (and from screen readers), filled in by form bots.
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)

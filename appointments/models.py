@@ -231,3 +231,21 @@ class Heartbeat(models.Model):
     @classmethod
     def beat(cls, name: str, at) -> None:
         cls.objects.update_or_create(name=name, defaults={"at": at})
+
+
+class BlockedAttempt(models.Model):
+    """How many attempts the defences against bots and hoarding refused, per day and reason.
+    Only numbers: no address, no e-mail."""
+
+    day = models.DateField(_("day"))
+    reason = models.CharField(_("reason"), max_length=40)
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("blocked attempt")
+        verbose_name_plural = _("blocked attempts")
+        ordering = ["-day", "reason"]
+        constraints = [models.UniqueConstraint(fields=["day", "reason"], name="blocked_attempt_unique")]
+
+    def __str__(self):
+        return f"{self.day}: {self.reason} × {self.count}"

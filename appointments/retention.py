@@ -17,15 +17,20 @@ from .models import Appointment, Notification
 
 @transaction.atomic
 def erase_personal_data(*, now: dt.datetime) -> int:
-    """Erase name, e-mail, phone and tokens of appointments that ended RETENTION_DAYS ago (or that
-    expired or were cancelled that long ago). Returns how many appointments were erased."""
+    """Erase name, e-mail, phone, tokens and the clerks' note (it may name people) of appointments
+    that ended RETENTION_DAYS ago (or that expired or were cancelled that long ago). Returns how many
+    appointments were erased."""
     cutoff = now - dt.timedelta(days=settings.RETENTION_DAYS)
-    personal = ~Q(name="") | ~Q(email="") | ~Q(phone="") | ~Q(token_hash="") | ~Q(hold_token_hash="")
+    personal = (
+        ~Q(name="") | ~Q(email="") | ~Q(phone="") | ~Q(token_hash="") | ~Q(hold_token_hash="") | ~Q(note="")
+    )
     due = Appointment.objects.filter(personal).filter(Q(end__lt=cutoff) | Q(updated_at__lt=cutoff, status__in=["cancelled", "expired"]))
     ids = list(due.values_list("id", flat=True))
     if not ids:
         return 0
-    Appointment.objects.filter(id__in=ids).update(name="", email="", phone="", token_hash="", hold_token_hash="")
+    Appointment.objects.filter(id__in=ids).update(
+        name="", email="", phone="", token_hash="", hold_token_hash="", note=""
+    )
     Notification.objects.filter(appointment_id__in=ids).update(payload={}, last_error="")
     Notification.objects.filter(appointment_id__in=ids, state=Notification.State.PENDING).update(
         state=Notification.State.DROPPED

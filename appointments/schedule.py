@@ -10,7 +10,7 @@ import datetime as dt
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 
-from offices.hours import BERLIN, Interval, day_bounds, load_office_schedules, local, public_holidays, subtract
+from offices.hours import Interval, day_bounds, load_office_schedules, local, public_holidays, subtract
 from offices.models import Closure, Counter, Office
 
 from .availability import grid_starts
@@ -144,6 +144,3 @@ def next_free_start(office: Office, columns: list[Column], now: dt.datetime) -> 
                 best = first
     return best
 
-
-def local_time(moment: dt.datetime) -> str:
-    return moment.astimezone(BERLIN).strftime("%H:%M")

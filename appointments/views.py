@@ -24,6 +24,7 @@ from offices.hours import BERLIN
 from offices.models import Administration, Document, Municipality, Office
 
 from . import booking
+from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, candidate_offices, duration_minutes, find_slots, today
 from .calendar import appointment_ics
 from .errors import PortalError
@@ -55,6 +56,18 @@ def page(request, template: str, context: dict | None = None, status: int = 200)
 
 def error_page(request, status: int, title: str, message: str, *, link: tuple[str, str] | None = None):
     return page(request, "appointments/error.html", {"title": title, "message": message, "link": link}, status)
+
+
+def rate_limited_page(request, error: RateLimited):
+    minutes = max(1, round(error.retry_after / 60))
+    response = error_page(
+        request, 429, _("Too many requests"),
+        _("You have sent many requests in a short time. Please wait about %(minutes)s minutes and try again.")
+        % {"minutes": minutes},
+        link=(reverse("appointments:start"), _("Go to the start page")),
+    )
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def booking_error_page(request, error: PortalError):
@@ -283,6 +296,10 @@ def hold(request):
     data = form.cleaned_data
     services = list(data["service"])
     try:
+        check_rate("hold", client_address(request), settings.RATE_LIMIT_HOLD)
+    except RateLimited as error:
+        return rate_limited_page(request, error)
+    try:
         appointment, token = booking.place_hold(
             office=data["office"], start=data["start"], services=services, vehicles=data["vehicles"],
             municipality=data["municipality"], now=now, language=translation.get_language() or "de",
@@ -367,6 +384,16 @@ def details(request, reference: str):
     form = ContactForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if data.get("website"):
+            # The honeypot: a field people never see, which form-filling bots fill in.
+            record_blocked("honeypot")
+            form.add_error(None, _("Your request could not be processed. Please try again."))
+            return page(request, "appointments/details.html", {**context, "form": form}, 400)
+        try:
+            check_rate("submit", client_address(request), settings.RATE_LIMIT_SUBMIT)
+            check_rate("email", (data["email"] or "").strip().lower(), settings.RATE_LIMIT_EMAIL)
+        except RateLimited as error:
+            return rate_limited_page(request, error)
         try:
             booking.submit_booking(
                 appointment=appointment, hold_token=token, name=data["name"], email=data["email"],
@@ -439,6 +466,10 @@ def confirm(request, reference: str):
         return refusal
     now = current_time()
     if request.method == "POST":
+        try:
+            check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
+        except RateLimited as error:
+            return rate_limited_page(request, error)
         try:
             booking.confirm_booking(appointment=appointment, token=token, now=now)
         except PortalError as error:

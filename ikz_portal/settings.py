@@ -231,7 +231,18 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 HOLD_MINUTES = env_int("HOLD_MINUTES", 10)
 UNCONFIRMED_MINUTES = env_int("UNCONFIRMED_MINUTES", 60)
 CAPTCHA_ENABLED = env_bool("CAPTCHA_ENABLED", PRODUCTION)
-BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30/h")
+BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30/h")  # API bookings per client address
+# Rate limits as count/period (s, m, h, d); "0" switches one off (load tests).
+RATE_LIMIT_HOLD = os.environ.get("RATE_LIMIT_HOLD", "20/h")  # holds per client address
+RATE_LIMIT_SUBMIT = os.environ.get("RATE_LIMIT_SUBMIT", "10/h")  # submissions per client address
+RATE_LIMIT_EMAIL = os.environ.get("RATE_LIMIT_EMAIL", "5/h")  # bookings per e-mail address
+RATE_LIMIT_CONFIRM = os.environ.get("RATE_LIMIT_CONFIRM", "30/h")  # confirmations per client address
+# How many upcoming bookings one e-mail address may hold at once.
+MAX_ACTIVE_BOOKINGS_PER_EMAIL = env_int("MAX_ACTIVE_BOOKINGS_PER_EMAIL", 2)
+# A cancelled time is offered online again only after this delay (resellers watch for them).
+CANCELLED_SLOT_DELAY_MINUTES = env_int("CANCELLED_SLOT_DELAY_MINUTES", 15)
+# Reverse proxies in front of the portal whose X-Forwarded-For is trusted for the client address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ALTERNATIVES_COUNT = env_int("ALTERNATIVES_COUNT", 5)
 NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 15)  # a no-show only this long after the start
 

@@ -22,6 +22,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def abuse_defences_off(settings):
+    """The defences against hoarding (caps, rate limits, the delay before a cancelled time comes
+    back) have tests of their own that switch them on; elsewhere many bookings share an address."""
+    settings.MAX_ACTIVE_BOOKINGS_PER_EMAIL = 0
+    settings.RATE_LIMIT_HOLD = settings.RATE_LIMIT_SUBMIT = "0"
+    settings.RATE_LIMIT_EMAIL = settings.RATE_LIMIT_CONFIRM = "0"
+    settings.CANCELLED_SLOT_DELAY_MINUTES = 0
+
+
 @pytest.fixture
 def demo(db):
     """Both administrations, all municipalities, the Schifferstadt and Frankenthal offices,

@@ -26,7 +26,6 @@ from offices.models import Counter, Membership
 from tests.appointments.clerk_personas import (  # noqa: F401 (fixtures)
     DAY,
     NOW,
-    client_for,
     clock,
     desk,
     schedule_url,
@@ -234,13 +233,19 @@ def test_schedule_refreshes_itself_with_our_own_script_and_works_without_it(desk
 
 
 def test_schedule_shows_a_blank_name_once_personal_data_is_erased(desk):
+    """The name and the clerks' note (which may name people) go with the retention period."""
     appointment = walk_in(desk.demo, start=berlin(2026, 12, 1, 9, 0), name="Erika Mustermann")
+    clerk.set_note(appointment=appointment, user=get_user_model().objects.get(username="admin"),
+                   note="Vollmacht von Hans Mustermann", now=NOW)
     retention.erase_personal_data(now=NOW + dt.timedelta(days=30))
 
     page = text(desk.frankenthal_clerk.get(schedule_url(desk.demo.frankenthal)))
 
     assert appointment.reference in page
     assert "Erika" not in page and "(name erased)" in page
+    assert "Mustermann" not in page
+    appointment.refresh_from_db()
+    assert appointment.note == ""
 
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "2026-13-01", "0000-00-00", "9999-99-99"])
@@ -290,11 +295,16 @@ def test_csv_export_for_german_excel(desk):
 
 # --- finding a booking, check-in and outcome ------------------------------------------------------
 
-@pytest.mark.parametrize("typed", ["{ref}", "{lower}", "  {lower}  ", "{nodash}", "http://portal/mitarbeiter/checkin/{ref}/"])
+@pytest.mark.parametrize("typed", [
+    "{ref}", "{lower}", "  {lower}  ", "{nodash}", "{spaced}",
+    # what a hand scanner types when it reads the QR code
+    "https://kfz-zulassung-vorderpfalz.example/mitarbeiter/checkin/{ref}/",
+])
 def test_find_a_booking_by_reference_in_any_case(desk, typed):
     appointment = walk_in(desk.demo)
     ref = appointment.reference
-    query = typed.format(ref=ref, lower=ref.lower(), nodash=ref.replace("-", "").lower())
+    query = typed.format(ref=ref, lower=ref.lower(), nodash=ref.replace("-", "").lower(),
+                         spaced=ref.replace("-", " - ").lower())
 
     response = desk.frankenthal_clerk.get(reverse("clerk:search"), {"reference": query})
 
@@ -717,3 +727,56 @@ def test_the_qr_link_opens_the_booking_with_its_check_in_button(desk, settings):
     assert desk.schifferstadt_clerk.get(path).status_code == 403
     anonymous = desk.anonymous.get(path)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("clerk:login"))
+
+
+# --- the whole day -------------------------------------------------------------------------------
+
+def test_the_frankenthal_demo_clerks_day(desk):
+    """With the demo data, the Frankenthal demo clerk logs in with the login form, sees today's
+    schedule, checks a citizen in who booked online, completes the case, books a walk-in, blocks a
+    counter, and cannot open the Schifferstadt schedule."""
+    from appointments import booking
+    from appointments.models import Notification
+
+    demo = desk.demo
+    yesterday = NOW - dt.timedelta(days=1)
+    citizen = booking.book(
+        office=demo.frankenthal, start=berlin(2026, 12, 1, 9, 0), services=[demo.umschreibung], vehicles=1,
+        municipality=demo.lambsheim_citizen_home, name="Erika Mustermann", email="erika@example.org",
+        privacy_consent=True, now=yesterday,
+    )
+    opt_in = Notification.objects.get(appointment=citizen, kind=Notification.Kind.OPT_IN)
+    booking.confirm_booking(appointment=citizen, token=opt_in.payload["token"], now=yesterday + dt.timedelta(minutes=5))
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+
+    schedule = browser.post(
+        reverse("clerk:login"), {"username": "clerk-frankenthal", "password": DEMO_CLERK_PASSWORD}, follow=True
+    )
+    assert schedule.redirect_chain[-1][0] == schedule_url(demo.frankenthal, DAY)
+    assert citizen.reference in text(schedule) and "Erika Mustermann" in text(schedule)
+
+    found = browser.get(reverse("clerk:search"), {"reference": citizen.reference.lower()}, follow=True)
+    assert found.status_code == 200 and "Check in" in text(found)
+    desk.clock.now = berlin(2026, 12, 1, 8, 55)
+    browser.post(reverse("clerk:act", args=[citizen.reference, "checkin"]))
+    desk.clock.now = berlin(2026, 12, 1, 9, 20)
+    browser.post(reverse("clerk:act", args=[citizen.reference, "complete"]))
+    citizen.refresh_from_db()
+    assert citizen.status == Status.COMPLETED
+
+    booked = browser.post(reverse("clerk:walk_in", args=["frankenthal", DAY.isoformat()]), {
+        "service": ["ausserbetriebsetzung"], "vehicles": "1", "municipality": "frankenthal-pfalz", "time": "09:30",
+        "name": "Walk-in Kunde", "channel": "counter",
+    }, follow=True)
+    walk_in_booking = Appointment.objects.get(name="Walk-in Kunde")
+    assert walk_in_booking.status == Status.CONFIRMED and walk_in_booking.reference in text(booked)
+
+    counter = Counter.objects.get(office=demo.frankenthal, name="Schalter 2")
+    blocked = browser.post(reverse("clerk:block", args=["frankenthal"]), {
+        "counter": str(counter.pk), "day": DAY.isoformat(), "start_time": "10:00", "end_time": "11:00",
+        "reason": "Schulung",
+    })
+    assert blocked.status_code == 200 and counter.closures.filter(reason="Schulung").exists()
+    assert "Blocked: Schulung" in text(browser.get(schedule_url(demo.frankenthal, DAY)))
+
+    assert browser.get(schedule_url(demo.schifferstadt, DAY)).status_code == 403

@@ -1,0 +1,94 @@
+"""Defences against appointment hoarding and bots: rate limits per client address and per e-mail
+address, kept in the shared cache (Redis in production), and counts of what was refused.
+
+Keys are hashes, so neither the cache nor the counts hold personal data.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from .errors import PortalError
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class RateLimited(PortalError):
+    def __init__(self, retry_after: int):
+        super().__init__(
+            "rate_limited", _("Too many requests. Please try again later."), retry_after=retry_after
+        )
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: int
+
+
+def parse_rate(text: str) -> Rate | None:
+    """"30/h" → 30 per hour; "" or "0" switches the limit off."""
+    text = (text or "").strip()
+    if not text or text == "0":
+        return None
+    count, _slash, unit = text.partition("/")
+    number = "".join(c for c in unit if c.isdigit()) or "1"
+    letter = (unit.strip(number) or "h")[0].lower()
+    return Rate(int(count), int(number) * UNITS[letter])
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{value}".encode()).hexdigest()[:32]
+
+
+def check_rate(scope: str, key: str, rate_setting: str) -> None:
+    """Count one attempt of `key` in `scope`; raise RateLimited with the seconds to wait when the
+    limit of the current window is used up. A fixed window per rate period keeps it to one
+    atomic increment in Redis."""
+    rate = parse_rate(rate_setting)
+    if rate is None or not key:
+        return
+    now = time.time()
+    window = int(now // rate.seconds)
+    cache_key = f"rl:{scope}:{_digest(key)}:{window}"
+    cache.add(cache_key, 0, timeout=rate.seconds + 5)
+    try:
+        used = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=rate.seconds + 5)
+        used = 1
+    if used > rate.count:
+        record_blocked(f"rate_limit_{scope}")
+        raise RateLimited(retry_after=max(1, math.ceil((window + 1) * rate.seconds - now)))
+
+
+def client_address(request) -> str:
+    """The client's address: REMOTE_ADDR, or the proxy's X-Forwarded-For entry when the portal
+    runs behind a trusted reverse proxy (TRUSTED_PROXY_COUNT)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def record_blocked(reason: str) -> None:
+    """Count a refused attempt per day and reason (no address, no e-mail: only the number)."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    from .models import BlockedAttempt
+
+    day = timezone.localdate()
+    _row, created = BlockedAttempt.objects.get_or_create(day=day, reason=reason, defaults={"count": 1})
+    if not created:
+        BlockedAttempt.objects.filter(day=day, reason=reason).update(count=F("count") + 1)
