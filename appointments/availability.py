@@ -114,12 +114,21 @@ def candidate_offices(offices=()) -> list[Office]:
 
 
 def busy_intervals(
-    counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, ignore: int | None = None, online: bool = True
+    counter_ids,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    ignore: int | None = None,
+    online: bool = True,
+    partner_minutes: dict | None = None,
+    office_of: dict | None = None,
 ):
     """Occupied intervals per (counter, local day), from one query on (counter, start).
     `ignore`: an appointment that is being moved does not block its own new time.
     Online, a time cancelled within CANCELLED_SLOT_DELAY_MINUTES still counts as taken, so that
-    bots watching for cancellations gain nothing; staff can book it at once."""
+    bots watching for cancellations gain nothing; staff can book it at once.
+    With `partner_minutes` (and `office_of`: counter id → office), the minutes booked by residents
+    of other administrations are added up per (office, day), for the local reserve."""
     busy: dict[tuple[int, dt.date], list[Interval]] = defaultdict(list)
     occupying = Appointment.objects.occupying(now)
     if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
@@ -129,13 +138,38 @@ def busy_intervals(
         occupying
         .filter(counter_id__in=counter_ids, start__lt=end, end__gt=start)
         .exclude(pk=ignore)
-        .values_list("counter_id", "start", "end")
+        .values_list("counter_id", "start", "end", "home_administration_id")
     )
-    for counter_id, a_start, a_end in rows:
+    for counter_id, a_start, a_end, home_id in rows:
         first, last = a_start.astimezone(BERLIN).date(), a_end.astimezone(BERLIN).date()
         for day in daterange(first, last):
             busy[(counter_id, day)].append((a_start, a_end))
+        if partner_minutes is not None:
+            office = office_of[counter_id]
+            if home_id != office.administration_id:
+                partner_minutes[(office.id, first)] += (a_end - a_start).total_seconds() / 60
     return busy
+
+
+def reserve_applies(office: Office, administration_id: int, day: dt.date, now: dt.datetime) -> bool:
+    """Is part of this office's time on `day` still kept for its own residents, against this one?"""
+    return (
+        office.local_reserve_percent > 0
+        and office.administration_id != administration_id
+        and day > today(now) + dt.timedelta(days=office.reserve_release_days)
+    )
+
+
+def reserve_blocks(schedule: OfficeSchedule, day: dt.date, minutes: int, partner_minutes: dict) -> bool:
+    """The local reserve: partner residents may fill only (100 − reserve) % of the day's counter time."""
+    office = schedule.office
+    total = sum(
+        (end - start).total_seconds() / 60
+        for counter in schedule.counters
+        for start, end in schedule.working_intervals(counter.id, day)
+    )
+    allowed = total * (100 - office.local_reserve_percent) / 100
+    return partner_minutes.get((office.id, day), 0) + minutes > allowed
 
 
 def free_intervals(schedule: OfficeSchedule, counter_id: int, day: dt.date, busy) -> list[Interval]:
@@ -194,8 +228,19 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     if range_end <= range_start:
         return []
     schedules = load_office_schedules(offices, range_start.date(), request.date_to)
-    counter_ids = [c.id for s in schedules.values() for c in s.counters_for(service_ids)]
-    busy = busy_intervals(counter_ids, range_start, range_end, now)
+    counter_ids = {c.id for s in schedules.values() for c in s.counters_for(service_ids)}
+    # At an office with a local reserve, every counter's bookings count against the partner's share.
+    counter_ids |= {
+        c.id
+        for s in schedules.values()
+        if reserve_applies(s.office, administration_id, request.date_to, now)
+        for c in s.counters
+    }
+    office_of = {c.id: s.office for s in schedules.values() for c in s.counters}
+    partner_minutes: dict = defaultdict(float)
+    busy = busy_intervals(
+        counter_ids, range_start, range_end, now, partner_minutes=partner_minutes, office_of=office_of
+    )
 
     length = dt.timedelta(minutes=minutes)
     slots: list[Slot] = []
@@ -207,6 +252,10 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         first, last, not_before = office_window(office, request, now)
         for day in daterange(first, last):
             if not rules.allows(office, administration_id, service_ids, day):
+                continue
+            if reserve_applies(office, administration_id, day, now) and reserve_blocks(
+                schedule, day, minutes, partner_minutes
+            ):
                 continue
             starts: set[dt.datetime] = set()
             for counter in counters:
@@ -281,7 +330,14 @@ def free_counters(
             "service_not_offered", _("This office does not offer all of these concerns."), field="office"
         )
     day_start, day_end = local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
-    busy = busy_intervals([c.id for c in counters], day_start, day_end, now, ignore=ignore, online=online)
+    partner_minutes: dict = defaultdict(float)
+    reserve = reserve_applies(office, administration.id, day, now)
+    busy = busy_intervals(
+        [c.id for c in (schedule.counters if reserve else counters)], day_start, day_end, now, ignore=ignore,
+        online=online, partner_minutes=partner_minutes, office_of={c.id: office for c in schedule.counters},
+    )
+    if online and reserve and reserve_blocks(schedule, day, minutes, partner_minutes):
+        return []
     choices: list[CounterChoice] = []
     within_working_time = False
     for counter in counters:

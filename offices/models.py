@@ -111,6 +111,21 @@ class Office(models.Model):
         default=120,
         help_text=_("How long before an appointment it can be booked online at the latest."),
     )
+    local_reserve_percent = models.PositiveSmallIntegerField(
+        _("local reserve (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_(
+            "Share of the office's counter time on a day that only residents of its own administration "
+            "can book, until the reserve is released."
+        ),
+    )
+    reserve_release_days = models.PositiveSmallIntegerField(
+        _("reserve released (days before)"),
+        default=3,
+        validators=[MaxValueValidator(365)],
+        help_text=_("This many days before a day, its local reserve opens to the partner's residents."),
+    )
     hours_are_example = models.BooleanField(
         _("example hours"),
         default=False,

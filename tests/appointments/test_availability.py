@@ -3,8 +3,10 @@ import datetime as dt
 
 import pytest
 
+from appointments import booking
 from appointments.availability import AvailabilityError, SlotRequest, earliest_slot, find_slots
-from appointments.models import Status
+from appointments.errors import PortalError
+from appointments.models import Appointment, Status
 from offices.models import Closure, CooperationRule, HolidayOpening, OpeningHours
 from offices.hours import BERLIN
 from tests.conftest import berlin
@@ -229,3 +231,55 @@ class TestDaylightSaving:
         slots = find_slots(request=world.request(day=day), now=dt.datetime.combine(day - dt.timedelta(days=3), dt.time(7), tzinfo=NOW.tzinfo))
         first = slots[0].start.astimezone(dt.timezone.utc)
         assert (first.hour, first.minute) == (utc_hour, 0)
+
+
+class TestLocalReserve:
+    """Frankenthal keeps half its counter time for its own residents until 3 days before the day."""
+
+    @pytest.fixture
+    def reserve(self, world):
+        CooperationRule.objects.create(office=world.office_ft, administration=world.rp)
+        world.office_ft.local_reserve_percent = 50
+        world.office_ft.reserve_release_days = 3
+        world.office_ft.save()
+        # 2 counters × 08:00–10:00 = 240 counter-minutes on 10.12.; the partner may fill 120.
+        return world
+
+    DAY = dt.date(2026, 12, 10)
+
+    def partner_booking(self, world, start_hour, minute, counter):
+        appointment = world.occupy(world.office_ft, counter, berlin(2026, 12, 10, start_hour, minute), 60)
+        Appointment.objects.filter(pk=appointment.pk).update(home_administration=world.rp, municipality=world.lambsheim_home)
+
+    def test_partner_residents_get_only_the_open_share_until_release(self, reserve):
+        world = reserve
+        c1, c2 = world.office_ft.counters.order_by("name")
+        self.partner_booking(world, 8, 0, c1)
+        self.partner_booking(world, 9, 0, c1)  # 120 partner minutes: the open share is used up
+        partner = world.request(municipality=world.lambsheim_home, day=self.DAY, offices=[world.office_ft])
+        resident = world.request(municipality=world.frankenthal_home, day=self.DAY, offices=[world.office_ft])
+        assert find_slots(request=partner, now=NOW) == []
+        assert len(find_slots(request=resident, now=NOW)) == 8, "counter 2 is free for Frankenthal residents"
+        with pytest.raises(PortalError) as error:
+            booking.book(
+                office=world.office_ft, start=berlin(2026, 12, 10, 8, 0), services=[world.quick], vehicles=1,
+                municipality=world.lambsheim_home, name="Lambsheimer", email="l@example.org", privacy_consent=True,
+                now=NOW,
+            )
+        assert error.value.code == "slot_taken"
+        # Three days before the day the reserve opens to everyone.
+        released = berlin(2026, 12, 7, 7, 0)
+        assert len(find_slots(request=partner, now=released)) == 8
+
+    def test_the_reserve_leaves_the_partner_its_share(self, reserve):
+        world = reserve
+        c1, _c2 = world.office_ft.counters.order_by("name")
+        self.partner_booking(world, 8, 0, c1)  # 60 of 120 partner minutes used
+        partner = world.request(municipality=world.lambsheim_home, day=self.DAY, offices=[world.office_ft])
+        assert len(find_slots(request=partner, now=NOW)) == 8
+        appointment = booking.book(
+            office=world.office_ft, start=berlin(2026, 12, 10, 9, 0), services=[world.quick], vehicles=1,
+            municipality=world.lambsheim_home, name="Lambsheimer", email="l@example.org", privacy_consent=True,
+            now=NOW,
+        )
+        assert appointment.home_administration == world.rp
