@@ -166,6 +166,8 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[appointment.email],
+        # Answers go to the office that performs the appointment, not to the portal's sender.
+        reply_to=[appointment.office.email] if appointment.office.email else None,
         headers={"Auto-Submitted": "auto-generated"},
         inline_images=inline_images,
     )

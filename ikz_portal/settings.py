@@ -221,7 +221,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = os.environ.get(
-    "DEFAULT_FROM_EMAIL", "Kfz-Zulassung Vorderpfalz <termine@kfz-zulassung-vorderpfalz.example>"
+    "DEFAULT_FROM_EMAIL",
+    "Kfz-Zulassung Rhein-Pfalz-Kreis und Stadt Frankenthal (Pfalz) <termine@kfz-zulassung-vorderpfalz.example>",
 )
 
 # Absolute address of the portal, used in links inside e-mails.

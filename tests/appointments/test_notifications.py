@@ -450,3 +450,14 @@ def test_every_kind_renders_with_reference_senders_and_no_remote_content(demo, p
     assert not re.search(r"src=", re.sub(r'<img src="cid:[^"]*"', "<img", html), re.IGNORECASE)
     for address in re.findall(r'href="([^"]+)"', html):
         assert address.startswith(settings.PORTAL_BASE_URL + "/") or address.startswith("mailto:")
+
+
+def test_sender_names_both_administrations_and_replies_go_to_the_office(demo, portal):
+    """The From line names both partners; a reply reaches the office that performs the appointment."""
+    demo.frankenthal.email = "kfz-zulassung@frankenthal.example"
+    demo.frankenthal.save()
+    book(demo)
+    notifications.send_due(now=NOW)
+    [message] = mail.outbox
+    assert "Rhein-Pfalz-Kreis" in message.from_email and "Frankenthal" in message.from_email
+    assert message.reply_to == ["kfz-zulassung@frankenthal.example"]
