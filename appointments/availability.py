@@ -92,16 +92,17 @@ class RuleBook:
         rules = CooperationRule.objects.filter(office__in=offices).prefetch_related("services")
         for rule in rules:
             ids = frozenset(s.id for s in rule.services.all())
-            self.rules[(rule.office_id, rule.administration_id)].append((rule.valid_from, rule.valid_until, ids))
+            self.rules[(rule.office_id, rule.administration_id)].append((rule.valid_from, rule.valid_until, ids, rule))
 
     def allows(self, office: Office, administration_id: int, service_ids: set[int], day: dt.date) -> bool:
         # An office is always competent for its own administration's residents (FZV § 75(2)).
         if office.administration_id == administration_id:
             return True
-        for valid_from, valid_until, ids in self.rules.get((office.id, administration_id), ()):
+        for valid_from, valid_until, ids, rule in self.rules.get((office.id, administration_id), ()):
             if valid_from and day < valid_from or valid_until and day > valid_until:
                 continue
-            if not ids or service_ids <= ids:
+            # Only these services, or all but these (pool-excluded: home office only).
+            if rule.covers(service_ids, ids):
                 return True
         return False
 

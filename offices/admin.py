@@ -244,14 +244,18 @@ class ServiceAdmin(admin.ModelAdmin):
 @admin.register(CooperationRule)
 class CooperationRuleAdmin(admin.ModelAdmin):
     list_display = ("office", "administration", "service_scope", "valid_from", "valid_until")
-    list_filter = ("office", "administration")
+    list_filter = ("office", "administration", "scope")
     list_select_related = ("office", "administration")
+    fields = ("office", "administration", "scope", "services", "valid_from", "valid_until", "note")
     filter_horizontal = ("services",)
+    radio_fields = {"scope": admin.VERTICAL}
 
     @admin.display(description=_("services"))
     def service_scope(self, obj):
-        names = [service.name_de for service in obj.services.all()]
-        return ", ".join(names) if names else _("all services")
+        names = ", ".join(service.name_de for service in obj.services.all())
+        if obj.scope == CooperationRule.Scope.EXCEPT:
+            return _("all services except: %(services)s") % {"services": names} if names else _("all services")
+        return names or _("all services")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("services")

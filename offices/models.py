@@ -448,8 +448,14 @@ class CooperationRule(models.Model):
     """An office may serve residents of another administration (FZV § 75(4) consent by agreement).
 
     An office always serves the residents of its own administration; these rules open it to the
-    partner's residents, for all services or only for the ones listed, within the validity period.
+    partner's residents within the validity period: for all services, only for the ones listed, or
+    for all but the ones listed. A service left out of every rule of an office is pool-excluded for
+    the partner's residents: they are offered it only at their home office.
     """
+
+    class Scope(models.TextChoices):
+        ONLY = "only", _("only the listed services (all services when none is listed)")
+        EXCEPT = "except", _("all services except the listed ones")
 
     office = models.ForeignKey(
         Office, on_delete=models.CASCADE, related_name="cooperation_rules", verbose_name=_("office")
@@ -466,6 +472,17 @@ class CooperationRule(models.Model):
         related_name="cooperation_rules",
         verbose_name=_("services"),
         help_text=_("Leave empty for all services."),
+    )
+    scope = models.CharField(
+        _("the rule covers"),
+        max_length=10,
+        choices=Scope.choices,
+        default=Scope.ONLY,
+        help_text=_(
+            "With “all services except the listed ones”, the listed services stay with the home authority: "
+            "the partner's residents can book them only at their own office. Rules add up: a service that "
+            "another rule of this office covers for the same residents is still offered."
+        ),
     )
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
@@ -491,3 +508,10 @@ class CooperationRule(models.Model):
     def clean(self):
         if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
             raise ValidationError({"valid_until": _("The rule must not end before it starts.")})
+
+    def covers(self, service_ids: set[int], listed_ids: frozenset[int] | set[int]) -> bool:
+        """Does this rule (with `listed_ids`, its services) cover a request for all of `service_ids`?
+        Takes the listed ids so that callers that read the services once can pass them."""
+        if self.scope == self.Scope.EXCEPT:
+            return set(service_ids).isdisjoint(listed_ids)
+        return not listed_ids or set(service_ids).issubset(listed_ids)
