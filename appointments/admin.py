@@ -2,7 +2,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from .models import Appointment, AppointmentService, BlockedAttempt, Notification
+from .models import Appointment, AppointmentEvent, AppointmentService, BlockedAttempt, Notification
 
 
 class AppointmentServiceInline(admin.TabularInline):
@@ -26,6 +26,21 @@ class NotificationInline(admin.TabularInline):
         return False
 
 
+class AppointmentEventInline(admin.TabularInline):
+    """Who changed the appointment in the staff area, and when (written by appointments.clerk)."""
+
+    model = AppointmentEvent
+    fk_name = "appointment"
+    extra = 0
+    can_delete = False
+    fields = ("at", "user", "from_status", "to_status", "note")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     list_display = ("reference", "start", "office", "counter", "status", "home_administration", "channel")
@@ -33,13 +48,13 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_fields = ("reference",)
     date_hierarchy = "start"
     list_select_related = ("office", "counter", "home_administration")
-    inlines = [AppointmentServiceInline, NotificationInline]
+    inlines = [AppointmentServiceInline, AppointmentEventInline, NotificationInline]
     # Times, counters and statuses change only through the booking service, which keeps the
     # outbox and the no-overlap rule consistent.
     readonly_fields = (
         "reference", "office", "counter", "start", "end", "vehicles", "home_administration", "municipality",
         "status", "hold_expires_at", "channel", "language", "created_at", "updated_at", "submitted_at",
-        "confirmed_at", "cancelled_at",
+        "confirmed_at", "cancelled_at", "relocation_offered_at", "note",
     )
     fields = readonly_fields + ("name", "email", "phone")
 

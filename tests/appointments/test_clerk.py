@@ -780,3 +780,14 @@ def test_the_frankenthal_demo_clerks_day(desk):
     assert "Blocked: Schulung" in text(browser.get(schedule_url(demo.frankenthal, DAY)))
 
     assert browser.get(schedule_url(demo.schifferstadt, DAY)).status_code == 403
+
+
+def test_the_admin_shows_the_note_and_who_changed_what(desk):
+    appointment = walk_in(desk.demo)
+    desk.frankenthal_clerk.post(reverse("clerk:note", args=[appointment.reference]), {"note": "Bringt Vollmacht mit"})
+    desk.frankenthal_clerk.post(reverse("clerk:act", args=[appointment.reference, "checkin"]))
+
+    page = text(desk.admin.get(reverse("admin:appointments_appointment_change", args=[appointment.pk])))
+
+    assert "Bringt Vollmacht mit" in page
+    assert "clerk-frankenthal" in page and "checked in" in page
