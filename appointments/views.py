@@ -226,9 +226,33 @@ def start(request):
     return page(request, "appointments/start.html", {"offices": offices, "services": online_services()})
 
 
+# --- information pages (the footer links to them; text only, in the templates) -----------------
+
 @require_GET
 def privacy(request):
-    return page(request, "appointments/privacy.html", {"administrations": Administration.objects.all()})
+    return page(request, "appointments/privacy.html", {
+        "administrations": Administration.objects.all(),
+        "retention_days": settings.RETENTION_DAYS,
+        "unconfirmed_minutes": settings.UNCONFIRMED_MINUTES,
+    })
+
+
+@require_GET
+def accessibility(request):
+    """Erklärung zur Barrierefreiheit (BITV 2.0, Landesinklusionsgesetz Rheinland-Pfalz)."""
+    return page(request, "appointments/accessibility.html")
+
+
+@require_GET
+def easy_read(request):
+    """The booking in Leichte Sprache (German) and in plain language (English)."""
+    return page(request, "appointments/easy_read.html", {"hold_minutes": settings.HOLD_MINUTES,
+                                                         "unconfirmed_minutes": settings.UNCONFIRMED_MINUTES})
+
+
+@require_GET
+def imprint(request):
+    return page(request, "appointments/imprint.html")
 
 
 @require_GET
