@@ -22,8 +22,8 @@ from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 from offices.hours import BERLIN
 from offices.models import Municipality, Office, Service
 
-from . import booking
-from .abuse import RateLimited, check_rate, client_address
+from . import booking, captcha
+from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, duration_minutes, find_slots, today
 from .errors import PortalError
 from .models import Appointment, Channel, Status
@@ -57,6 +57,7 @@ ERROR_STATUS = {
     "expired": 410,
     "rate_limited": 429,
     "too_many_bookings": 409,
+    "captcha_invalid": 400,
 }
 
 
@@ -105,7 +106,15 @@ api = NinjaAPI(
     description=(
         "Vehicle-registration appointments at the offices of the Rhein-Pfalz-Kreis and the Stadt "
         "Frankenthal (Pfalz). Times are ISO 8601 with offset in Europe/Berlin. Errors: "
-        '`{"code", "message", "errors"?}`. Send `Accept-Language: en` for English messages.'
+        '`{"code", "message", "errors"?}`. Send `Accept-Language: en` for English messages.\n\n'
+        "**Captcha.** When the portal's captcha is on (it is in production), `POST /bookings` needs a "
+        "solved proof-of-work challenge (ALTCHA, PoW v2, `PBKDF2/SHA-256`): fetch one from "
+        "`GET /captcha/challenge/` (JSON: `parameters`, `signature`), find the counter whose derived "
+        "key starts with `parameters.keyPrefix`, and send the base64 of "
+        '`{"challenge": {"parameters", "signature"}, "solution": {"counter", "derivedKey"}}` as the '
+        "`altcha` field. ALTCHA's libraries (e.g. `altcha` on PyPI and npm) do this. A challenge "
+        "expires after a few minutes and counts for one booking. Missing, wrong, expired or reused: "
+        "400 `captcha_invalid`."
     ),
     urls_namespace="api-v1",
     # validatorUrl: Swagger UI would otherwise fetch a badge from validator.swagger.io.
@@ -178,6 +187,12 @@ class BookingIn(Schema):
     privacy_consent: StrictBool = Field(description="Must be true.")
     language: Optional[Literal["de", "en"]] = Field(
         None, description="Language of the e-mails; default: the request's language."
+    )
+    altcha: Optional[str] = Field(
+        None,
+        max_length=captcha.PAYLOAD_MAX,
+        description="The solved captcha challenge from `/captcha/challenge/` (base64 ALTCHA payload); "
+        "required while the captcha is on, ignored otherwise. See the API description.",
     )
 
 
@@ -546,7 +561,9 @@ def list_slots(
     tags=["booking"],
     summary="Book an appointment (double opt-in)",
     description="Creates an unconfirmed booking and sends an e-mail with the confirmation link. "
-    "Unless confirmed by `confirm_by`, it expires and the time is free again.",
+    "Unless confirmed by `confirm_by`, it expires and the time is free again. While the captcha is "
+    "on, `altcha` must carry a solved challenge from `GET /captcha/challenge/` (400 "
+    "`captcha_invalid` otherwise); each solution counts once.",
     throttle=[BookingThrottle()],
 )
 def create_booking(request, data: BookingIn):
@@ -557,6 +574,13 @@ def create_booking(request, data: BookingIn):
     office = lookup.office(data.office)
     lookup.check()
     check_start(data.start, now)
+    if captcha.enabled() and not captcha.verify_payload(data.altcha):
+        record_blocked("captcha")
+        raise PortalError(
+            "captcha_invalid",
+            _("The captcha is missing, wrong, expired or already used. Please solve a new challenge."),
+            field="altcha",
+        )
     check_rate("email", (data.email or "").strip().lower(), settings.RATE_LIMIT_EMAIL)
     appointment = booking.book(
         office=office,

@@ -15,6 +15,7 @@ urlpatterns = [
     path("termin/", views.search, name="search"),
     path("termin/kalender/", views.calendar, name="calendar"),
     path("termin/reservieren/", views.hold, name="hold"),
+    path("captcha/challenge/", views.captcha_challenge, name="captcha_challenge"),
     path("termin/<str:reference>/angaben/", views.details, name="details"),
     path("termin/<str:reference>/gesendet/", views.submitted, name="submitted"),
     path("termin/<str:reference>/bestaetigen/", views.confirm, name="confirm"),

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from offices.hours import BERLIN
 from offices.models import Administration, Document, Municipality, Office
 
-from . import booking
+from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, candidate_offices, duration_minutes, find_slots, today
 from .calendar import appointment_ics
@@ -214,6 +214,7 @@ def render_booking_calendar(request, *, services, vehicles, municipality, office
         message=message,
         alternatives=list(alternatives),
         change_url=reverse("appointments:search") + "?" + urlencode(items),
+        captcha={"challenge_url": reverse("appointments:captcha_challenge")} if captcha.enabled() else None,
     )
     return page(request, "appointments/calendar.html", with_slot_values(context), status)
 
@@ -310,6 +311,61 @@ def calendar(request):
     )
 
 
+@never_cache
+@require_GET
+def captcha_challenge(request):
+    """A fresh proof-of-work challenge for the widget of the calendar's slot forms."""
+    return JsonResponse(captcha.new_challenge())
+
+
+def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | None:
+    """None when the request passes the captcha; else the page to answer with.
+
+    With JavaScript, the widget sends the solved challenge as `altcha`. Without it, the slot form
+    sends the flag of its <noscript> block, and the citizen is asked a small question about the
+    chosen time first; the answer comes back here with the same fields. A missing or wrong
+    solution re-renders the calendar with a message (400) and is counted as a refused attempt."""
+    post = request.POST
+    services = list(data["service"])
+    if post.get("altcha"):
+        if captcha.verify_payload(post["altcha"]):
+            return None
+    elif post.get("captcha_question"):
+        if captcha.verify_answer(post["captcha_question"], post.get("captcha_answer", "")):
+            return None
+        record_blocked("captcha")
+        return captcha_question_page(
+            request, data, error=_("That was not the right answer. Please answer this new question."), status=400
+        )
+    elif post.get("captcha_nojs"):
+        return captcha_question_page(request, data)
+    record_blocked("captcha")
+    return render_booking_calendar(
+        request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
+        day=local_day(data["start"]) if within_horizon(data["start"], now) else None, now=now,
+        message=_("The automatic check that protects the appointments from programs did not succeed. "
+                  "Please choose your time again; your browser then repeats the check."),
+        status=400,
+    )
+
+
+def captcha_question_page(request, data: dict, *, error: str = "", status: int = 200):
+    services = list(data["service"])
+    items = request_items(services, data["vehicles"], data["municipality"])
+    return page(request, "appointments/captcha_question.html", {
+        "question": captcha.new_question(),
+        "error": error,
+        "errors": [error] if error else [],
+        "hidden": items,
+        "office": data["office"],
+        "services": services,
+        "start": data["start"],
+        "start_value": data["start"].astimezone(BERLIN).isoformat(),
+        "back_url": query_url("appointments:calendar", items),
+        "language_next": query_url("appointments:calendar", items),
+    }, status)
+
+
 @require_POST
 def hold(request):
     """Hold the chosen time for a few minutes; only this browser session knows the hold's secret."""
@@ -319,6 +375,10 @@ def hold(request):
         return page(request, "appointments/search.html", {"form": form}, 400)
     data = form.cleaned_data
     services = list(data["service"])
+    if captcha.enabled():
+        refusal = captcha_refusal(request, data, now)
+        if refusal is not None:
+            return refusal
     try:
         check_rate("hold", client_address(request), settings.RATE_LIMIT_HOLD)
     except RateLimited as error:

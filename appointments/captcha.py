@@ -1,0 +1,114 @@
+"""The captcha before a hold: ALTCHA's self-hosted proof of work, and a question for browsers
+without JavaScript.
+
+ALTCHA (PoW v2, "deterministic mode"): the server picks a random counter, derives a PBKDF2 key from
+it, and sends a challenge with the key's prefix, an expiry and an HMAC signature; the browser's
+widget tries counters until it finds the key (a few seconds of work), and sends the payload along
+with the form. Verifying costs the server one HMAC: it checks its own signature on the challenge and
+on the derived key. No third party is asked, nothing is stored in the browser.
+
+The HMAC keys are derived from SECRET_KEY. Each solution counts once: a verified challenge is
+remembered in the shared cache (Redis in production) until it expires, so one solved challenge
+cannot place a hundred holds.
+
+Without JavaScript the widget cannot work. The calendar's slot forms then carry a flag from a
+<noscript> block, and the hold view answers with a small arithmetic question (signed, expiring,
+usable once) before it places the hold. It stops only naive bots; the rate limits and the cap on
+active bookings stay the main defence for that path.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+import altcha
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+ALGORITHM = "PBKDF2/SHA-256"
+# The browser tries counters from 0 up: on average about 7,500 derivations, a few seconds.
+COUNTER_RANGE = (5_000, 10_000)
+# A real payload is well under 1,000 characters; anything much longer is not one.
+PAYLOAD_MAX = 4_000
+QUESTION_SALT = "appointments.captcha.question"
+
+
+def enabled() -> bool:
+    return settings.CAPTCHA_ENABLED
+
+
+def _secret(purpose: str) -> str:
+    return salted_hmac(f"appointments.captcha.{purpose}", "", algorithm="sha256").hexdigest()
+
+
+def expiry_seconds() -> int:
+    return max(60, getattr(settings, "CAPTCHA_EXPIRE_MINUTES", 10) * 60)
+
+
+def new_challenge() -> dict:
+    """A signed challenge for the widget (the JSON of /captcha/challenge/)."""
+    challenge = altcha.create_challenge(
+        ALGORITHM,
+        getattr(settings, "CAPTCHA_COST", 5_000),
+        counter=secrets.choice(range(*COUNTER_RANGE)),
+        expires_at=int(time.time()) + expiry_seconds(),
+        hmac_secret=_secret("challenge"),
+        hmac_key_secret=_secret("key"),
+    )
+    return challenge.to_dict()
+
+
+def _use_once(kind: str, identity: str, expires_at: float) -> bool:
+    """True the first time `identity` is used; later uses (until it expires anyway) are refused.
+    cache.add is atomic in Redis and in the local memory cache."""
+    key = f"captcha:used:{kind}:{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
+    return cache.add(key, 1, timeout=max(1, int(expires_at - time.time()) + 5))
+
+
+def verify_payload(payload) -> bool:
+    """True for a correct, unexpired solution of one of our challenges that was not used before."""
+    if not isinstance(payload, str) or not payload or len(payload) > PAYLOAD_MAX:
+        return False
+    try:
+        parsed = altcha.Payload.from_base64(payload)
+        result = altcha.verify_solution(parsed, _secret("challenge"), hmac_key_secret=_secret("key"))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
+        # Not base64, not JSON, not the payload's shape: a client's garbage, not a server error.
+        return False
+    if not result.verified or not parsed.challenge.parameters.key_signature:
+        # Only challenges with a signed key are ours (deterministic mode); never fall back to
+        # deriving a key with whatever cost a client claims.
+        return False
+    expires_at = parsed.challenge.parameters.expires_at
+    if not isinstance(expires_at, (int, float)):
+        return False
+    return _use_once("pow", parsed.challenge.signature, expires_at)
+
+
+# --- the question for browsers without JavaScript -----------------------------------------------
+
+def new_question() -> dict:
+    """Two small numbers to add, and a signed token that carries them (it is only as secret as the
+    question on the page)."""
+    first, second = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
+    token = signing.dumps({"a": first, "b": second, "n": secrets.token_hex(8)}, salt=QUESTION_SALT)
+    return {"first": first, "second": second, "token": token}
+
+
+def verify_answer(token, answer) -> bool:
+    """True for the right sum of an unexpired question that was not answered before."""
+    if not isinstance(token, str) or not isinstance(answer, str) or len(token) > 500:
+        return False
+    try:
+        data = signing.loads(token, salt=QUESTION_SALT, max_age=expiry_seconds())
+        expected = int(data["a"]) + int(data["b"])
+        nonce = str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return False
+    answer = answer.strip()
+    if not (answer.isascii() and answer.isdigit() and len(answer) <= 3) or int(answer) != expected:
+        return False
+    return _use_once("question", nonce, time.time() + expiry_seconds())
