@@ -8,10 +8,13 @@ works in memory, linear in the number of appointments and candidate start times.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import attrgetter
 
 from django.conf import settings
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from offices.hours import BERLIN, Interval, OfficeSchedule, load_office_schedules, local, subtract
@@ -89,9 +92,17 @@ class RuleBook:
 
     def __init__(self, offices: list[Office]):
         self.rules = defaultdict(list)
-        rules = CooperationRule.objects.filter(office__in=offices).prefetch_related("services")
+        rules = list(CooperationRule.objects.filter(office__in=offices))
+        # The services through their link table rather than by prefetching: with a rule per office
+        # and partner (a state with 20 offices has hundreds), prefetching builds a related manager
+        # per rule, which costs more than the query.
+        services = defaultdict(set)
+        for rule_id, service_id in CooperationRule.services.through.objects.filter(
+            cooperationrule_id__in=[rule.id for rule in rules]
+        ).values_list("cooperationrule_id", "service_id"):
+            services[rule_id].add(service_id)
         for rule in rules:
-            ids = frozenset(s.id for s in rule.services.all())
+            ids = frozenset(services[rule.id])
             self.rules[(rule.office_id, rule.administration_id)].append((rule.valid_from, rule.valid_until, ids, rule))
 
     def allows(self, office: Office, administration_id: int, service_ids: set[int], day: dt.date) -> bool:
@@ -112,6 +123,29 @@ def candidate_offices(offices=()) -> list[Office]:
     if offices:
         qs = qs.filter(id__in=[o.id for o in offices])
     return list(qs)
+
+
+# An appointment lies within one working interval, and working intervals lie within one day (25
+# hours on the autumn clock change): none starts longer than this before it ends. The lower bound
+# on `start` it gives lets PostgreSQL read a range of the (counter, start) index instead of every
+# row of the counter's past.
+LONGEST_APPOINTMENT = dt.timedelta(days=2)
+
+
+def _fetch(queryset) -> list[tuple]:
+    """The rows of a values_list query. On PostgreSQL through psycopg's own C loader for timestamps:
+    Django registers a pure-Python one (to set its time zone), which costs about seven times as
+    much per value, and an 8-week search reads two per appointment. The connection's time zone is
+    UTC, so the values are the same."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    from psycopg.types.datetime import TimestamptzLoader
+
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def busy_intervals(
@@ -135,20 +169,39 @@ def busy_intervals(
     if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
         since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
         occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
+    columns = ["counter_id", "start", "end"] + (["home_administration_id"] if partner_minutes is not None else [])
     rows = (
         occupying
-        .filter(counter_id__in=counter_ids, start__lt=end, end__gt=start)
+        .filter(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
         .exclude(pk=ignore)
-        .values_list("counter_id", "start", "end", "home_administration_id")
+        # No ORDER BY: the model's ordering would join counter and office and sort every row.
+        .order_by()
+        .values_list(*columns)
     )
+    # The local days of the range and the instants they begin: a row's day by bisection, not by
+    # converting every row to local time.
+    days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
+    midnights = [local(day, dt.time(0)) for day in days]
+    next_midnights = midnights[1:] + [dt.datetime.max.replace(tzinfo=dt.timezone.utc)]
+    rows = _fetch(rows)
+    if partner_minutes is None:
+        for counter_id, a_start, a_end in rows:
+            index = bisect_right(midnights, a_start) - 1
+            if index >= 0 and a_end <= next_midnights[index]:
+                busy[(counter_id, days[index])].append((a_start, a_end))
+            else:  # began before the range, or runs across midnight: every day it touches
+                for day in days[max(index, 0): bisect_left(midnights, a_end)]:
+                    busy[(counter_id, day)].append((a_start, a_end))
+        return busy
+    office_and_home = {c: (office.id, office.administration_id) for c, office in office_of.items()}
     for counter_id, a_start, a_end, home_id in rows:
-        first, last = a_start.astimezone(BERLIN).date(), a_end.astimezone(BERLIN).date()
-        for day in daterange(first, last):
+        index = bisect_right(midnights, a_start) - 1
+        for day in days[max(index, 0): bisect_left(midnights, a_end)]:
             busy[(counter_id, day)].append((a_start, a_end))
-        if partner_minutes is not None:
-            office = office_of[counter_id]
-            if home_id != office.administration_id:
-                partner_minutes[(office.id, first)] += (a_end - a_start).total_seconds() / 60
+        office_id, administration_id = office_and_home[counter_id]
+        if home_id != administration_id:
+            day = days[index] if index >= 0 else a_start.astimezone(BERLIN).date()
+            partner_minutes[(office_id, day)] += (a_end - a_start).total_seconds() / 60
     return busy
 
 
@@ -198,6 +251,64 @@ def grid_starts(interval: Interval, minutes: int, grid: int, not_before: dt.date
         start += step
 
 
+def grid_run(interval: Interval, length: dt.timedelta, grid: int, not_before: dt.datetime):
+    """The first and the last of `grid_starts(interval, minutes, ...)` for an appointment of
+    `length`, or None when there is none: the starts are every grid step between them."""
+    start, end = interval
+    if not_before > start:
+        start = not_before
+    if start.tzinfo is dt.timezone.utc and not 60 % grid:
+        # Berlin is a whole number of hours off UTC, so a grid that divides the hour is the same
+        # on the UTC clock: no time-zone conversion needed.
+        offset = start.minute % grid
+    else:
+        wall = start.astimezone(BERLIN)
+        offset = (wall.hour * 60 + wall.minute) % grid
+    if offset or start.second or start.microsecond:
+        start = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=grid - offset)
+    latest = end - length
+    if start > latest:
+        return None
+    step = STEPS[grid]
+    return start, start + (latest - start) // step * step
+
+
+STEPS = {minutes: dt.timedelta(minutes=minutes) for minutes in range(1, 61)}
+
+
+def union_of_runs(runs: list[tuple[dt.datetime, dt.datetime]], step: dt.timedelta) -> list[dt.datetime]:
+    """The distinct start times of several counters' runs (first, last, every `step`), in order.
+
+    A free minute on four counters is one start, not four: runs that overlap or touch are merged
+    before any start is made, instead of making every counter's starts and deduplicating them.
+    """
+    runs.sort()
+    starts: list[dt.datetime] = []
+    aligned = True
+    first = last = None
+    for run_first, run_last in runs:
+        if last is not None and run_first <= last + step and (run_first - first) % step == ZERO:
+            if run_last > last:
+                last = run_last
+            continue
+        if last is not None:
+            aligned = aligned and run_first > last  # on another grid phase: merge by set below
+            starts.extend(_every(first, last, step))
+        first, last = run_first, run_last
+    if last is not None:
+        starts.extend(_every(first, last, step))
+    return starts if aligned else sorted(set(starts))
+
+
+ZERO = dt.timedelta(0)
+
+
+def _every(first: dt.datetime, last: dt.datetime, step: dt.timedelta):
+    while first <= last:
+        yield first
+        first += step
+
+
 def office_window(office: Office, request: SlotRequest, now: dt.datetime):
     """The dates to search at this office (within its horizon) and its earliest bookable start."""
     first = max(request.date_from, today(now))
@@ -239,8 +350,10 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     }
     office_of = {c.id: s.office for s in schedules.values() for c in s.counters}
     partner_minutes: dict = defaultdict(float)
+    reserve = any(reserve_applies(s.office, administration_id, request.date_to, now) for s in schedules.values())
     busy = busy_intervals(
-        counter_ids, range_start, range_end, now, partner_minutes=partner_minutes, office_of=office_of
+        counter_ids, range_start, range_end, now, partner_minutes=partner_minutes if reserve else None,
+        office_of=office_of,
     )
 
     length = dt.timedelta(minutes=minutes)
@@ -251,6 +364,7 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         if not counters:
             continue
         first, last, not_before = office_window(office, request, now)
+        step = dt.timedelta(minutes=office.slot_minutes)
         for day in daterange(first, last):
             if not rules.allows(office, administration_id, service_ids, day):
                 continue
@@ -258,12 +372,15 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
                 schedule, day, minutes, partner_minutes
             ):
                 continue
-            starts: set[dt.datetime] = set()
+            runs = []
             for counter in counters:
                 for interval in free_intervals(schedule, counter.id, day, busy):
-                    starts.update(grid_starts(interval, minutes, office.slot_minutes, not_before))
-            slots.extend(Slot(office, start, start + length) for start in starts)
-    slots.sort(key=lambda s: (s.start, s.office.name))
+                    run = grid_run(interval, length, office.slot_minutes, not_before)
+                    if run:
+                        runs.append(run)
+            slots.extend([Slot(office, start, start + length) for start in union_of_runs(runs, step)])
+    # Offices come in name order and sorting is stable: the same order as by (start, office name).
+    slots.sort(key=attrgetter("start"))
     return slots
 
 
@@ -335,7 +452,8 @@ def free_counters(
     reserve = reserve_applies(office, administration.id, day, now)
     busy = busy_intervals(
         [c.id for c in (schedule.counters if reserve else counters)], day_start, day_end, now, ignore=ignore,
-        online=online, partner_minutes=partner_minutes, office_of={c.id: office for c in schedule.counters},
+        online=online, partner_minutes=partner_minutes if reserve else None,
+        office_of={c.id: office for c in schedule.counters},
     )
     if online and reserve and reserve_blocks(schedule, day, minutes, partner_minutes):
         return []

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -48,16 +49,26 @@ def day_bounds(day: dt.date) -> Interval:
     return local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
 
 
+_start = itemgetter(0)
+
+
 def subtract(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
     """The parts of sorted, disjoint `intervals` not covered by `cuts` (any order, may overlap)."""
     if not cuts:
         return intervals
     result: list[Interval] = []
-    cuts = sorted(cuts)
+    cuts = sorted(cuts, key=_start)  # by start alone: cuts that start together may go in any order
+    count, skip = len(cuts), 0
     for start, end in intervals:
+        # Cuts that end before this interval end before every later one too: never look at them again.
+        while skip < count and cuts[skip][1] <= start:
+            skip += 1
         cursor = start
-        for cut_start, cut_end in cuts:
-            if cut_end <= cursor or cut_start >= end:
+        for index in range(skip, count):
+            cut_start, cut_end = cuts[index]
+            if cut_start >= end:
+                break  # sorted by start: every further cut starts later still
+            if cut_end <= cursor:
                 continue
             if cut_start > cursor:
                 result.append((cursor, cut_start))
@@ -105,6 +116,24 @@ class OfficeSchedule:
 
     def working_intervals(self, counter_id: int, day: dt.date) -> list[Interval]:
         """When `counter_id` works on `day`: its hours (or the office's), minus holidays and closures."""
+        # Worked out once per day for all counters that keep the office's hours and closures (a
+        # search asks for every counter and day, the local reserve and the booking check again).
+        key = (counter_id if counter_id in self._own_time else None, day)
+        intervals = self._worked_out.get(key)
+        if intervals is None:
+            intervals = self._worked_out[key] = self._working_intervals(counter_id, day)
+        return list(intervals)
+
+    @cached_property
+    def _own_time(self) -> frozenset[int]:
+        """Counters with hours or closures of their own. A schedule is read once and not changed."""
+        return frozenset(self.counter_hours) | {c.counter_id for c in self.closures if c.counter_id}
+
+    @cached_property
+    def _worked_out(self) -> dict:
+        return {}
+
+    def _working_intervals(self, counter_id: int, day: dt.date) -> list[Interval]:
         if self.is_closed_for_holiday(day):
             return []
         weekly = self.counter_hours.get(counter_id) or self.office_hours
@@ -127,11 +156,18 @@ class OfficeSchedule:
 def load_office_schedules(offices: list[Office], date_from: dt.date, date_to: dt.date) -> dict[int, OfficeSchedule]:
     """Read hours, counters, closures and holiday openings of `offices` in four queries."""
     office_ids = [o.id for o in offices]
-    counters = (
+    # Plain rows for counters and their services: prefetching builds a model instance and a related
+    # manager per counter, which costs more than the query (a state has dozens of counters).
+    counters = list(
         Counter.objects.filter(office_id__in=office_ids, is_active=True)
-        .prefetch_related("services")
         .order_by("office_id", "name", "id")
+        .values_list("id", "office_id", "name", "bookable_online")
     )
+    counter_service_ids: dict[int, set[int]] = defaultdict(set)
+    for counter_id, service_id in Counter.services.through.objects.filter(
+        counter_id__in=[c[0] for c in counters]
+    ).values_list("counter_id", "service_id"):
+        counter_service_ids[counter_id].add(service_id)
     office_service_ids: dict[int, set[int]] = defaultdict(set)
     for office_id, service_id in Office.services.through.objects.filter(office_id__in=office_ids).values_list(
         "office_id", "service_id"
@@ -148,15 +184,15 @@ def load_office_schedules(offices: list[Office], date_from: dt.date, date_to: dt
         )
         for o in offices
     }
-    for counter in counters:
-        ids = frozenset(s.id for s in counter.services.all())
-        schedules[counter.office_id].counters.append(
-            CounterInfo(counter.id, counter.name, ids or None, counter.bookable_online)
-        )
-    for row in OpeningHours.objects.filter(office_id__in=office_ids):
-        schedule = schedules[row.office_id]
-        target = schedule.counter_hours[row.counter_id] if row.counter_id else schedule.office_hours
-        target[row.weekday].append((row.opens, row.closes))
+    for counter_id, office_id, name, bookable_online in counters:
+        ids = frozenset(counter_service_ids.get(counter_id, ()))
+        schedules[office_id].counters.append(CounterInfo(counter_id, name, ids or None, bookable_online))
+    for office_id, counter_id, weekday, opens, closes in OpeningHours.objects.filter(
+        office_id__in=office_ids
+    ).values_list("office_id", "counter_id", "weekday", "opens", "closes"):
+        schedule = schedules[office_id]
+        target = schedule.counter_hours[counter_id] if counter_id else schedule.office_hours
+        target[weekday].append((opens, closes))
     for closure in Closure.objects.filter(
         office_id__in=office_ids, start_date__lte=date_to, end_date__gte=date_from
     ):
