@@ -1,8 +1,30 @@
-"""Appointments and the outbox in the admin: read mostly; changes go through the service functions."""
-from django.contrib import admin, messages
-from django.utils.translation import gettext_lazy as _
+"""Appointments and the outbox in the admin: read mostly; changes go through the service functions.
 
+Also the appointments' side of the office page: its capacity for the coming weeks, for the saved
+configuration and, with "Preview capacity", for the changes on the page before they are saved
+(offices knows nothing of appointments, so the office page is extended from here)."""
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from offices.admin import OfficeAdmin
+from offices.audit import AuditedAdmin
+from offices.models import Closure, Counter, HolidayOpening, Office, OpeningHours
+
+from .availability import today
+from .capacity import PREVIEW_DAYS, office_capacity, preview_schedule
 from .models import Appointment, AppointmentEvent, AppointmentService, BlockedAttempt, Notification
+from .relocation import affected
+
+
+def current_time() -> dt.datetime:
+    """The clock of the capacity preview; tests replace it."""
+    return timezone.now()
 
 
 class AppointmentServiceInline(admin.TabularInline):
@@ -42,7 +64,9 @@ class AppointmentEventInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(AuditedAdmin):
+    """Its "History" lists every status change with who and when (the personal fields are not in it)."""
+
     list_display = ("reference", "start", "office", "counter", "status", "home_administration", "channel")
     list_filter = ("status", "office", "home_administration", "channel")
     search_fields = ("reference",)
@@ -96,3 +120,102 @@ class BlockedAttemptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- the office page's capacity ---------------------------------------------------------------
+
+PREVIEW = "_preview_capacity"
+
+
+class _PreviewForm:
+    """The office form of a preview: validated as usual, but never valid for saving, so that the
+    admin renders the page again with what was typed instead of saving it."""
+
+    def is_valid(self):
+        self.preview_valid = super().is_valid()
+        return False
+
+
+def _kept_forms(formset):
+    """The rows a save would keep: neither deleted nor empty extra rows."""
+    for form in formset.forms:
+        if form.instance.pk is None and not form.has_changed():
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        yield form
+
+
+class OfficeCapacityAdmin(OfficeAdmin):
+    change_form_template = "admin/offices/office/capacity_change_form.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if request.method == "POST" and PREVIEW in request.POST:
+            return type(form.__name__, (_PreviewForm, form), {})
+        return form
+
+    def save_related(self, request, form, formsets, change):
+        """After saving closures: name the appointments they hit and where staff move them (the
+        staff area's closures page runs the relocation and shows its outcome)."""
+        super().save_related(request, form, formsets, change)
+        for formset in formsets:
+            if formset.model is not Closure:
+                continue
+            for closure in [f.instance for f in _kept_forms(formset) if f.has_changed() and f.instance.pk]:
+                count = len(affected(closure, current_time()))
+                if count:
+                    messages.warning(request, format_html(
+                        '{} <a href="{}">{}</a>',
+                        ngettext(
+                            "%(count)s booked appointment lies in the closure “%(closure)s”.",
+                            "%(count)s booked appointments lie in the closure “%(closure)s”.",
+                            count,
+                        ) % {"count": count, "closure": closure},
+                        reverse("clerk:closures", args=[form.instance.slug]),
+                        _("Move them or offer new times in the staff area"),
+                    ))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if change and obj is not None:
+            context.update(self.capacity_context(request, context, obj))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def capacity_context(self, request, context, office: Office) -> dict:
+        now = current_time()
+        first = today(now)
+        last = first + dt.timedelta(days=PREVIEW_DAYS - 1)
+        is_preview = request.method == "POST" and PREVIEW in request.POST
+        schedule = None
+        if is_preview:
+            form = context["adminform"].form
+            formsets = {f.formset.model: f.formset for f in context.get("inline_admin_formsets", [])}
+            if not getattr(form, "preview_valid", False) or not all(f.is_valid() for f in formsets.values()):
+                return {"capacity": None, "capacity_preview": True, "capacity_problem": True}
+            schedule = preview_schedule(
+                office=form.instance,
+                counters=[
+                    (f.instance.pk, f.instance.name, f.instance.is_active) for f in _kept_forms(formsets[Counter])
+                ],
+                opening_hours=[f.instance for f in _kept_forms(formsets[OpeningHours])],
+                closures=[f.instance for f in _kept_forms(formsets[Closure])],
+                holiday_openings=[f.instance for f in _kept_forms(formsets[HolidayOpening])],
+                date_from=first,
+                date_to=last,
+            )
+        days = office_capacity(office=office, date_from=first, days=PREVIEW_DAYS, now=now, schedule=schedule)
+        return {
+            "capacity": days,
+            "capacity_preview": is_preview,
+            "capacity_first": first,
+            "capacity_last": last,
+            "capacity_outside": sum(day.outside for day in days),
+            "closures_url": reverse("clerk:closures", args=[office.slug]),
+            "block_url": reverse("clerk:block", args=[office.slug]),
+            "preview_name": PREVIEW,
+        }
+
+
+# Replaces the offices app's registration: the same page, plus the capacity.
+admin.site.unregister(Office)
+admin.site.register(Office, OfficeCapacityAdmin)

@@ -131,9 +131,17 @@ def _record(appointment: Appointment, *, user, now, from_status: str, to_status:
     )
 
 
+def _attribute(appointment: Appointment, user) -> None:
+    """Name the clerk as the author of the change in the audit trail (django-simple-history), also
+    when no request is around to tell it (a task, a shell, a test)."""
+    if getattr(user, "is_authenticated", False):
+        appointment._history_user = user
+
+
 def _set_status(appointment: Appointment, status: str, *, user, now, note: str = "", reverts=None) -> Appointment:
     previous = appointment.status
     appointment.status = status
+    _attribute(appointment, user)
     appointment.save(update_fields=["status", "updated_at"])
     _record(appointment, user=user, now=now, from_status=previous, to_status=status, note=note, reverts=reverts)
     return appointment
@@ -246,6 +254,7 @@ def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> 
         if appointment.note == note:
             return appointment
         appointment.note = note
+        _attribute(appointment, user)
         appointment.save(update_fields=["note", "updated_at"])
         _record(appointment, user=user, now=now, from_status=appointment.status, to_status=appointment.status,
                 note=gettext("Note changed"))

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from offices.models import Administration, Counter, Municipality, Office, Service
 
@@ -59,6 +60,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Personal data of an appointment: erased after the retention period, never copied into its history.
+PERSONAL_FIELDS = ["name", "email", "phone", "token_hash", "hold_token_hash", "note"]
+
+
 class Appointment(models.Model):
     """One counter for one interval [start, end), for a citizen's services and vehicles."""
 
@@ -100,6 +105,9 @@ class Appointment(models.Model):
     relocation_offered_at = models.DateTimeField(_("new time offered"), null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
+    # Who changed what and when (status, times, counter). The personal fields are left out, so the
+    # history holds nothing that the retention sweep would have to erase.
+    history = HistoricalRecords(excluded_fields=PERSONAL_FIELDS)
 
     class Meta:
         verbose_name = _("appointment")
@@ -110,6 +118,7 @@ class Appointment(models.Model):
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
             models.CheckConstraint(condition=Q(vehicles__gte=1), name="appointment_vehicles_positive"),
         ]
+        permissions = [("view_reports", _("Can view the reports on use and the cost settlement"))]
 
     def __str__(self):
         return f"{self.reference} {self.start:%d.%m.%Y %H:%M}"

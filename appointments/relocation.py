@@ -128,6 +128,10 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
                    note=gettext("Reservation released: %(reason)s") % {"reason": closure.reason})
             Appointment.objects.filter(pk=pk).update(status=Status.EXPIRED, updated_at=now)
             appointment.status = Status.EXPIRED
+            # A queryset update sends no signal: the audit trail is written here, with the author.
+            Appointment.history.bulk_history_create(
+                [appointment], update=True, default_user=user if getattr(user, "is_authenticated", False) else None
+            )
             return Outcome(appointment, Result.RELEASED, old_counter.name)
 
         if not appointment.email or appointment.relocation_offered_at:

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "ninja",
     "csp",
+    "simple_history",
     "offices",
     "appointments",
 ]
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit trail (django-simple-history) records the logged-in user of the request as the author.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -205,6 +208,10 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     },
 }
+
+# The history of configuration and appointments is an audit trail, not an undo: no "revert" button
+# (an appointment changes only through the booking service, configuration through its forms).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

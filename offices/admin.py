@@ -1,20 +1,31 @@
 """Django admin for what administrators configure. The rules live in the models' clean() methods and
 constraints, which the admin forms run; the one thing a model cannot see is several rows of one
-form submission, which the opening-hours formset checks itself."""
+form submission, which the opening-hours formset checks itself.
+
+Every change is recorded with who and when (django-simple-history): each page's "History" lists the
+changes of that row, and an office's "Changes" page those of the office with its counters, hours,
+closures, holiday openings, cooperation rules and memberships, the rows edited on the office page.
+An administrator of an administration (AdministrationManager) manages the memberships of that
+administration's offices only."""
 from __future__ import annotations
 
 from collections import defaultdict
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from .audit import AuditedAdmin, office_changes
 from .hours import public_holidays
 from .models import (
     Administration,
+    AdministrationManager,
     Closure,
     CooperationRule,
     Counter,
@@ -118,7 +129,7 @@ class HolidayOpeningInline(admin.TabularInline):
 
 
 @admin.register(Administration)
-class AdministrationAdmin(admin.ModelAdmin):
+class AdministrationAdmin(AuditedAdmin):
     list_display = ("name", "plate_code", "email")
     search_fields = ("name", "plate_code")
     prepopulated_fields = {"slug": ("name",)}
@@ -127,7 +138,7 @@ class AdministrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(admin.ModelAdmin):
+class MunicipalityAdmin(AuditedAdmin):
     list_display = ("name", "postcode", "association", "administration")
     list_filter = ("administration", "association")
     search_fields = ("name", "postcode")
@@ -136,7 +147,7 @@ class MunicipalityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Office)
-class OfficeAdmin(admin.ModelAdmin):
+class OfficeAdmin(AuditedAdmin):
     list_display = ("name", "administration", "city", "hours_are_example", "is_active")
     list_filter = ("administration", "is_active")
     search_fields = ("name", "city")
@@ -151,10 +162,36 @@ class OfficeAdmin(admin.ModelAdmin):
         ),
     ]
     inlines = [CounterInline, OpeningHoursInline, ClosureInline, HolidayOpeningInline]
+    change_form_template = "admin/offices/office/change_form.html"
+
+    def get_urls(self):
+        changes = path(
+            "<path:object_id>/changes/",
+            self.admin_site.admin_view(self.changes_view),
+            name="offices_office_changes",
+        )
+        return [changes, *super().get_urls()]
+
+    def changes_view(self, request, object_id):
+        """The audit trail of the office page: who changed what and when, newest first."""
+        office = self.get_object(request, unquote(object_id))
+        if office is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, office):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Changes: %(office)s") % {"office": office.name},
+            "opts": self.model._meta,
+            "office": office,
+            "original": office,
+            "entries": office_changes(office),
+        }
+        return TemplateResponse(request, "admin/offices/office/changes.html", context)
 
 
 @admin.register(Counter)
-class CounterAdmin(admin.ModelAdmin):
+class CounterAdmin(AuditedAdmin):
     list_display = ("name", "office", "bookable_online", "is_active")
     list_filter = ("office", "bookable_online", "is_active")
     fields = ("office", "name", "bookable_online", "is_active", "services")
@@ -164,14 +201,14 @@ class CounterAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpeningHours)
-class OpeningHoursAdmin(admin.ModelAdmin):
+class OpeningHoursAdmin(AuditedAdmin):
     list_display = ("office", "weekday", "opens", "closes", "counter")
     list_filter = ("office", "weekday")
     list_select_related = ("office", "counter__office")
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(AuditedAdmin):
     list_display = ("reason", "office", "counter", "start_date", "end_date", "start_time", "end_time", "created_by")
     list_filter = ("office",)
     search_fields = ("reason",)
@@ -185,11 +222,23 @@ class ClosureAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+def managed_offices(user):
+    """The offices whose memberships `user` may manage: all for a superuser, else the offices of the
+    administrations the user administers (AdministrationManager)."""
+    if user.is_superuser:
+        return Office.objects.all()
+    return Office.objects.filter(administration__managers__user=user)
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin):
     """Which staff account works for which office (clerks see only their offices' schedules).
     Appointments affected by a closure entered here are moved or offered new times from the staff
-    area's closures page of the office (offices knows nothing of appointments)."""
+    area's closures page of the office (offices knows nothing of appointments).
+
+    An administrator of an administration sees and changes the memberships of its own offices only:
+    the list, the office choices and the permissions for each row are limited to them. (The model
+    permissions for memberships come from the account's groups as usual; this narrows them.)"""
 
     list_display = ("user", "office", "role")
     list_filter = ("office", "role")
@@ -197,9 +246,58 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ("user", "office")
     autocomplete_fields = ("user",)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(office__in=managed_offices(request.user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "office":
+            kwargs["queryset"] = managed_offices(request.user).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _manages(self, request, obj) -> bool:
+        return obj is None or managed_offices(request.user).filter(pk=obj.office_id).exists()
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._manages(request, obj)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and managed_offices(request.user).exists()
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._manages(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._manages(request, obj)
+
+
+@admin.register(AdministrationManager)
+class AdministrationManagerAdmin(AuditedAdmin):
+    """Who administers the staff of which administration. Only superusers assign this: an
+    administrator must not make themselves administrator of the partner."""
+
+    list_display = ("user", "administration")
+    list_filter = ("administration",)
+    list_select_related = ("user", "administration")
+    autocomplete_fields = ("user",)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
 
 @admin.register(HolidayOpening)
-class HolidayOpeningAdmin(admin.ModelAdmin):
+class HolidayOpeningAdmin(AuditedAdmin):
     list_display = ("office", "date", "holiday", "note")
     list_filter = ("office",)
     list_select_related = ("office",)
@@ -210,7 +308,7 @@ class HolidayOpeningAdmin(admin.ModelAdmin):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(AuditedAdmin):
     list_display = ("name_de", "name_en", "position")
     list_editable = ("position",)
     search_fields = ("name_de", "name_en")
@@ -218,7 +316,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(AuditedAdmin):
     list_display = (
         "name_de",
         "minutes_first_vehicle",
@@ -242,7 +340,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(CooperationRule)
-class CooperationRuleAdmin(admin.ModelAdmin):
+class CooperationRuleAdmin(AuditedAdmin):
     list_display = ("office", "administration", "service_scope", "valid_from", "valid_until")
     list_filter = ("office", "administration", "scope")
     list_select_related = ("office", "administration")

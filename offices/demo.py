@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils.text import slugify
+from simple_history.utils import bulk_create_with_history
 
 from .models import (
     Administration,
@@ -347,9 +348,13 @@ def _replace_opening_hours(office: Office, hours: list[tuple[int, dt.time, dt.ti
     if existing == [(None, *row) for row in hours]:
         return
     OpeningHours.objects.filter(office=office).delete()
-    OpeningHours.objects.bulk_create(
-        OpeningHours(office=office, counter=None, weekday=weekday, opens=opens, closes=closes)
-        for weekday, opens, closes in hours
+    # With their history rows, so that the audit trail shows what a later change changed from.
+    bulk_create_with_history(
+        [
+            OpeningHours(office=office, counter=None, weekday=weekday, opens=opens, closes=closes)
+            for weekday, opens, closes in hours
+        ],
+        OpeningHours,
     )
 
 

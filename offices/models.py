@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 postcode_validator = RegexValidator(r"^\d{5}$", _("A postcode has five digits."))
 
@@ -49,6 +50,8 @@ class Administration(models.Model):
     email = models.EmailField(_("contact e-mail"), blank=True)
     website = models.URLField(_("website"), blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("administration")
         verbose_name_plural = _("administrations")
@@ -70,6 +73,8 @@ class Municipality(models.Model):
     association = models.CharField(
         _("Verbandsgemeinde"), max_length=120, blank=True, help_text=_("Leave empty for a town without one.")
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("municipality")
@@ -133,6 +138,8 @@ class Office(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("office")
         verbose_name_plural = _("offices")
@@ -173,6 +180,8 @@ class Counter(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
+    history = HistoricalRecords(m2m_fields=["services"])
+
     class Meta:
         verbose_name = _("counter")
         verbose_name_plural = _("counters")
@@ -202,6 +211,8 @@ class OpeningHours(models.Model):
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     opens = models.TimeField(_("opens"))
     closes = models.TimeField(_("closes"))
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("opening hours")
@@ -267,6 +278,8 @@ class Closure(models.Model):
         editable=False,
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("closure")
         verbose_name_plural = _("closures")
@@ -325,6 +338,8 @@ class Membership(models.Model):
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("office"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CLERK)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
@@ -335,6 +350,35 @@ class Membership(models.Model):
         return f"{self.user} – {self.office.name} ({self.get_role_display()})"
 
 
+class AdministrationManager(models.Model):
+    """A staff account administers the staff of an administration: in the admin it manages the
+    memberships of that administration's offices, and only those (the partner's staff are the
+    partner's business). Superusers manage everything and need no such link."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="managed_administrations",
+        verbose_name=_("user"),
+    )
+    administration = models.ForeignKey(
+        Administration, on_delete=models.CASCADE, related_name="managers", verbose_name=_("administration")
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("administrator of an administration")
+        verbose_name_plural = _("administrators of an administration")
+        ordering = ["administration", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "administration"], name="administration_manager_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.administration.name}"
+
+
 class HolidayOpening(models.Model):
     """The office opens with its regular hours on a day that is a public holiday."""
 
@@ -343,6 +387,8 @@ class HolidayOpening(models.Model):
     )
     date = models.DateField(_("date"))
     note = models.CharField(_("note"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("opening on a public holiday")
@@ -367,6 +413,8 @@ class Document(models.Model):
     name_de = models.CharField(_("name (German)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=100)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("document")
@@ -402,6 +450,8 @@ class Service(models.Model):
     bookable_online = models.BooleanField(_("bookable online"), default=True)
     offices = models.ManyToManyField(Office, blank=True, related_name="services", verbose_name=_("offices"))
     position = models.PositiveSmallIntegerField(_("position"), default=100)
+
+    history = HistoricalRecords(m2m_fields=["documents", "offices"])
 
     class Meta:
         verbose_name = _("service")
@@ -489,6 +539,7 @@ class CooperationRule(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = CooperationRuleQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=["services"])
 
     class Meta:
         verbose_name = _("cooperation rule")
