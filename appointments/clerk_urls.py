@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
 from . import clerk_views as views
+from . import report_views
 
 
 class IsoDate:
@@ -34,6 +35,8 @@ urlpatterns = [
     ),
     path("abmelden/", auth_views.LogoutView.as_view(next_page=reverse_lazy("clerk:login")), name="logout"),
     path("suche/", views.search, name="search"),
+    path("berichte/", report_views.reports, name="reports"),
+    path("berichte/abrechnung.csv", report_views.settlement_csv, name="settlement_csv"),
     path("checkin/<str:reference>/", views.checkin_link, name="checkin"),
     path("termin/<str:reference>/", views.appointment, name="appointment"),
     path("termin/<str:reference>/notiz/", views.note, name="note"),
