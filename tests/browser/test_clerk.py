@@ -1,6 +1,6 @@
 """The Frankenthal clerk in a real browser: logs in, checks a citizen in from the day's schedule,
 opens the booking, searches, blocks a counter and sees the result, the list of blocks, the print
-view and a refusal. Every page is scanned with axe-core (WCAG 2.1 A and AA), in German and in
+view and a refusal; the administrator's reports. Every page is scanned with axe-core (WCAG 2.1 A and AA), in German and in
 English.
 
 Two citizens booked online for today at Frankenthal, 09:00 and 10:00; the clock is 08:50.
@@ -112,4 +112,14 @@ def test_clerk_logs_in_and_checks_a_citizen_in(portal, new_page, scanner, langua
     response = page.goto(portal.url + "/mitarbeiter/schifferstadt/")
     assert response.status == 403
     scanner.scan(page, "another office (403)")
+
+    # The reports, as the demo administrator.
+    admin = new_page(language=language, width=1280)
+    admin.goto(portal.url + "/mitarbeiter/anmelden/")
+    admin.locator("input[name=username]").fill("admin")
+    admin.locator("input[name=password]").fill(portal.accounts["admin"])
+    admin.locator("main button[type=submit]").click()
+    admin.wait_for_url("**/mitarbeiter/*/2026-12-01/")
+    assert admin.goto(portal.url + "/mitarbeiter/berichte/").status == 200
+    scanner.scan(admin, "reports")
     scanner.assert_clean()
