@@ -47,14 +47,14 @@ def _secret(purpose: str) -> str:
 
 
 def expiry_seconds() -> int:
-    return max(60, getattr(settings, "CAPTCHA_EXPIRE_MINUTES", 10) * 60)
+    return max(60, settings.CAPTCHA_EXPIRE_MINUTES * 60)
 
 
 def new_challenge() -> dict:
     """A signed challenge for the widget (the JSON of /captcha/challenge/)."""
     challenge = altcha.create_challenge(
         ALGORITHM,
-        getattr(settings, "CAPTCHA_COST", 5_000),
+        settings.CAPTCHA_COST,
         counter=secrets.choice(range(*COUNTER_RANGE)),
         expires_at=int(time.time()) + expiry_seconds(),
         hmac_secret=_secret("challenge"),

@@ -6,6 +6,7 @@ from django.urls import path, register_converter, reverse_lazy
 
 from . import clerk_views as views
 from . import report_views
+from .staff_login import StaffLoginView
 
 
 class IsoDate:
@@ -26,13 +27,7 @@ app_name = "clerk"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "anmelden/",
-        auth_views.LoginView.as_view(
-            template_name="clerk/login.html", redirect_authenticated_user=True, next_page=reverse_lazy("clerk:home")
-        ),
-        name="login",
-    ),
+    path("anmelden/", StaffLoginView.as_view(), name="login"),
     path("abmelden/", auth_views.LogoutView.as_view(next_page=reverse_lazy("clerk:login")), name="logout"),
     path("suche/", views.search, name="search"),
     path("berichte/", report_views.reports, name="reports"),

@@ -4,6 +4,7 @@ One module, driven by environment variables with safe defaults: with nothing set
 an embedded SQLite database, an in-process task runner and a mail folder, which is what the README's
 run command and a newcomer need. Production sets DATABASE_URL, REDIS_URL and the mail server.
 """
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -68,6 +69,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "ninja",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "simple_history",
     "offices",
     "appointments",
@@ -82,10 +86,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a user verified by a TOTP code (django-otp); the admin can require it.
+    "django_otp.middleware.OTPMiddleware",
     # The audit trail (django-simple-history) records the logged-in user of the request as the author.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login that django-axes refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ikz_portal.urls"
@@ -170,6 +178,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked user name before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling for the staff area and the admin: after AXES_FAILURE_LIMIT failed logins of one
+# user name from one client address, that pair is refused for AXES_COOLOFF_MINUTES, even with the
+# right password. Administrators lift a lock in the admin ("Access attempts").
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "appointments.abuse.client_address"  # honours TRUSTED_PROXY_COUNT
+AXES_LOCKOUT_CALLABLE = "appointments.staff_login.locked_out"
+# Only failures are recorded (and forgotten after the cool-off), not every successful login.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+# Two factors (django-otp): staff with a confirmed TOTP device enter its code at login; with
+# OTP_REQUIRED_FOR_ADMIN the admin admits only accounts verified that way.
+OTP_TOTP_ISSUER = "Kfz-Zulassung Vorderpfalz"
+OTP_REQUIRED_FOR_ADMIN = env_bool("OTP_REQUIRED_FOR_ADMIN", False)
 
 # --- language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "de"
@@ -239,6 +268,10 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 HOLD_MINUTES = env_int("HOLD_MINUTES", 10)
 UNCONFIRMED_MINUTES = env_int("UNCONFIRMED_MINUTES", 60)
 CAPTCHA_ENABLED = env_bool("CAPTCHA_ENABLED", PRODUCTION)
+# The captcha's proof of work: PBKDF2 rounds per attempt (a browser makes a few thousand attempts);
+# a challenge is valid for CAPTCHA_EXPIRE_MINUTES and each solution counts once.
+CAPTCHA_COST = env_int("CAPTCHA_COST", 5000)
+CAPTCHA_EXPIRE_MINUTES = env_int("CAPTCHA_EXPIRE_MINUTES", 10)
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30/h")  # API bookings per client address
 # Rate limits as count/period (s, m, h, d); "0" switches one off (load tests).
 RATE_LIMIT_HOLD = os.environ.get("RATE_LIMIT_HOLD", "20/h")  # holds per client address

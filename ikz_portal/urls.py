@@ -1,8 +1,14 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from appointments.api import api
 from appointments.health import healthz
+
+if settings.OTP_REQUIRED_FOR_ADMIN:
+    # Only accounts verified by a TOTP code get into the admin (django-otp's documented switch).
+    admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -1,0 +1,81 @@
+"""Staff login: password, and a TOTP code for accounts that have set up an authenticator app; the
+page shown when too many failed attempts locked a user name on this address (django-axes).
+
+Throttling: django-axes counts failed logins per user name and client address (the staff login and
+the admin both authenticate through Django, so both are covered) and refuses further attempts,
+even with the right password, for AXES_COOLOFF_MINUTES after AXES_FAILURE_LIMIT failures. A wrong
+TOTP code counts as a failed login too, so the six digits cannot be guessed in a loop.
+
+Two factors are optional per account: a staff member with a confirmed TOTP device (set up by an
+administrator in the admin, "TOTP devices", which shows the QR code) enters its current code
+below the password; everyone else logs in as before.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import LoginView
+from django.db import transaction
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+class StaffLoginForm(AuthenticationForm):
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        required=False,
+        max_length=10,
+        help_text=_("Only if two-factor login is set up for your account: the six digits the app shows now."),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "token_required": _("Your account uses two-factor login: please also enter the code from your authenticator app."),
+        "invalid_token": _("The code is not correct, or it has expired. Please enter the code the app shows now."),
+    }
+
+    def clean(self):
+        cleaned = super().clean()  # the password (refused while django-axes has locked the user name)
+        user = self.get_user()
+        devices = list(TOTPDevice.objects.filter(user=user, confirmed=True)) if user is not None else []
+        if not devices:
+            return cleaned
+        self.needs_token = True
+        token = "".join((self.cleaned_data.get("otp_token") or "").split())
+        if not token:
+            raise forms.ValidationError(self.error_messages["token_required"], code="token_required")
+        device = None
+        with transaction.atomic():  # TOTP's throttling and replay protection update the device row
+            for candidate in TOTPDevice.objects.select_for_update().filter(pk__in=[d.pk for d in devices]):
+                if candidate.verify_is_allowed()[0] and candidate.verify_token(token):
+                    device = candidate
+                    break
+        if device is None:
+            # A failed login for django-axes: the code cannot be guessed without running into the lock.
+            user_login_failed.send(
+                sender=__name__, credentials={"username": self.cleaned_data.get("username")}, request=self.request
+            )
+            raise forms.ValidationError(self.error_messages["invalid_token"], code="invalid_token")
+        # django_otp's user_logged_in handler remembers the device in the session (user.is_verified()).
+        user.otp_device = device
+        return cleaned
+
+    needs_token = False
+
+
+class StaffLoginView(LoginView):
+    form_class = StaffLoginForm
+    template_name = "clerk/login.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("clerk:home")
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer once a user name is locked on this address (AXES_LOCKOUT_CALLABLE)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else None
+    return render(request, "clerk/lockout.html", {"minutes": minutes, "my_offices": []},
+                  status=settings.AXES_HTTP_RESPONSE_CODE)
