@@ -6,11 +6,15 @@ configuration and, with "Preview capacity", for the changes on the page before t
 import datetime as dt
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp import admin as otp_totp_admin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from offices.admin import OfficeAdmin
 from offices.audit import AuditedAdmin
@@ -219,3 +223,26 @@ class OfficeCapacityAdmin(OfficeAdmin):
 # Replaces the offices app's registration: the same page, plus the capacity.
 admin.site.unregister(Office)
 admin.site.register(Office, OfficeCapacityAdmin)
+
+
+class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
+    """django-otp's page for setting up a staff member's authenticator app. Its QR code and
+    configuration views look the device up before anything else and answer a server error for an
+    id that does not exist: here the permission comes first, then a 404."""
+
+    def _check(self, request, pk):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        get_object_or_404(TOTPDevice, pk=pk)
+
+    def config_view(self, request, pk):
+        self._check(request, pk)
+        return super().config_view(request, pk)
+
+    def qrcode_view(self, request, pk):
+        self._check(request, pk)
+        return super().qrcode_view(request, pk)
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, TOTPDeviceAdmin)
