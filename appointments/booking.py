@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -176,6 +177,29 @@ def _insert(*, office, services, vehicles, municipality, start, now, fields) -> 
     return None
 
 
+class _Taken(Exception):
+    """Every suitable counter is taken. Raised inside the booking transaction and answered (with
+    the nearest alternatives) only after it, by `_alternatives_when_taken`."""
+
+    def __init__(self, **request):
+        super().__init__("slot taken")
+        self.request = request
+
+
+@contextmanager
+def _alternatives_when_taken():
+    """Turn `_Taken` into the "just taken" answer once the transaction inside has rolled back.
+
+    The search for alternatives reads eleven days of the pool; inside the transaction it would hold
+    the office's booking lock (an advisory lock lasts until the transaction ends) and make every
+    other booking at the office wait for it. A flash crowd showed exactly that.
+    """
+    try:
+        yield
+    except _Taken as taken:
+        raise _slot_taken(**taken.request) from None
+
+
 def _create(*, office, services, vehicles, municipality, start, now, fields) -> Appointment:
     services = list(dict.fromkeys(services))  # a concern named twice is still one concern
     check_request(
@@ -193,8 +217,8 @@ def _create(*, office, services, vehicles, municipality, start, now, fields) -> 
             fields=fields,
         )
     if appointment is None:
-        raise _slot_taken(office=office, services=services, vehicles=vehicles, municipality=municipality,
-                          start=start, now=now)
+        raise _Taken(office=office, services=services, vehicles=vehicles, municipality=municipality, start=start,
+                     now=now)
     return appointment
 
 
@@ -211,16 +235,17 @@ def place_hold(
     """Hold a slot for HOLD_MINUTES while the citizen types. Returns the hold and its secret,
     which only the citizen's browser session knows."""
     token = new_token()
-    appointment = _create(
-        office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
-        fields={
-            "status": Status.HELD,
-            "hold_expires_at": now + dt.timedelta(minutes=settings.HOLD_MINUTES),
-            "hold_token_hash": hash_token(token),
-            "language": language,
-            "channel": Channel.ONLINE,
-        },
-    )
+    with _alternatives_when_taken():
+        appointment = _create(
+            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+            fields={
+                "status": Status.HELD,
+                "hold_expires_at": now + dt.timedelta(minutes=settings.HOLD_MINUTES),
+                "hold_token_hash": hash_token(token),
+                "language": language,
+                "channel": Channel.ONLINE,
+            },
+        )
     return appointment, token
 
 
@@ -296,7 +321,7 @@ def book(
     """Hold and submit in one step (the API): an unconfirmed booking and the double-opt-in mail."""
     contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
     check_email_cap(contact["email"], now=now)
-    with transaction.atomic():
+    with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
             fields={**contact, "status": Status.HELD, "language": language, "channel": channel},
@@ -343,7 +368,7 @@ def book_in_office(
     if errors:
         raise BookingError("invalid", _("Please correct the marked fields."), errors=errors)
     token = new_token() if contact["email"] else None
-    with transaction.atomic():
+    with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
             fields={
