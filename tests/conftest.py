@@ -32,6 +32,14 @@ def abuse_defences_off(settings):
     settings.CANCELLED_SLOT_DELAY_MINUTES = 0
 
 
+@pytest.fixture(autouse=True)
+def login_throttle_off(settings):
+    """django-axes needs the request in every authenticate() call (client.login() has none) and would
+    lock the demo accounts after a few deliberate wrong passwords; tests/test_login_security.py
+    switches it on and tests the throttle through the login pages."""
+    settings.AXES_ENABLED = False
+
+
 @pytest.fixture
 def demo(db):
     """Both administrations, all municipalities, the Schifferstadt and Frankenthal offices,

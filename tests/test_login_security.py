@@ -41,6 +41,12 @@ def text(response) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
 
+@pytest.fixture(autouse=True)
+def login_throttle_on(settings):
+    """The rest of the suite runs without django-axes (conftest); here it is on, as in production."""
+    settings.AXES_ENABLED = True
+
+
 @pytest.fixture
 def staff(demo):
     return get_user_model().objects.get(username=CLERK)
