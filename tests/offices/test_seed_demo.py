@@ -3,6 +3,7 @@ import datetime as dt
 from io import StringIO
 
 import pytest
+from django.test import RequestFactory
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
@@ -215,7 +216,8 @@ def test_demo_accounts_can_log_in_with_the_returned_passwords():
 
     assert set(accounts) == {"admin", "clerk-schifferstadt", "clerk-frankenthal"}
     for username, password in accounts.items():
-        user = authenticate(username=username, password=password)
+        # A login has a request: the login throttling (django-axes) keys on its address.
+        user = authenticate(request=RequestFactory().post("/mitarbeiter/anmelden/"), username=username, password=password)
         assert user is not None, username
         assert user.is_staff
         assert user.is_superuser == (username == "admin")
