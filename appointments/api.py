@@ -357,6 +357,11 @@ def request_language() -> str:
     return "en" if (translation.get_language() or "").startswith("en") else "de"
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL refuses NUL characters in text, even in a query: such a slug is simply unknown."""
+    return "\x00" not in text
+
+
 class Lookup:
     """Resolves the slugs of one request; unknown ones are collected per field and reported together."""
 
@@ -368,7 +373,10 @@ class Lookup:
 
     def services(self, slugs, field: str = "services") -> list[Service]:
         slugs = list(dict.fromkeys(slugs))  # the same concern twice is the same concern
-        found = {s.slug: s for s in Service.objects.filter(slug__in=slugs).prefetch_related("documents")}
+        found = {
+            s.slug: s
+            for s in Service.objects.filter(slug__in=[x for x in slugs if storable(x)]).prefetch_related("documents")
+        }
         for slug in slugs:
             if slug not in found:
                 self._unknown(field, _("Unknown concern “%(slug)s”."), slug)
@@ -376,7 +384,9 @@ class Lookup:
 
     def municipality(self, slug: str, field: str = "municipality") -> Municipality | None:
         # Only municipalities of the two areas exist, so one from elsewhere is unknown here too.
-        municipality = Municipality.objects.select_related("administration").filter(slug=slug).first()
+        municipality = (
+            Municipality.objects.select_related("administration").filter(slug=slug).first() if storable(slug) else None
+        )
         if municipality is None:
             self._unknown(field, _("Unknown municipality “%(slug)s”."), slug)
         return municipality
@@ -384,7 +394,10 @@ class Lookup:
     def offices(self, slugs, field: str = "office") -> list[Office]:
         slugs = list(dict.fromkeys(slugs))
         found = {
-            o.slug: o for o in Office.objects.filter(slug__in=slugs, is_active=True).select_related("administration")
+            o.slug: o
+            for o in Office.objects.filter(slug__in=[x for x in slugs if storable(x)], is_active=True).select_related(
+                "administration"
+            )
         }
         for slug in slugs:
             if slug not in found:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import unicodedata
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -53,6 +54,8 @@ def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool) -
     phone = (phone or "").strip()
     if not name:
         errors["name"] = [_("Please enter your name.")]
+    elif any(unicodedata.category(c) == "Cc" for c in name):
+        errors["name"] = [_("The name may not contain control characters.")]
     elif len(name) > NAME_MAX:
         errors["name"] = [_("The name may have at most %(max)s characters.") % {"max": NAME_MAX}]
     try:
