@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -412,6 +413,7 @@ def free_counters(
     now: dt.datetime,
     ignore: int | None = None,
     online: bool = True,
+    lock: Callable[[], None] | None = None,
 ) -> list[CounterChoice]:
     """Counters of `office` on which the request fits at `start`, best fit first.
 
@@ -421,6 +423,8 @@ def free_counters(
     Best fit: the counter whose free gap around the interval is smallest, so that long gaps stay
     whole for long appointments. Staff bookings (`online=False`) may use the internal contingent
     and need no lead time, only a start that has not passed.
+    `lock` (the booking service's office lock) is taken after the configuration is read and right
+    before the occupied times are: the lock is held no longer than the check and the insert need.
     """
     minutes = duration_minutes(services, vehicles)
     start = start.astimezone(dt.timezone.utc)  # absolute arithmetic, whatever zone the caller used
@@ -450,6 +454,8 @@ def free_counters(
     day_start, day_end = local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
     partner_minutes: dict = defaultdict(float)
     reserve = reserve_applies(office, administration.id, day, now)
+    if lock is not None:
+        lock()
     busy = busy_intervals(
         [c.id for c in (schedule.counters if reserve else counters)], day_start, day_end, now, ignore=ignore,
         online=online, partner_minutes=partner_minutes if reserve else None,

@@ -140,7 +140,6 @@ def is_online(channel: str) -> bool:
 
 def _insert(*, office, services, vehicles, municipality, start, now, fields) -> Appointment | None:
     """Insert on the best free counter; None when every suitable counter is taken."""
-    lock_office(office)
     choices = free_counters(
         office=office,
         services=services,
@@ -149,6 +148,7 @@ def _insert(*, office, services, vehicles, municipality, start, now, fields) -> 
         start=start,
         now=now,
         online=is_online(fields["channel"]),
+        lock=lambda: lock_office(office),  # after the configuration is read, right before the check
     )
     if not choices:
         return None
@@ -472,7 +472,6 @@ def reschedule_booking(
         items = list(appointment.items.select_related("service"))
         services = [item.service for item in items]
         municipality = appointment.municipality
-        lock_office(office)
         choices = free_counters(
             office=office,
             services=services,
@@ -481,6 +480,7 @@ def reschedule_booking(
             start=start,
             now=now,
             ignore=appointment.pk,
+            lock=lambda: lock_office(office),
         )
         end = start + dt.timedelta(minutes=duration_minutes(services, appointment.vehicles))
         _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
