@@ -29,6 +29,7 @@ help:
 	@echo "make migrate             apply database migrations"
 	@echo "make seed                (re)create the demo data and print the demo accounts"
 	@echo "make check               Django system checks and the missing-migrations check"
+	@echo "make bench               performance benchmarks on PostgreSQL and Redis (see README, Performance)"
 	@echo "make clean               remove .venv"
 
 $(PY):
@@ -68,6 +69,12 @@ seed: venv
 check: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Not part of `make test`: builds its own PostgreSQL database (ikz_bench), starts gunicorn and
+# Celery on loopback, writes tests/benchmarks/results.md. ARGS="--quick" for a smoke run.
+.PHONY: bench
+bench: venv
+	$(PY) -m tests.benchmarks.run $(ARGS)
 
 clean:
 	rm -rf $(VENV)

@@ -1,0 +1,548 @@
+"""The flash crowd over HTTP: gunicorn with the production settings, PostgreSQL, Redis and Celery
+workers, started here on loopback ports and stopped again whatever happens.
+
+A day's slots are released, and booking attempts from concurrent clients race for them through
+the JSON API. Afterwards the database is checked: no two live appointments overlap on a counter,
+every free slot of the day was taken exactly once, and every booking got its e-mail once.
+
+The client is a small asyncio HTTP/1.1 client on the standard library (one connection per
+request, as gunicorn's sync workers close them anyway). Every loop is bounded in count and time.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import connection
+
+from appointments.availability import SlotRequest, find_slots, grid_starts
+from appointments.models import LIVE_STATUSES, Appointment, Notification
+from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
+from offices.models import Municipality, Office, Service
+
+from .bench_availability import percentile
+
+SERVICE = "ausserbetriebsetzung"  # 5 minutes, the office grid: a counter's day holds a fixed number
+MUNICIPALITIES = ["schifferstadt", "frankenthal-pfalz", "lambsheim", "mutterstadt"]  # both areas
+REQUEST_TIMEOUT = 30.0  # seconds for one request
+PHASE_TIMEOUT = 300.0  # seconds for a whole phase (trivial load, crowd)
+READY_TIMEOUT = 60.0  # seconds for servers and workers to come up
+MAIL_TIMEOUT = 120.0  # seconds for the workers to send every confirmation mail
+REFERENCE = re.compile(r"\b[A-Z]{1,3}-[A-Z2-9]{6}\b")
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    """gunicorn instances and Celery workers, each in its own process group, stopped on exit."""
+
+    def __init__(self, *, database_url: str, redis_url: str, work_dir: Path, web: int, workers: int,
+                 web_workers: int = 2):
+        self.work_dir = work_dir
+        self.mail_dir = work_dir / "mail"
+        self.ports = [free_port() for _ in range(web)]
+        self.env = {
+            **os.environ,
+            # The production settings, behind a TLS proxy that the client plays (X-Forwarded-Proto).
+            "PRODUCTION": "1",
+            "DEBUG": "0",
+            "SECRET_KEY": "benchmark-secret-key-not-for-production-0123456789",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(self.mail_dir),
+            "IKZ_VAR_DIR": str(work_dir / "var"),
+            "PORTAL_BASE_URL": "https://termine.bench.example",
+            "CAPTCHA_ENABLED": "0",
+            # Every client comes from 127.0.0.1: the per-address and per-e-mail limits are raised
+            # by their settings, as a load test should.
+            "BOOKING_RATE_LIMIT": "1000000/h",
+            "RATE_LIMIT_HOLD": "1000000/h",
+            "RATE_LIMIT_SUBMIT": "1000000/h",
+            "RATE_LIMIT_EMAIL": "1000000/h",
+            "RATE_LIMIT_CONFIRM": "1000000/h",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.web_workers = web_workers
+        self.worker_count = workers
+        self.web: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
+        self.logs: list = []
+
+    def _spawn(self, args: list[str], name: str) -> subprocess.Popen:
+        log = open(self.work_dir / f"{name}.log", "wb")
+        self.logs.append(log)
+        return subprocess.Popen(
+            args, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start(self) -> None:
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        for port in self.ports:
+            self.web.append(self._spawn([
+                sys.executable, "-m", "gunicorn", "ikz_portal.wsgi", "--workers", str(self.web_workers),
+                "--bind", f"127.0.0.1:{port}", "--timeout", "60",
+            ], f"gunicorn-{port}"))
+        for number in range(1, self.worker_count + 1):
+            self.workers.append(self._spawn([
+                sys.executable, "-m", "celery", "-A", "ikz_portal", "worker", "--pool=solo",
+                "-n", f"bench{number}@%h", "--loglevel=info", "--without-gossip", "--without-mingle",
+            ], f"celery-{number}"))
+        deadline = time.monotonic() + READY_TIMEOUT
+        for port in self.ports:
+            while asyncio.run(request(port, "GET", "/api/v1/offices", timeout=5)).status != 200:
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn on port {port} did not answer; see {self.work_dir}")
+                time.sleep(0.3)
+        for number in range(1, self.worker_count + 1):
+            log = self.work_dir / f"celery-{number}.log"
+            while b" ready." not in log.read_bytes():
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Celery worker {number} did not start; see {log}")
+                time.sleep(0.3)
+
+    def _check_alive(self) -> None:
+        for process in self.web + self.workers:
+            if process.poll() is not None:
+                raise RuntimeError(f"{' '.join(process.args[:4])}… exited with {process.returncode}; see {self.work_dir}")
+
+    def stop(self) -> None:
+        processes = self.web + self.workers
+        for process in processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 20
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                process.wait(timeout=10)
+        for log in self.logs:
+            log.close()
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def memory(self) -> dict[str, float]:
+        """Resident memory (MB) of every gunicorn worker and Celery worker process."""
+        web = [rss_mb(pid) for process in self.web for pid in children(process.pid)]
+        celery = [rss_mb(process.pid) for process in self.workers]
+        celery += [rss_mb(pid) for process in self.workers for pid in children(process.pid)]
+        return {
+            "web_max": max(web, default=float("nan")),
+            "web_all": web,
+            "worker_max": max(celery, default=float("nan")),
+            "worker_all": celery,
+        }
+
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by the gunicorn workers and the Celery workers."""
+        web = sum(cpu_of(pid) for process in self.web for pid in children(process.pid))
+        workers = sum(cpu_of(process.pid) for process in self.workers)
+        return {"web": web, "workers": workers}
+
+
+def cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of stat; after the ")" the list starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command may contain spaces and parentheses: the parent pid follows the last ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+# --- the client -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int  # 0: no answer (connection refused, reset, timeout)
+    body: dict | list | None
+    seconds: float
+    error: str = ""
+
+    @property
+    def code(self) -> str:
+        if isinstance(self.body, dict):
+            return str(self.body.get("code", ""))
+        return ""
+
+
+def _dechunk(data: bytes) -> bytes:
+    out, rest = b"", data
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out, rest = out + rest[:size], rest[size + 2:]
+    return out
+
+
+async def request(port: int, method: str, path: str, body=None, timeout: float = REQUEST_TIMEOUT) -> Response:
+    began = time.perf_counter()
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+        "Accept: application/json\r\nX-Forwarded-Proto: https\r\n"
+    )
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+        writer.write(head.encode() + b"\r\n" + payload)
+        raw = await asyncio.wait_for(reader.read(), timeout)
+    except (OSError, asyncio.TimeoutError) as exc:
+        return Response(0, None, time.perf_counter() - began, error=type(exc).__name__)
+    finally:
+        if writer is not None:
+            writer.close()
+    seconds = time.perf_counter() - began
+    header, _, content = raw.partition(b"\r\n\r\n")
+    try:
+        status = int(header.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return Response(0, None, seconds, error="bad response")
+    if b"transfer-encoding: chunked" in header.lower():
+        content = _dechunk(content)
+    try:
+        parsed = json.loads(content) if content else None
+    except ValueError:
+        parsed = None
+    return Response(status, parsed, seconds)
+
+
+def latency(responses: list[Response]) -> dict:
+    ms = [r.seconds * 1000 for r in responses]
+    return {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99)}
+
+
+async def trivial_load(ports: list[int], *, total: int, clients: int) -> dict:
+    """Requests per second for a trivial JSON view (the office list: one small query)."""
+    remaining = total
+    responses: list[Response] = []
+    deadline = time.monotonic() + PHASE_TIMEOUT
+
+    async def client(number: int):
+        nonlocal remaining
+        port = ports[number % len(ports)]
+        while remaining > 0 and time.monotonic() < deadline:
+            remaining -= 1
+            responses.append(await request(port, "GET", "/api/v1/offices"))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    seconds = time.perf_counter() - began
+    ok = [r for r in responses if r.status == 200]
+    return {
+        "requests": len(responses), "ok": len(ok), "seconds": seconds,
+        "rps": len(responses) / seconds, **latency(responses),
+    }
+
+
+# --- the flash crowd ------------------------------------------------------------------------------
+
+
+@dataclass
+class Crowd:
+    attempts: int = 0
+    successes: int = 0
+    slot_taken: int = 0
+    other_4xx: dict = field(default_factory=dict)
+    server_errors: int = 0
+    transport_errors: int = 0
+    seconds: float = 0.0
+    latency: dict = field(default_factory=dict)
+    references: list = field(default_factory=list)
+    slot_list_ms: dict = field(default_factory=dict)
+    web_cpu_ms: float = 0.0  # gunicorn CPU per request of the crowd (bookings and slot lists)
+    worker_cpu_ms: float = 0.0  # Celery CPU during the crowd (sending the mails)
+
+
+def release_day(after: dt.date, taken: set) -> dt.date:
+    """A Monday, Wednesday or Friday (morning hours only at both offices) without holiday or
+    closure, to be released: none of its appointments stay."""
+    from offices.models import Closure
+
+    day = after
+    while (
+        day.weekday() not in (0, 2, 4) or is_public_holiday(day) or day in taken
+        or Closure.objects.filter(start_date__lte=day, end_date__gte=day).exists()
+    ):
+        day += dt.timedelta(days=1)
+    offices = Office.objects.filter(slug__in=["schifferstadt", "frankenthal"])
+    Appointment.objects.filter(
+        office__in=offices, start__gte=local(day, dt.time(0)), start__lt=local(day + dt.timedelta(days=1), dt.time(0))
+    ).delete()
+    return day
+
+
+def capacity(day: dt.date, now: dt.datetime) -> int:
+    """(counter, start) pairs the day offers for the 5-minute service: what the crowd can book."""
+    service = Service.objects.get(slug=SERVICE)
+    offices = list(Office.objects.filter(slug__in=["schifferstadt", "frankenthal"]))
+    schedules = load_office_schedules(offices, day, day)
+    total = 0
+    for office in offices:
+        schedule = schedules[office.id]
+        not_before = now + dt.timedelta(minutes=office.min_lead_minutes)
+        for counter in schedule.counters_for({service.id}):
+            for interval in schedule.working_intervals(counter.id, day):
+                total += len(list(grid_starts(interval, service.minutes_for(1), office.slot_minutes, not_before)))
+    return total
+
+
+async def flash_crowd(ports: list[int], *, day: dt.date, attempts: int, clients: int, tag: str, seed: int) -> Crowd:
+    rng = random.Random(seed)
+    result = Crowd()
+    budget = attempts
+    responses: list[Response] = []
+    slot_fetches: list[Response] = []
+    deadline = time.monotonic() + PHASE_TIMEOUT
+    query = {"service": SERVICE, "vehicles": 1, "date_from": day.isoformat(), "date_to": day.isoformat()}
+
+    async def client(number: int):
+        nonlocal budget
+        port = ports[number % len(ports)]
+        municipality = MUNICIPALITIES[number % len(MUNICIPALITIES)]
+        fetched = await request(port, "GET", "/api/v1/slots?" + urlencode({**query, "municipality": municipality}))
+        slot_fetches.append(fetched)
+        listed = (fetched.body or {}).get("slots", []) if fetched.status == 200 else []
+        candidates = list(listed)
+        offered: list = []
+        while budget > 0 and time.monotonic() < deadline:
+            budget -= 1
+            # A time offered with the last "just taken" answer, else any time of the list fetched
+            # at the start (stale by now), else any time at all: every attempt targets the day.
+            pool = offered or candidates or listed
+            if not pool:
+                break
+            slot = rng.choice(pool)
+            attempt = number * 100000 + len(responses)
+            response = await request(port, "POST", "/api/v1/bookings", {
+                "services": [SERVICE], "vehicles": 1, "municipality": municipality,
+                "office": slot["office"], "start": slot["start"],
+                "name": f"Crowd Citizen {attempt}", "email": f"crowd-{tag}-{attempt}@bench.example",
+                "privacy_consent": True, "language": "de",
+            })
+            responses.append(response)
+            offered = []
+            if response.status == 201:
+                result.references.append(response.body["reference"])
+            elif response.status == 409 and response.code == "slot_taken":
+                if slot in candidates:
+                    candidates.remove(slot)
+                offered = [a for a in response.body.get("alternatives", []) if a["start"][:10] == day.isoformat()]
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    result.seconds = time.perf_counter() - began
+    result.attempts = len(responses)
+    for response in responses:
+        if response.status == 201:
+            result.successes += 1
+        elif response.status == 409 and response.code == "slot_taken":
+            result.slot_taken += 1
+        elif 400 <= response.status < 500:
+            result.other_4xx[f"{response.status} {response.code}"] = result.other_4xx.get(
+                f"{response.status} {response.code}", 0) + 1
+        elif response.status >= 500:
+            result.server_errors += 1
+        else:
+            result.transport_errors += 1
+    result.latency = latency(responses)
+    result.slot_list_ms = latency(slot_fetches)
+    return result
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+OVERLAPS_SQL = """
+SELECT count(*) FROM appointments_appointment a
+JOIN appointments_appointment b
+  ON a.counter_id = b.counter_id AND a.id < b.id AND a.start < b."end" AND b.start < a."end"
+WHERE a.status = ANY(%(live)s) AND b.status = ANY(%(live)s)
+"""
+
+
+def overlaps() -> int:
+    """Pairs of live appointments that overlap on one counter, in the whole table."""
+    with connection.cursor() as cursor:
+        cursor.execute(OVERLAPS_SQL, {"live": [str(s) for s in LIVE_STATUSES]})
+        return cursor.fetchone()[0]
+
+
+def booked_on(day: dt.date) -> int:
+    return Appointment.objects.filter(
+        status__in=LIVE_STATUSES, start__gte=local(day, dt.time(0)), start__lt=local(day + dt.timedelta(days=1), dt.time(0)),
+        office__slug__in=["schifferstadt", "frankenthal"],
+    ).count()
+
+
+def still_free(day: dt.date, now: dt.datetime) -> int:
+    """Free slots of the released day after the crowd, as a citizen would see them."""
+    request = SlotRequest(
+        services=(Service.objects.get(slug=SERVICE),), vehicles=1,
+        municipality=Municipality.objects.select_related("administration").get(slug=MUNICIPALITIES[0]),
+        date_from=day, date_to=day,
+    )
+    return len(find_slots(request=request, now=now))
+
+
+def wait_for_mail(references: list[str]) -> float:
+    """Seconds until no opt-in message of these bookings is pending any more (bounded)."""
+    began = time.monotonic()
+    while time.monotonic() - began < MAIL_TIMEOUT:
+        pending = Notification.objects.filter(
+            appointment__reference__in=references, kind=Notification.Kind.OPT_IN, state=Notification.State.PENDING
+        ).count()
+        if not pending:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - began
+
+
+def mails(mail_dir: Path) -> dict[str, int]:
+    """Opt-in messages per booking reference, from the file backend's files (a file can hold
+    several messages, separated by a line of 79 dashes)."""
+    counts: dict[str, int] = {}
+    separator = b"\n" + b"-" * 79 + b"\n"
+    for path in sorted(mail_dir.glob("*")):
+        for chunk in path.read_bytes().split(separator):
+            if not chunk.strip():
+                continue
+            message = email.message_from_bytes(chunk.lstrip(b"\n"), policy=email.policy.default)
+            found = REFERENCE.search(str(message.get("subject", "")))
+            if found:
+                counts[found.group(0)] = counts.get(found.group(0), 0) + 1
+    return counts
+
+
+@dataclass
+class CrowdRun:
+    name: str
+    web: int
+    workers: int
+    day: dt.date
+    capacity: int
+    trivial: dict
+    crowd: Crowd
+    overlaps: int
+    booked: int
+    still_free: int
+    mail_seconds: float
+    mails_sent: int
+    mails_missing: int
+    mails_duplicated: int
+    memory: dict
+
+    @property
+    def attempts_per_second(self) -> float:
+        return self.crowd.attempts / self.crowd.seconds if self.crowd.seconds else 0.0
+
+    @property
+    def bookings_per_second(self) -> float:
+        return self.crowd.successes / self.crowd.seconds if self.crowd.seconds else 0.0
+
+
+def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: str, redis_url: str,
+              work_dir: Path, attempts: int, clients: int, trivial_requests: int, seed: int) -> CrowdRun:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()  # the benchmark's own database number: counters, queues
+    now = dt.datetime.now(dt.timezone.utc)
+    supply = capacity(day, now)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with Stack(database_url=database_url, redis_url=redis_url, work_dir=work_dir, web=web, workers=workers) as stack:
+        before = stack.cpu_seconds()
+        trivial = asyncio.run(trivial_load(stack.ports, total=trivial_requests, clients=clients))
+        between = stack.cpu_seconds()
+        crowd = asyncio.run(flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name, seed=seed))
+        after = stack.cpu_seconds()
+        mail_seconds = wait_for_mail(crowd.references)
+        memory = stack.memory()
+    # Web CPU per request: what one booking costs the server beside one trivial request.
+    trivial["cpu_ms"] = (between["web"] - before["web"]) * 1000 / max(trivial["requests"], 1)
+    crowd.web_cpu_ms = (after["web"] - between["web"]) * 1000 / max(crowd.attempts + clients, 1)
+    crowd.worker_cpu_ms = (after["workers"] - between["workers"]) * 1000
+    sent = mails(stack.mail_dir)
+    references = set(crowd.references)
+    return CrowdRun(
+        name=name, web=web, workers=workers, day=day, capacity=supply, trivial=trivial, crowd=crowd,
+        overlaps=overlaps(), booked=booked_on(day), still_free=still_free(day, dt.datetime.now(dt.timezone.utc)),
+        mail_seconds=mail_seconds,
+        mails_sent=sum(sent.get(ref, 0) for ref in references),
+        mails_missing=sum(1 for ref in references if ref not in sent),
+        mails_duplicated=sum(1 for ref in references if sent.get(ref, 0) > 1)
+        + sum(1 for ref in sent if ref not in references),
+        memory=memory,
+    )

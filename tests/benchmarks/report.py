@@ -1,0 +1,131 @@
+"""The results as Markdown: the tables and the targets of issue 8, each marked met or missed."""
+from __future__ import annotations
+
+import math
+
+
+def _ms(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _yes(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
+    out = []
+    out.append(f"Run {info['date']} ({info['mode']}, {info['minutes']:.1f} min): {info['cores']} cores "
+               f"({info['cpu']}), {info['memory_gib']:.1f} GiB, PostgreSQL {info['postgres']}, "
+               f"Python {info['python']}; load average before {info['load_before']}, after {info['load_after']}.")
+    out.append("")
+    out.append("| data set | offices | counters | live appointments, next 8 weeks | booked | rows in the table | built in |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for d in data_sets:
+        out.append(f"| {d.name} | {d.offices} | {d.counters} | {d.live:,} | {d.booked:.0%} | {d.rows:,} | {d.seconds:.0f} s |")
+    out.append("")
+    out.append("**Availability**, in-process on PostgreSQL, any-office search (ms wall clock; CPU: this process's "
+               "CPU time per search; floor: the bare SQL that reads the same appointments, counters, hours and "
+               "closures, with psycopg's own loaders):")
+    out.append("")
+    out.append("| data set | search | request | median | p95 | CPU median | queries | slots | appointments read "
+               "| floor median | floor p95 | p95 ÷ floor p95 |")
+    out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in availability:
+        ratio = "–" if math.isnan(r.ratio) else f"{r.ratio:.1f}×"
+        read = f"{r.busy_rows:,}" if r.busy_rows else "–"
+        out.append(f"| {r.data_set} | {r.search} | {r.request} | {_ms(r.median_ms)} | {_ms(r.p95_ms)} "
+                   f"| {_ms(r.cpu_median_ms)} | {r.queries} "
+                   f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |")
+    if crowds:
+        out.append("")
+        out.append("**Flash crowd** over HTTP (gunicorn, 2 sync workers per instance, production settings; "
+                   "Celery workers with the solo pool; PostgreSQL and Redis on the same machine; "
+                   "the client on the same machine too). Latencies in ms for the booking requests:")
+        out.append("")
+        out.append("| run | gunicorn / Celery | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
+                   "| no answer | p50 | p95 | p99 | bookings/s | requests/s | trivial view req/s (p95) "
+                   "| overlaps | still free | mails (missing, twice) |")
+        out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+                   "| ---: | ---: | ---: | ---: | --- |")
+        for c in crowds:
+            k = c.crowd
+            other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
+            out.append(
+                f"| {c.name} | {c.web} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} | {k.attempts} | {k.successes} "
+                f"| {k.slot_taken} | {other} | {k.server_errors} | {k.transport_errors} | {_ms(k.latency['p50'])} "
+                f"| {_ms(k.latency['p95'])} | {_ms(k.latency['p99'])} | {c.bookings_per_second:.1f} "
+                f"| {c.attempts_per_second:.1f} | {c.trivial['rps']:.0f} ({_ms(c.trivial['p95'])}) | {c.overlaps} "
+                f"| {c.still_free} | {c.mails_sent} ({c.mails_missing}, {c.mails_duplicated}) |"
+            )
+        out.append("")
+        out.append("Server CPU per request (gunicorn workers, user + system, from /proc): "
+                   + "; ".join(f"{c.name}: trivial view {c.trivial['cpu_ms']:.1f} ms, crowd request "
+                               f"{c.crowd.web_cpu_ms:.1f} ms" for c in crowds)
+                   + ". The client, PostgreSQL, Redis and the Celery workers share the same cores.")
+        out.append("")
+        out.append("| run | web worker RSS, max (all) | Celery worker RSS, max (all) |")
+        out.append("| --- | ---: | ---: |")
+        for c in crowds:
+            m = c.memory
+            out.append(f"| {c.name} | {m['web_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['web_all'])}) "
+                       f"| {m['worker_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['worker_all'])}) |")
+    out.append("")
+    out.append("**Targets**")
+    out.append("")
+    out.append("| target | measured | |")
+    out.append("| --- | --- | --- |")
+    for row in targets(availability, crowds):
+        out.append(f"| {row[0]} | {row[1]} | {_yes(row[2])} |")
+    if plan:
+        out.append("")
+        out.append("Plan of the availability query for the 8-week state search (EXPLAIN ANALYZE):")
+        out.append("")
+        out.append("```")
+        out.extend(line for line in plan.splitlines())
+        out.append("```")
+    out.append("")
+    return "\n".join(out)
+
+
+def targets(availability, crowds):
+    from .run import CROWD_P95_MS, CROWD_SHARE_OF_TRIVIAL, MEMORY_MB, POOL_P95_MS, STATE_FLOOR_FACTOR
+
+    rows = []
+    for r in availability:
+        if r.data_set == "pool" and r.search == "8 weeks":
+            rows.append((f"pool, 8 weeks, {r.request}: p95 ≤ {POOL_P95_MS:.0f} ms", f"{_ms(r.p95_ms)} ms",
+                         r.p95_ms <= POOL_P95_MS))
+        if r.data_set == "state" and r.search == "8 weeks":
+            rows.append((f"state, 8 weeks, {r.request}: p95 ≤ {STATE_FLOOR_FACTOR:.0f}× the floor",
+                         f"{_ms(r.p95_ms)} ms = {r.ratio:.1f}× {_ms(r.floor_p95_ms)} ms",
+                         r.p95_ms <= STATE_FLOOR_FACTOR * r.floor_p95_ms))
+    by_key = {(r.data_set, r.search, r.request): r.queries for r in availability}
+    for (data_set, search, request), queries in sorted(by_key.items()):
+        if search == "8 weeks":
+            day = by_key.get((data_set, "1 day", request))
+            rows.append((f"{data_set}, {request}: queries do not grow with the range",
+                         f"{day} for a day, {queries} for 8 weeks", queries == day))
+    for c in crowds:
+        k = c.crowd
+        rows.append((f"{c.name}: no overlapping live appointments", str(c.overlaps), c.overlaps == 0))
+        rows.append((f"{c.name}: no server errors", f"{k.server_errors} (and {k.transport_errors} without answer)",
+                     k.server_errors == 0 and k.transport_errors == 0))
+        rows.append((f"{c.name}: every free slot taken exactly once",
+                     f"{c.capacity} free, {k.successes} booked, {c.booked} in the database, {c.still_free} still free",
+                     k.successes == c.capacity == c.booked and c.still_free == 0))
+        rows.append((f"{c.name}: p95 ≤ {CROWD_P95_MS:.0f} ms", f"{_ms(k.latency['p95'])} ms",
+                     k.latency["p95"] <= CROWD_P95_MS))
+        share = c.attempts_per_second / c.trivial["rps"] if c.trivial["rps"] else 0
+        rows.append((f"{c.name}: booking requests/s ≥ {CROWD_SHARE_OF_TRIVIAL:.0%} of a trivial view's",
+                     f"{c.attempts_per_second:.0f} of {c.trivial['rps']:.0f} = {share:.0%}",
+                     share >= CROWD_SHARE_OF_TRIVIAL))
+        rows.append((f"{c.name}: one confirmation mail per booking, none twice",
+                     f"{c.mails_sent} for {k.successes} bookings, {c.mails_missing} missing, "
+                     f"{c.mails_duplicated} twice", c.mails_sent == k.successes and not c.mails_missing
+                     and not c.mails_duplicated))
+        rows.append((f"{c.name}: memory ≤ {MEMORY_MB:.0f} MB per process",
+                     f"web {c.memory['web_max']:.0f} MB, Celery {c.memory['worker_max']:.0f} MB",
+                     c.memory["web_max"] <= MEMORY_MB and c.memory["worker_max"] <= MEMORY_MB))
+    return rows
