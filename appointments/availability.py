@@ -149,6 +149,24 @@ def _fetch(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _occupied_rows(counter_ids, start, end, now, *, ignore=None, online=True, with_home=False) -> list[tuple]:
+    """(counter, start, end[, home administration]) of everything that occupies a counter between
+    `start` and `end`: the one definition of "taken" for searching and for booking."""
+    occupying = Appointment.objects.occupying(now)
+    if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
+        since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
+        occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
+    columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
+    return _fetch(
+        occupying
+        .filter(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
+        .exclude(pk=ignore)
+        # No ORDER BY: the model's ordering would join counter and office and sort every row.
+        .order_by()
+        .values_list(*columns)
+    )
+
+
 def busy_intervals(
     counter_ids,
     start: dt.datetime,
@@ -166,25 +184,14 @@ def busy_intervals(
     With `partner_minutes` (and `office_of`: counter id → office), the minutes booked by residents
     of other administrations are added up per (office, day), for the local reserve."""
     busy: dict[tuple[int, dt.date], list[Interval]] = defaultdict(list)
-    occupying = Appointment.objects.occupying(now)
-    if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
-        since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
-        occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
-    columns = ["counter_id", "start", "end"] + (["home_administration_id"] if partner_minutes is not None else [])
-    rows = (
-        occupying
-        .filter(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
-        .exclude(pk=ignore)
-        # No ORDER BY: the model's ordering would join counter and office and sort every row.
-        .order_by()
-        .values_list(*columns)
+    rows = _occupied_rows(
+        counter_ids, start, end, now, ignore=ignore, online=online, with_home=partner_minutes is not None
     )
     # The local days of the range and the instants they begin: a row's day by bisection, not by
     # converting every row to local time.
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
     midnights = [local(day, dt.time(0)) for day in days]
     next_midnights = midnights[1:] + [dt.datetime.max.replace(tzinfo=dt.timezone.utc)]
-    rows = _fetch(rows)
     if partner_minutes is None:
         for counter_id, a_start, a_end in rows:
             index = bisect_right(midnights, a_start) - 1
@@ -204,6 +211,32 @@ def busy_intervals(
             day = days[index] if index >= 0 else a_start.astimezone(BERLIN).date()
             partner_minutes[(office_id, day)] += (a_end - a_start).total_seconds() / 60
     return busy
+
+
+def occupied_by_counter(
+    counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, *, partner_minutes: dict | None = None,
+    office_of: dict | None = None,
+) -> dict[int, list[Interval]]:
+    """What `busy_intervals` reads, per counter only (in no particular order): a search over many
+    days subtracts them from all of a counter's working time in one pass, instead of sorting them
+    into days first. `partner_minutes` as there, for the local reserve."""
+    rows = _occupied_rows(counter_ids, start, end, now, with_home=partner_minutes is not None)
+    by_counter: dict[int, list[Interval]] = defaultdict(list)
+    if partner_minutes is None:
+        for counter_id, a_start, a_end in rows:
+            by_counter[counter_id].append((a_start, a_end))
+        return by_counter
+    days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
+    midnights = [local(day, dt.time(0)) for day in days]
+    office_and_home = {c: (office.id, office.administration_id) for c, office in office_of.items()}
+    for counter_id, a_start, a_end, home_id in rows:
+        by_counter[counter_id].append((a_start, a_end))
+        office_id, administration_id = office_and_home[counter_id]
+        if home_id != administration_id:
+            index = bisect_right(midnights, a_start) - 1
+            day = days[index] if index >= 0 else a_start.astimezone(BERLIN).date()
+            partner_minutes[(office_id, day)] += (a_end - a_start).total_seconds() / 60
+    return by_counter
 
 
 def reserve_applies(office: Office, administration_id: int, day: dt.date, now: dt.datetime) -> bool:
@@ -352,7 +385,7 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     office_of = {c.id: s.office for s in schedules.values() for c in s.counters}
     partner_minutes: dict = defaultdict(float)
     reserve = any(reserve_applies(s.office, administration_id, request.date_to, now) for s in schedules.values())
-    busy = busy_intervals(
+    occupied = occupied_by_counter(
         counter_ids, range_start, range_end, now, partner_minutes=partner_minutes if reserve else None,
         office_of=office_of,
     )
@@ -365,21 +398,32 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         if not counters:
             continue
         first, last, not_before = office_window(office, request, now)
-        step = dt.timedelta(minutes=office.slot_minutes)
-        for day in daterange(first, last):
-            if not rules.allows(office, administration_id, service_ids, day):
+        days = [
+            day for day in daterange(first, last)
+            if rules.allows(office, administration_id, service_ids, day)
+            and not (reserve_applies(office, administration_id, day, now)
+                     and reserve_blocks(schedule, day, minutes, partner_minutes))
+        ]
+        runs: dict[dt.date, list] = {day: [] for day in days}
+        for counter in counters:
+            # All the counter's working intervals of the search, in time order, minus all its
+            # occupied ones in one pass: each free interval lies within one working interval,
+            # which tells its day.
+            working, day_of = [], []
+            for day in days:
+                intervals = schedule.working_intervals(counter.id, day)
+                working.extend(intervals)
+                day_of.extend([day] * len(intervals))
+            if not working:
                 continue
-            if reserve_applies(office, administration_id, day, now) and reserve_blocks(
-                schedule, day, minutes, partner_minutes
-            ):
-                continue
-            runs = []
-            for counter in counters:
-                for interval in free_intervals(schedule, counter.id, day, busy):
-                    run = grid_run(interval, length, office.slot_minutes, not_before)
-                    if run:
-                        runs.append(run)
-            slots.extend([Slot(office, start, start + length) for start in union_of_runs(runs, step)])
+            starts = [interval[0] for interval in working]
+            for interval in subtract(working, occupied.get(counter.id, [])):
+                run = grid_run(interval, length, office.slot_minutes, not_before)
+                if run:
+                    runs[day_of[bisect_right(starts, interval[0]) - 1]].append(run)
+        step = STEPS[office.slot_minutes] if office.slot_minutes in STEPS else dt.timedelta(minutes=office.slot_minutes)
+        for day in days:
+            slots.extend([Slot(office, start, start + length) for start in union_of_runs(runs[day], step)])
     # Offices come in name order and sorting is stable: the same order as by (start, office name).
     slots.sort(key=attrgetter("start"))
     return slots
