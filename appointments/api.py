@@ -19,6 +19,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.throttling import AnonRateThrottle, BaseThrottle
 from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 
+from offices import config
 from offices.hours import BERLIN
 from offices.models import Municipality, Office, Service
 
@@ -357,26 +358,20 @@ def request_language() -> str:
     return "en" if (translation.get_language() or "").startswith("en") else "de"
 
 
-def storable(text: str) -> bool:
-    """PostgreSQL refuses NUL characters in text, even in a query: such a slug is simply unknown."""
-    return "\x00" not in text
-
-
 class Lookup:
-    """Resolves the slugs of one request; unknown ones are collected per field and reported together."""
+    """Resolves the slugs of one request; unknown ones are collected per field and reported together.
+    From the configuration in memory (offices.config): no query of its own."""
 
     def __init__(self):
         self.errors: dict[str, list] = {}
+        self.configuration = config.current(now=timezone.now())
 
     def _unknown(self, field: str, message, slug: str) -> None:
         self.errors.setdefault(field, []).append(message % {"slug": slug[:SLUG_MAX]})
 
     def services(self, slugs, field: str = "services") -> list[Service]:
         slugs = list(dict.fromkeys(slugs))  # the same concern twice is the same concern
-        found = {
-            s.slug: s
-            for s in Service.objects.filter(slug__in=[x for x in slugs if storable(x)]).prefetch_related("documents")
-        }
+        found = self.configuration.services
         for slug in slugs:
             if slug not in found:
                 self._unknown(field, _("Unknown concern “%(slug)s”."), slug)
@@ -384,21 +379,14 @@ class Lookup:
 
     def municipality(self, slug: str, field: str = "municipality") -> Municipality | None:
         # Only municipalities of the two areas exist, so one from elsewhere is unknown here too.
-        municipality = (
-            Municipality.objects.select_related("administration").filter(slug=slug).first() if storable(slug) else None
-        )
+        municipality = self.configuration.municipalities.get(slug)
         if municipality is None:
             self._unknown(field, _("Unknown municipality “%(slug)s”."), slug)
         return municipality
 
     def offices(self, slugs, field: str = "office") -> list[Office]:
         slugs = list(dict.fromkeys(slugs))
-        found = {
-            o.slug: o
-            for o in Office.objects.filter(slug__in=[x for x in slugs if storable(x)], is_active=True).select_related(
-                "administration"
-            )
-        }
+        found = {o.slug: o for o in self.configuration.active_offices}
         for slug in slugs:
             if slug not in found:
                 self._unknown(field, _("Unknown office “%(slug)s”."), slug)
@@ -419,8 +407,15 @@ def check_start(start: dt.datetime, now: dt.datetime) -> None:
         raise booking.BookingError("invalid_time", _("This day is beyond the booking horizon."), field="start")
 
 
-def booking_out(appointment: Appointment) -> dict:
-    items = list(appointment.items.select_related("service"))
+def booking_out(appointment: Appointment, services=None) -> dict:
+    """The booking as the API shows it. `services`: the ones just booked, with their documents
+    prefetched (a new booking), which saves reading them back."""
+    if services is None:
+        services = [item.service for item in appointment.items.select_related("service")]
+        documents = documents_for(appointment)
+    else:
+        unique = {document.id: document for service in services for document in service.documents.all()}
+        documents = sorted(unique.values(), key=lambda d: (d.position, d.name_de, d.id))
     return {
         "reference": appointment.reference,
         "status": appointment.status,
@@ -430,12 +425,12 @@ def booking_out(appointment: Appointment) -> dict:
         "start": appointment.start,
         "end": appointment.end,
         "duration_minutes": appointment.duration_minutes,
-        "services": [item.service.slug for item in items],
+        "services": [service.slug for service in services],
         "vehicles": appointment.vehicles,
         "municipality": appointment.municipality.slug,
         "language": appointment.language,
         "confirm_by": appointment.hold_expires_at if appointment.status == Status.UNCONFIRMED else None,
-        "documents": [document.name for document in documents_for(appointment)],
+        "documents": [document.name for document in documents],
     }
 
 
@@ -609,7 +604,7 @@ def create_booking(request, data: BookingIn):
         now=now,
         channel=Channel.API,
     )
-    return HttpStatus(201, booking_out(appointment))
+    return HttpStatus(201, booking_out(appointment, services=services))
 
 
 @api.get(

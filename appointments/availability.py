@@ -16,10 +16,13 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from offices import config
+from offices.config import Configuration
 from offices.hours import BERLIN, Interval, OfficeSchedule, load_office_schedules, local, subtract
-from offices.models import Administration, CooperationRule, Municipality, Office, Service
+from offices.models import Administration, Municipality, Office, Service
 
 from .errors import PortalError
 from .models import Appointment, Status
@@ -91,20 +94,20 @@ def today(now: dt.datetime) -> dt.date:
 class RuleBook:
     """The cooperation rules, read once: may an office serve this administration's residents?"""
 
-    def __init__(self, offices: list[Office]):
+    def __init__(self, rules):
         self.rules = defaultdict(list)
-        rules = list(CooperationRule.objects.filter(office__in=offices))
-        # The services through their link table rather than by prefetching: with a rule per office
-        # and partner (a state with 20 offices has hundreds), prefetching builds a related manager
-        # per rule, which costs more than the query.
-        services = defaultdict(set)
-        for rule_id, service_id in CooperationRule.services.through.objects.filter(
-            cooperationrule_id__in=[rule.id for rule in rules]
-        ).values_list("cooperationrule_id", "service_id"):
-            services[rule_id].add(service_id)
-        for rule in rules:
-            ids = frozenset(services[rule.id])
-            self.rules[(rule.office_id, rule.administration_id)].append((rule.valid_from, rule.valid_until, ids, rule))
+        for row in rules:
+            self.rules[(row.office_id, row.administration_id)].append(
+                (row.valid_from, row.valid_until, row.service_ids, row.rule)
+            )
+
+    @classmethod
+    def of(cls, configuration: Configuration) -> RuleBook:
+        """The rule book of a configuration, worked out once for as long as it is current."""
+        book = configuration.derived.get(cls)
+        if book is None:
+            book = configuration.derived[cls] = cls(configuration.rules)
+        return book
 
     def allows(self, office: Office, administration_id: int, service_ids: set[int], day: dt.date) -> bool:
         # An office is always competent for its own administration's residents (FZV § 75(2)).
@@ -119,11 +122,12 @@ class RuleBook:
         return False
 
 
-def candidate_offices(offices=()) -> list[Office]:
-    qs = Office.objects.filter(is_active=True).select_related("administration").order_by("name")
-    if offices:
-        qs = qs.filter(id__in=[o.id for o in offices])
-    return list(qs)
+def candidate_offices(offices=(), *, configuration: Configuration | None = None) -> list[Office]:
+    """The active offices (of `offices`, when given), in name order."""
+    if configuration is None:
+        configuration = config.current(now=timezone.now())
+    wanted = {o.id for o in offices}
+    return [o for o in configuration.active_offices if not wanted or o.id in wanted]
 
 
 # An appointment lies within one working interval, and working intervals lie within one day (25
@@ -362,18 +366,19 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     check_request(services=request.services, vehicles=request.vehicles, municipality=request.municipality)
     if request.date_to < request.date_from:
         raise AvailabilityError("invalid", _("The end date must not be before the start date."), field="date_to")
-    offices = candidate_offices(request.offices)
+    configuration = config.current(now=now)
+    offices = candidate_offices(request.offices, configuration=configuration)
     if not offices:
         return []
     minutes = duration_minutes(request.services, request.vehicles)
     service_ids = request.service_ids
     administration_id = request.municipality.administration_id
-    rules = RuleBook(offices)
+    rules = RuleBook.of(configuration)
     range_start = local(max(request.date_from, today(now)), dt.time(0))
     range_end = local(request.date_to + dt.timedelta(days=1), dt.time(0))
     if range_end <= range_start:
         return []
-    schedules = load_office_schedules(offices, range_start.date(), request.date_to)
+    schedules = {office.id: configuration.schedules[office.id] for office in offices}
     counter_ids = {c.id for s in schedules.values() for c in s.counters_for(service_ids)}
     # At an office with a local reserve, every counter's bookings count against the partner's share.
     counter_ids |= {
@@ -431,7 +436,8 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
 
 def earliest_slot(*, request: SlotRequest, now: dt.datetime) -> Slot | None:
     """The first free slot across the pool, looking a week ahead first and then to the horizon."""
-    horizon = max((o.booking_horizon_days for o in candidate_offices(request.offices)), default=0)
+    offices = candidate_offices(request.offices, configuration=config.current(now=now))
+    horizon = max((o.booking_horizon_days for o in offices), default=0)
     first = max(request.date_from, today(now))
     week = SlotRequest(**{**request.__dict__, "date_from": first, "date_to": first + dt.timedelta(days=6)})
     for attempt in (week, SlotRequest(**{**request.__dict__, "date_from": first, "date_to": today(now) + dt.timedelta(days=horizon)})):
@@ -483,13 +489,16 @@ def free_counters(
     wall = start.astimezone(BERLIN)
     if (wall.hour * 60 + wall.minute) % office.slot_minutes or wall.second or wall.microsecond:
         raise AvailabilityError("invalid_time", _("Appointments start on the office's time grid."), field="start")
-    if not RuleBook([office]).allows(office, administration.id, service_ids, day):
+    configuration = config.current(now=now)
+    if not RuleBook.of(configuration).allows(office, administration.id, service_ids, day):
         raise AvailabilityError(
             "not_allowed",
             _("This office cannot serve residents of your municipality for these concerns."),
             field="office",
         )
-    schedule = load_office_schedules([office], day, day)[office.id]
+    schedule = configuration.schedules.get(office.id)
+    if schedule is None or not configuration.covers(day):
+        schedule = load_office_schedules([office], day, day)[office.id]
     counters = schedule.counters_for(service_ids, online=online)
     if not counters:
         raise AvailabilityError(
@@ -528,17 +537,27 @@ def free_counters(
 
 def nearest_slots(*, office: Office, services, vehicles: int, municipality: Municipality, around: dt.datetime,
                   now: dt.datetime, count: int) -> list[Slot]:
-    """Free slots nearest to `around` at any allowed office, for a "just taken" answer."""
+    """Free slots nearest to `around` within three days before and a week after, at any allowed
+    office, for a "just taken" answer.
+
+    The day before to the day after is searched first: when `count` slots lie nearer to `around`
+    than that window's edges, nothing outside it can be nearer, and the rest of the window (most
+    of what a search reads) is never read.
+    """
     day = around.astimezone(BERLIN).date()
     around = around.astimezone(dt.timezone.utc)
-    request = SlotRequest(
-        services=tuple(services),
-        vehicles=vehicles,
-        municipality=municipality,
-        date_from=day - dt.timedelta(days=3),
-        date_to=day + dt.timedelta(days=7),
-    )
-    slots = find_slots(request=request, now=now)
-    slots.sort(key=lambda s: (abs((s.start - around).total_seconds()), s.office.id != office.id))
-    chosen = sorted(slots[:count], key=lambda s: (s.start, s.office.name))
-    return chosen
+
+    def search(first: dt.date, last: dt.date) -> list[Slot]:
+        request = SlotRequest(
+            services=tuple(services), vehicles=vehicles, municipality=municipality, date_from=first, date_to=last
+        )
+        slots = find_slots(request=request, now=now)
+        slots.sort(key=lambda s: (abs((s.start - around).total_seconds()), s.office.id != office.id))
+        return slots
+
+    near_first, near_last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    reach = min(around - local(near_first, dt.time(0)), local(near_last + dt.timedelta(days=1), dt.time(0)) - around)
+    slots = search(near_first, near_last)
+    if len(slots) < count or abs(slots[count - 1].start - around) >= reach:
+        slots = search(day - dt.timedelta(days=3), day + dt.timedelta(days=7))
+    return sorted(slots[:count], key=lambda s: (s.start, s.office.name))

@@ -204,6 +204,8 @@ def _alternatives_when_taken():
 
 
 def _create(*, office, services, vehicles, municipality, start, now, fields) -> Appointment:
+    """Check the request and insert the booking, inside the caller's transaction (which writes
+    what goes with it, such as its messages); raise _Taken when every suitable counter is taken."""
     services = list(dict.fromkeys(services))  # a concern named twice is still one concern
     check_request(
         services=services,
@@ -214,11 +216,12 @@ def _create(*, office, services, vehicles, municipality, start, now, fields) -> 
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
     start = start.astimezone(dt.timezone.utc)
-    with transaction.atomic():
-        appointment = _insert(
-            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
-            fields=fields,
-        )
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("_create runs inside the caller's transaction")
+    appointment = _insert(
+        office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+        fields=fields,
+    )
     if appointment is None:
         raise _Taken(office=office, services=services, vehicles=vehicles, municipality=municipality, start=start,
                      now=now)
@@ -238,7 +241,7 @@ def place_hold(
     """Hold a slot for HOLD_MINUTES while the citizen types. Returns the hold and its secret,
     which only the citizen's browser session knows."""
     token = new_token()
-    with _alternatives_when_taken():
+    with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
             fields={
@@ -262,15 +265,15 @@ def release_holds(holds: dict[str, str]) -> int:
     return released
 
 
-def _request_opt_in(appointment: Appointment, *, now: dt.datetime) -> str:
-    """Turn a booking into an unconfirmed one and queue the double-opt-in mail with a new secret."""
+def _opt_in_fields(*, now: dt.datetime) -> tuple[str, dict]:
+    """A new secret for the double-opt-in mail, and the fields of a booking that waits for it."""
     token = new_token()
-    appointment.token_hash = hash_token(token)
-    appointment.status = Status.UNCONFIRMED
-    appointment.submitted_at = now
-    appointment.hold_expires_at = now + dt.timedelta(minutes=settings.UNCONFIRMED_MINUTES)
-    notifications.queue(appointment, Notification.Kind.OPT_IN, due_at=now, token=token)
-    return token
+    return token, {
+        "token_hash": hash_token(token),
+        "status": Status.UNCONFIRMED,
+        "submitted_at": now,
+        "hold_expires_at": now + dt.timedelta(minutes=settings.UNCONFIRMED_MINUTES),
+    }
 
 
 def submit_booking(
@@ -299,10 +302,11 @@ def submit_booking(
         if appointment.status != Status.HELD or appointment.hold_expires_at <= now:
             raise BookingError("expired", _("Your reservation has run out. Please choose a time again."))
         check_email_cap(contact["email"], now=now, exclude=appointment.pk)
-        for key, value in contact.items():
+        token, fields = _opt_in_fields(now=now)
+        for key, value in {**contact, **fields}.items():
             setattr(appointment, key, value)
-        _request_opt_in(appointment, now=now)
         appointment.save()
+        notifications.queue(appointment, Notification.Kind.OPT_IN, due_at=now, token=token)
     return appointment
 
 
@@ -324,13 +328,14 @@ def book(
     """Hold and submit in one step (the API): an unconfirmed booking and the double-opt-in mail."""
     contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
     check_email_cap(contact["email"], now=now)
+    token, fields = _opt_in_fields(now=now)
     with _alternatives_when_taken(), transaction.atomic():
+        # Written unconfirmed at once: one insert (and one history row), no update after it.
         appointment = _create(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
-            fields={**contact, "status": Status.HELD, "language": language, "channel": channel},
+            fields={**contact, **fields, "language": language, "channel": channel},
         )
-        _request_opt_in(appointment, now=now)
-        appointment.save()
+        notifications.queue(appointment, Notification.Kind.OPT_IN, due_at=now, token=token)
     return appointment
 
 

@@ -7,6 +7,7 @@ import hmac
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -113,7 +114,12 @@ class Appointment(models.Model):
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
         ordering = ["start", "counter"]
-        indexes = [models.Index(fields=["counter", "start"], name="appointment_counter_start")]
+        indexes = [
+            models.Index(fields=["counter", "start"], name="appointment_counter_start"),
+            # The cap on upcoming bookings per address looks them up case-insensitively at every
+            # booking: without it, a scan of the whole table.
+            models.Index(Upper("email"), name="appointment_email_upper"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),
             models.CheckConstraint(condition=Q(vehicles__gte=1), name="appointment_vehicles_positive"),

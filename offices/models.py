@@ -566,3 +566,21 @@ class CooperationRule(models.Model):
         if self.scope == self.Scope.EXCEPT:
             return set(service_ids).isdisjoint(listed_ids)
         return not listed_ids or set(service_ids).issubset(listed_ids)
+
+
+class ConfigVersion(models.Model):
+    """A number that changes with every change to the configuration tables (set by database
+    triggers, see migration 0008), so that a process may keep the configuration in memory and
+    know when to read it again (offices.config)."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    version = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("configuration version")
+        verbose_name_plural = _("configuration versions")
+
+    def __str__(self):
+        return str(self.version)

@@ -153,6 +153,25 @@ class TestWhichCounter:
         assert alternatives and all(a.start != START or a.office == world.office_rp for a in alternatives)
         assert (world.office_rp, START) in [(a.office, a.start) for a in alternatives]
 
+    def test_alternatives_come_from_further_days_when_the_next_ones_are_full(self, world):
+        """Tuesday to Thursday full at Frankenthal: the nearest free times are Friday's and Monday
+        the 30th's (before Tuesday), exactly what a search of the whole window ranks first."""
+        counters = list(world.office_ft.counters.all())
+        for day in (1, 2, 3):
+            for counter in counters:
+                world.occupy(world.office_ft, counter, berlin(2026, 12, day, 8, 0), 120)
+        around = berlin(2026, 12, 2, 8, 0)
+        alternatives = availability.nearest_slots(
+            office=world.office_ft, services=[world.quick], vehicles=1, municipality=world.frankenthal_home,
+            around=around, now=berlin(2026, 11, 29, 7, 0), count=5,
+        )
+        whole = availability.find_slots(
+            request=world.request(day=dt.date(2026, 11, 29), until=dt.date(2026, 12, 9)), now=berlin(2026, 11, 29, 7, 0)
+        )
+        expected = sorted(whole, key=lambda s: abs(s.start - around))[:5]
+        assert [(a.office, a.start) for a in alternatives] == sorted((s.office, s.start) for s in expected)
+        assert {a.start.date() for a in alternatives} <= {dt.date(2026, 11, 30), dt.date(2026, 12, 4)}
+
     @pytest.mark.parametrize(
         "start,code",
         [
