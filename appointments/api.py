@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, NinjaAPI, Query, Schema, Status as HttpStatus, Swagger
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.throttling import AnonRateThrottle, BaseThrottle
+from ninja.throttling import BaseThrottle
 from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 
 from offices import config
@@ -81,24 +81,26 @@ Slug = Annotated[str, Field(max_length=SLUG_MAX)]
 Token = Annotated[str, Field(max_length=TOKEN_MAX, description="The secret from the link in the e-mail.")]
 
 
-class _BookingRate(AnonRateThrottle):
-    scope = "api-bookings"
-
-
 class BookingThrottle(BaseThrottle):
     """BOOKING_RATE_LIMIT per client address, read at request time so operators and load tests can
-    change it; the counts live in the shared cache (Redis in production). ninja keeps one throttle
-    object per operation for all threads, so the per-request state lives in a thread-local."""
+    change it. A fixed window counted with one atomic increment in the shared cache (Redis in
+    production), as the other rate limits are (abuse.check_rate): ninja's own throttle keeps the
+    time of every request of the window per address and reads and writes that whole list each
+    time. ninja keeps one throttle object per operation for all threads: the wait is thread-local."""
 
     def __init__(self):
         self._local = threading.local()
 
     def allow_request(self, request) -> bool:
-        self._local.rate = _BookingRate(rate=settings.BOOKING_RATE_LIMIT)
-        return self._local.rate.allow_request(request)
+        try:
+            check_rate("api-bookings", client_address(request), settings.BOOKING_RATE_LIMIT)
+        except RateLimited as limited:
+            self._local.wait = limited.retry_after
+            return False
+        return True
 
     def wait(self):
-        return self._local.rate.wait()
+        return getattr(self._local, "wait", None)
 
 
 api = NinjaAPI(

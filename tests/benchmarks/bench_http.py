@@ -185,6 +185,63 @@ class Stack:
         return {"web": web, "workers": workers}
 
 
+def processes_named(*names: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in names:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time the whole machine has been busy (all cores, not idle or waiting for the disk)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Where the CPU time of a phase went: the gunicorn workers, the Celery workers, PostgreSQL's
+    processes, Redis, this process (the load client) and the machine as a whole."""
+
+    def __init__(self, stack: "Stack"):
+        self.stack = stack
+
+    def _read(self) -> dict:
+        return {
+            "stack": self.stack.cpu_seconds(),
+            "postgres": {pid: cpu_of(pid) for pid in processes_named("postgres")},
+            "redis": sum(cpu_of(pid) for pid in processes_named("redis-server")),
+            "client": time.process_time(),
+            "machine": machine_cpu_seconds(),
+        }
+
+    def __enter__(self):
+        self.began = self._read()
+        return self
+
+    def __exit__(self, *exc):
+        end = self._read()
+        began = self.began
+        # A PostgreSQL process that started during the phase counts from zero.
+        postgres = sum(seconds - began["postgres"].get(pid, 0.0) for pid, seconds in end["postgres"].items())
+        self.seconds = {
+            "web": end["stack"]["web"] - began["stack"]["web"],
+            "workers": end["stack"]["workers"] - began["stack"]["workers"],
+            "postgres": postgres,
+            "redis": end["redis"] - began["redis"],
+            "client": end["client"] - began["client"],
+            "machine": end["machine"] - began["machine"],
+        }
+
+    def per_request_ms(self, requests: int) -> dict:
+        return {name: seconds * 1000 / max(requests, 1) for name, seconds in self.seconds.items()}
+
+
 def cpu_of(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -325,6 +382,7 @@ class Crowd:
     references: list = field(default_factory=list)
     slot_list_ms: dict = field(default_factory=dict)
     web_cpu_ms: float = 0.0  # gunicorn CPU per request of the crowd (bookings and slot lists)
+    cpu: dict = field(default_factory=dict)  # CPU ms per request of the crowd, by process (CpuMeter)
     worker_cpu_ms: float = 0.0  # Celery CPU during the crowd (sending the mails)
 
 
@@ -504,6 +562,7 @@ class CrowdRun:
     mails_missing: int
     mails_duplicated: int
     memory: dict
+    web_workers: int = 2
 
     @property
     def attempts_per_second(self) -> float:
@@ -515,25 +574,31 @@ class CrowdRun:
 
 
 def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: str, redis_url: str,
-              work_dir: Path, attempts: int, clients: int, trivial_requests: int, seed: int) -> CrowdRun:
+              work_dir: Path, attempts: int, clients: int, trivial_requests: int, seed: int,
+              web_workers: int = 2) -> CrowdRun:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # the benchmark's own database number: counters, queues
     now = dt.datetime.now(dt.timezone.utc)
     supply = capacity(day, now)
     work_dir.mkdir(parents=True, exist_ok=True)
-    with Stack(database_url=database_url, redis_url=redis_url, work_dir=work_dir, web=web, workers=workers) as stack:
-        before = stack.cpu_seconds()
-        trivial = asyncio.run(trivial_load(stack.ports, total=trivial_requests, clients=clients))
-        between = stack.cpu_seconds()
-        crowd = asyncio.run(flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name, seed=seed))
-        after = stack.cpu_seconds()
-        mail_seconds = wait_for_mail(crowd.references)
+    with Stack(database_url=database_url, redis_url=redis_url, work_dir=work_dir, web=web, workers=workers,
+               web_workers=web_workers) as stack:
+        with CpuMeter(stack) as trivial_cpu:
+            trivial = asyncio.run(trivial_load(stack.ports, total=trivial_requests, clients=clients))
+        # The mails of the crowd's bookings are sent while it runs and after: their cost is the
+        # Celery workers' share, counted until the last one is sent.
+        with CpuMeter(stack) as crowd_cpu:
+            crowd = asyncio.run(flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name,
+                                            seed=seed))
+            mail_seconds = wait_for_mail(crowd.references)
         memory = stack.memory()
-    # Web CPU per request: what one booking costs the server beside one trivial request.
-    trivial["cpu_ms"] = (between["web"] - before["web"]) * 1000 / max(trivial["requests"], 1)
-    crowd.web_cpu_ms = (after["web"] - between["web"]) * 1000 / max(crowd.attempts + clients, 1)
-    crowd.worker_cpu_ms = (after["workers"] - between["workers"]) * 1000
+    # CPU per request: what one booking costs each part beside one trivial request.
+    trivial["cpu"] = trivial_cpu.per_request_ms(trivial["requests"])
+    trivial["cpu_ms"] = trivial["cpu"]["web"]
+    crowd.cpu = crowd_cpu.per_request_ms(crowd.attempts + clients)
+    crowd.web_cpu_ms = crowd.cpu["web"]
+    crowd.worker_cpu_ms = crowd_cpu.seconds["workers"] * 1000
     sent = mails(stack.mail_dir)
     references = set(crowd.references)
     return CrowdRun(
@@ -544,5 +609,5 @@ def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: 
         mails_missing=sum(1 for ref in references if ref not in sent),
         mails_duplicated=sum(1 for ref in references if sent.get(ref, 0) > 1)
         + sum(1 for ref in sent if ref not in references),
-        memory=memory,
+        memory=memory, web_workers=web_workers,
     )

@@ -26,8 +26,9 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
         out.append(f"| {d.name} | {d.offices} | {d.counters} | {d.live:,} | {d.booked:.0%} | {d.rows:,} | {d.seconds:.0f} s |")
     out.append("")
     out.append("**Availability**, in-process on PostgreSQL, any-office search (ms wall clock; CPU: this process's "
-               "CPU time per search; floor: the bare SQL that reads the same appointments, counters, hours and "
-               "closures, with psycopg's own loaders):")
+               "CPU time per search; queries: with the configuration in memory, as after its first reading; floor: "
+               "the bare SQL that reads the same appointments, counters, hours and closures, with psycopg's own "
+               "loaders):")
     out.append("")
     out.append("| data set | search | request | median | p95 | CPU median | queries | slots | appointments read "
                "| floor median | floor p95 | p95 ÷ floor p95 |")
@@ -40,7 +41,8 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
                    f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |")
     if crowds:
         out.append("")
-        out.append("**Flash crowd** over HTTP (gunicorn, 2 sync workers per instance, production settings; "
+        out.append(f"**Flash crowd** over HTTP (gunicorn, {crowds[0].web_workers} sync workers per instance, "
+                   "production settings; "
                    "Celery workers with the solo pool; PostgreSQL and Redis on the same machine; "
                    "the client on the same machine too). Latencies in ms for the booking requests:")
         out.append("")
@@ -60,10 +62,20 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
                 f"| {c.still_free} | {c.mails_sent} ({c.mails_missing}, {c.mails_duplicated}) |"
             )
         out.append("")
-        out.append("Server CPU per request (gunicorn workers, user + system, from /proc): "
-                   + "; ".join(f"{c.name}: trivial view {c.trivial['cpu_ms']:.1f} ms, crowd request "
-                               f"{c.crowd.web_cpu_ms:.1f} ms" for c in crowds)
-                   + ". The client, PostgreSQL, Redis and the Celery workers share the same cores.")
+        out.append("Where the CPU went, per request (ms of CPU, user + system, from /proc; the crowd's "
+                   "requests include the slot lists and the confirmation mails sent until the last one was "
+                   "out; all processes share the same cores):")
+        out.append("")
+        out.append("| run | phase | gunicorn | Celery | PostgreSQL | Redis | load client | rest | machine |")
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for c in crowds:
+            for phase, cpu in (("trivial view", c.trivial.get("cpu", {})), ("flash crowd", c.crowd.cpu)):
+                if not cpu:
+                    continue
+                parts = ("web", "workers", "postgres", "redis", "client")
+                rest = cpu["machine"] - sum(cpu[p] for p in parts)
+                out.append(f"| {c.name} | {phase} | " + " | ".join(f"{cpu[p]:.1f}" for p in parts)
+                           + f" | {rest:.1f} | {cpu['machine']:.1f} |")
         out.append("")
         out.append("| run | web worker RSS, max (all) | Celery worker RSS, max (all) |")
         out.append("| --- | ---: | ---: |")

@@ -28,6 +28,8 @@ STATE_FLOOR_FACTOR = 2.0
 CROWD_P95_MS = 300.0
 CROWD_SHARE_OF_TRIVIAL = 0.40
 MEMORY_MB = 150.0
+# gunicorn workers per instance: the README's production command.
+WEB_WORKERS = 4
 
 
 def setup_django(database_url: str, var_dir: Path) -> None:
@@ -88,6 +90,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and a smaller crowd (smoke run)")
     parser.add_argument("--skip-http", action="store_true", help="only the in-process availability benchmark")
+    parser.add_argument("--web-workers", type=int, default=WEB_WORKERS,
+                        help=f"gunicorn sync workers per instance (default {WEB_WORKERS}, as in the README)")
     parser.add_argument("--output", type=Path, default=HERE / "results.md", help="where to write the table")
     args = parser.parse_args(argv)
 
@@ -128,7 +132,7 @@ def main(argv=None) -> int:
                 crowd = bench_http.run_crowd(
                     name=name, web=web, workers=workers, day=day, database_url=database.url(), redis_url=REDIS_URL,
                     work_dir=work / name, attempts=attempts, clients=clients, trivial_requests=trivial,
-                    seed=data.SEED + web,
+                    seed=data.SEED + web, web_workers=args.web_workers,
                 )
                 crowds.append(crowd)
                 print(f"  flash crowd {name}: {crowd.crowd.successes} booked of {crowd.capacity}, "
