@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 import segno
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEMultipart
 from django.db import transaction
@@ -50,14 +51,43 @@ def drop_pending(appointment: Appointment, kinds=None) -> int:
     return qs.update(state=Notification.State.DROPPED, payload={})
 
 
+# Set while a send task is queued and has not started yet (with OUTBOX_SINGLE_TRIGGER).
+DISPATCH_QUEUED = "outbox:dispatch-queued"
+
+
 def trigger_dispatch() -> None:
-    """Ask the worker to send now. If the broker is down, the periodic sweep sends later."""
+    """Ask the worker to send now. If the broker is down, the periodic sweep sends later.
+
+    With OUTBOX_SINGLE_TRIGGER (on with Redis, whose cache the web and worker processes share), a
+    task that is queued and has not started is enough for every row committed meanwhile: the task
+    clears the mark before it looks for due rows (`dispatch_started`), so it finds them. A rush of
+    bookings then queues a few tasks instead of one per booking. The mark expires by itself, so a
+    lost task delays mail by OUTBOX_TRIGGER_SECONDS at most (and the sweep runs every minute).
+    """
     from .tasks import send_due_notifications
 
+    single = settings.OUTBOX_SINGLE_TRIGGER
     try:
+        if single and not cache.add(DISPATCH_QUEUED, 1, timeout=settings.OUTBOX_TRIGGER_SECONDS):
+            return
         send_due_notifications.delay()
     except Exception:  # noqa: BLE001 - a broker outage must never fail the booking that queued mail
         log.warning("could not reach the task broker; the outbox sweep will send the message")
+        if single:
+            _clear_dispatch_mark()
+
+
+def dispatch_started() -> None:
+    """A send task begins: from now on, a newly committed row needs a task of its own."""
+    if settings.OUTBOX_SINGLE_TRIGGER:
+        _clear_dispatch_mark()
+
+
+def _clear_dispatch_mark() -> None:
+    try:
+        cache.delete(DISPATCH_QUEUED)
+    except Exception:  # noqa: BLE001 - the mark expires by itself; the sweep sends meanwhile
+        log.warning("could not reach the cache to clear the dispatch mark")
 
 
 def links(appointment: Appointment, token: str | None) -> dict[str, str]:

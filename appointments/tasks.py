@@ -9,6 +9,7 @@ from .models import Heartbeat
 @shared_task(ignore_result=True)
 def send_due_notifications():
     """Triggered after a commit that queued a message: send what is due now."""
+    notifications.dispatch_started()
     return notifications.send_due(now=timezone.now())
 
 

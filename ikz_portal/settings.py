@@ -293,6 +293,10 @@ REMINDER_LEAD_HOURS = [int(h) for h in os.environ.get("REMINDER_LEAD_HOURS", "24
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
 # A dispatcher that claimed a message and died releases it after this many seconds.
 NOTIFICATION_CLAIM_SECONDS = env_int("NOTIFICATION_CLAIM_SECONDS", 300)
+# One queued send task at a time serves every message committed before it starts (a rush of
+# bookings queues a few tasks, not one each). Needs a cache shared with the workers: on with Redis.
+OUTBOX_SINGLE_TRIGGER = env_bool("OUTBOX_SINGLE_TRIGGER", bool(REDIS_URL))
+OUTBOX_TRIGGER_SECONDS = env_int("OUTBOX_TRIGGER_SECONDS", 30)  # the mark of a queued task expires then
 # Personal data (name, e-mail, phone, tokens) is erased this many days after the appointment.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 7)
 # /healthz answers 503 when the last outbox sweep is older than this.

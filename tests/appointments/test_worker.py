@@ -147,6 +147,33 @@ def test_a_trigger_reaches_a_real_redis_broker(demo, django_capture_on_commit_ca
     assert len(queued) == 1 and b"appointments.tasks.send_due_notifications" in queued[0]
 
 
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs a Redis server: set TEST_REDIS_URL")
+def test_one_queued_task_serves_every_booking_committed_before_it_starts(demo, settings, django_capture_on_commit_callbacks):
+    """With Redis as broker and shared cache: three bookings while a task waits queue it once; once
+    it has started, the next booking queues another, and sending finds all four opt-in mails."""
+    import redis
+
+    url = os.environ["TEST_REDIS_URL"]
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    settings.OUTBOX_SINGLE_TRIGGER = True
+    try:
+        with celery_broker(url):
+            for number, hour in enumerate((8, 9, 10)):
+                with django_capture_on_commit_callbacks(execute=True):
+                    book(demo, start=berlin(2026, 12, 2, hour, 0), email=f"citizen{number}@example.org")
+            assert client.llen("celery") == 1
+            notifications.dispatch_started()  # what the queued task does first
+            with django_capture_on_commit_callbacks(execute=True):
+                book(demo, start=berlin(2026, 12, 2, 11, 0), email="citizen3@example.org")
+            assert client.llen("celery") == 2
+        assert notifications.send_due(now=NOW + dt.timedelta(seconds=1)) == 4
+        assert sorted(m.to[0] for m in mail.outbox) == [f"citizen{n}@example.org" for n in range(4)]
+    finally:
+        client.flushdb()
+
+
 class TestDaylightSavingWeekend:
     @pytest.mark.parametrize(
         "now,start,reminder",
