@@ -154,23 +154,33 @@ def _insert(*, office, services, vehicles, municipality, start, now, fields) -> 
         return None
     minutes = duration_minutes(services, vehicles)
     end = start + dt.timedelta(minutes=minutes)
-    _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
+    if connection.vendor != "postgresql":
+        # Without the exclusion constraint nothing would refuse the insert: clear them first.
+        _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
     for choice in choices:
-        try:
-            with transaction.atomic():
-                appointment = Appointment.objects.create(
-                    reference=new_reference(office),
-                    office=office,
-                    counter_id=choice.counter_id,
-                    start=start,
-                    end=end,
-                    vehicles=vehicles,
-                    home_administration_id=municipality.administration_id,
-                    municipality=municipality,
-                    **fields,
-                )
-        except IntegrityError:
-            # Taken in the meantime by a concurrent booking (or a reference collision): next counter.
+        appointment = None
+        for attempt in range(2):
+            try:
+                with transaction.atomic():
+                    appointment = Appointment.objects.create(
+                        reference=new_reference(office),
+                        office=office,
+                        counter_id=choice.counter_id,
+                        start=start,
+                        end=end,
+                        vehicles=vehicles,
+                        home_administration_id=municipality.administration_id,
+                        municipality=municipality,
+                        **fields,
+                    )
+                break
+            except IntegrityError:
+                # A hold that ran out but is not yet marked expired (it still sits in the exclusion
+                # constraint), a booking made in the meantime by staff, or a reference collision:
+                # mark run-out holds expired and try once more, then the next counter.
+                if attempt == 0:
+                    _expire_stale_overlapping([choice.counter_id], start, end, now)
+        if appointment is None:
             continue
         AppointmentService.objects.bulk_create(
             AppointmentService(appointment=appointment, service=s, vehicles=vehicles, minutes=s.minutes_for(vehicles))
