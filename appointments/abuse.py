@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext_lazy as _
 
 from .errors import PortalError
@@ -57,16 +58,30 @@ def check_rate(scope: str, key: str, rate_setting: str) -> None:
         return
     now = time.time()
     window = int(now // rate.seconds)
-    cache_key = f"rl:{scope}:{_digest(key)}:{window}"
-    cache.add(cache_key, 0, timeout=rate.seconds + 5)
-    try:
-        used = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=rate.seconds + 5)
-        used = 1
+    used = _count(f"rl:{scope}:{_digest(key)}:{window}", timeout=rate.seconds + 5)
     if used > rate.count:
         record_blocked(f"rate_limit_{scope}")
         raise RateLimited(retry_after=max(1, math.ceil((window + 1) * rate.seconds - now)))
+
+
+def _count(cache_key: str, *, timeout: int) -> int:
+    """Count one more attempt under `cache_key` (created with `timeout`); return the count.
+
+    On Redis one round trip: SET NX with the expiry and INCR in one pipeline (Django's own add and
+    incr take three, and a booking checks two limits). Other caches: add, then incr."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        key = backend.make_and_validate_key(cache_key)
+        pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        return int(pipeline.execute()[1])
+    cache.add(cache_key, 0, timeout=timeout)
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=timeout)
+        return 1
 
 
 def client_address(request) -> str:

@@ -1,12 +1,14 @@
 """Defences against hoarding and bots: rate limits, the cap per address, the honeypot, the delay
 before a cancelled time comes back, and the counts administrators see."""
 import datetime as dt
+import os
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
 from appointments import availability, booking, views
+from appointments.abuse import RateLimited, check_rate
 from appointments.errors import PortalError
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
 from tests.conftest import berlin
@@ -127,3 +129,26 @@ def test_blocked_attempts_are_listed_for_administrators(admin_client, db):
     response = admin_client.get("/admin/appointments/blockedattempt/")
     assert response.status_code == 200
     assert "honeypot" in response.content.decode()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs a Redis server: set TEST_REDIS_URL")
+def test_limits_count_in_a_real_redis_and_expire_with_their_window(db, settings):
+    """On Redis (one pipeline per check): the third attempt of a 2/h limit is refused with the
+    seconds to the window's end, other keys are counted apart, and the count expires."""
+    import redis
+
+    url = os.environ["TEST_REDIS_URL"]
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    try:
+        check_rate("hold", "192.0.2.7", "2/h")
+        check_rate("hold", "192.0.2.7", "2/h")
+        check_rate("hold", "192.0.2.8", "2/h")
+        with pytest.raises(RateLimited) as refused:
+            check_rate("hold", "192.0.2.7", "2/h")
+        assert 0 < refused.value.retry_after <= 3600
+        keys = client.keys("*rl:hold:*")
+        assert len(keys) == 2 and all(0 < client.ttl(key) <= 3605 for key in keys)
+    finally:
+        client.flushdb()
