@@ -28,7 +28,7 @@ from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, duration_minutes, find_slots, today
 from .errors import PortalError
 from .models import Appointment, Channel, Status
-from .notifications import documents_for
+from .notifications import documents_of, services_of
 
 log = logging.getLogger(__name__)
 
@@ -410,14 +410,11 @@ def check_start(start: dt.datetime, now: dt.datetime) -> None:
 
 
 def booking_out(appointment: Appointment, services=None) -> dict:
-    """The booking as the API shows it. `services`: the ones just booked, with their documents
-    prefetched (a new booking), which saves reading them back."""
+    """The booking as the API shows it. `services`: the ones just booked (a new booking), which
+    saves reading them back."""
     if services is None:
-        services = [item.service for item in appointment.items.select_related("service")]
-        documents = documents_for(appointment)
-    else:
-        unique = {document.id: document for service in services for document in service.documents.all()}
-        documents = sorted(unique.values(), key=lambda d: (d.position, d.name_de, d.id))
+        services = services_of(appointment)
+    documents = documents_of(services)
     return {
         "reference": appointment.reference,
         "status": appointment.status,

@@ -28,7 +28,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from offices.hours import BERLIN
-from offices.models import Office
+from offices import config
+from offices.models import Document, Office, Service
 
 from .calendar import appointment_ics
 from .models import Appointment, Notification, Status
@@ -178,12 +179,13 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         extra["checkin_qr_cid"] = checkin_qr_cid(appointment)
     elif notification.kind == Notification.Kind.RELOCATION_OFFER:
         extra["offered_slots"] = offered_slots(appointment, notification.payload)
+    services = services_of(appointment)
     with translation.override(appointment.language or settings.LANGUAGE_CODE):
         context = {
             "appointment": appointment,
             "office": appointment.office,
-            "services": [item.service for item in appointment.items.select_related("service")],
-            "documents": documents_for(appointment),
+            "services": services,
+            "documents": documents_of(services),
             "kind": notification.kind,
             **links(appointment, notification.payload.get("token")),
             **extra,
@@ -212,11 +214,22 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
     return message
 
 
-def documents_for(appointment: Appointment):
-    """The documents for all services of the appointment, each once, in checklist order."""
-    from offices.models import Document
+def services_of(appointment: Appointment) -> list[Service]:
+    """The services of the appointment in booking order, from the configuration in memory."""
+    by_id = {service.id: service for service in config.current(now=timezone.now()).services.values()}
+    ids = appointment.items.order_by("id").values_list("service_id", flat=True)
+    return [by_id[service_id] for service_id in ids if service_id in by_id]
 
-    return list(Document.objects.filter(services__in=appointment.items.values("service")).distinct())
+
+def documents_of(services) -> list[Document]:
+    """The documents for all these services (with their documents read), each once, in checklist order."""
+    unique = {document.id: document for service in services for document in service.documents.all()}
+    return sorted(unique.values(), key=lambda d: (d.position, d.name_de, d.id))
+
+
+def documents_for(appointment: Appointment) -> list[Document]:
+    """The documents for all services of the appointment, each once, in checklist order."""
+    return documents_of(services_of(appointment))
 
 
 def queue_reminders(appointment: Appointment, *, token: str | None, now: dt.datetime) -> None:
