@@ -72,7 +72,7 @@ def subtract(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
                 continue
             if cut_start > cursor:
                 result.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
+            cursor = cut_end  # after the cursor, or `continue` above: no need for max()
             if cursor >= end:
                 break
         if cursor < end:
