@@ -15,13 +15,23 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
+from django.db.models import BigIntegerField, F, Func
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from offices import config
 from offices.config import Configuration
-from offices.hours import BERLIN, Interval, OfficeSchedule, load_office_schedules, local, subtract
+from offices.hours import (
+    BERLIN,
+    Interval,
+    OfficeSchedule,
+    epoch_seconds,
+    load_office_schedules,
+    local,
+    subtract,
+)
 from offices.models import Administration, Municipality, Office, Service
 
 from .errors import PortalError
@@ -153,21 +163,57 @@ def _fetch(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _occupied_rows(counter_ids, start, end, now, *, ignore=None, online=True, with_home=False) -> list[tuple]:
-    """(counter, start, end[, home administration]) of everything that occupies a counter between
-    `start` and `end`: the one definition of "taken" for searching and for booking."""
+def _occupying(counter_ids, start, end, now, *, ignore=None, online=True):
+    """Everything that occupies a counter between `start` and `end`: the one definition of "taken"
+    for searching and for booking."""
     occupying = Appointment.objects.occupying(now)
     if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
         since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
         occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
-    columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
-    return _fetch(
+    return (
         occupying
         .filter(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
         .exclude(pk=ignore)
         # No ORDER BY: the model's ordering would join counter and office and sort every row.
         .order_by()
-        .values_list(*columns)
+    )
+
+
+def _occupied_rows(counter_ids, start, end, now, *, ignore=None, online=True, with_home=False) -> list[tuple]:
+    """(counter, start, end[, home administration]) of everything `_occupying` finds."""
+    columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
+    return _fetch(_occupying(counter_ids, start, end, now, ignore=ignore, online=online).values_list(*columns))
+
+
+def _occupied_seconds(counter_ids, start, end, now, *, with_home=False) -> list[tuple]:
+    """What `_occupied_rows` reads for an online search, as one row per counter: (counter, starts,
+    ends[, home administrations]), lists in the same order, the times in whole seconds since the
+    epoch. Starts are rounded down and ends up: an appointment blocks every grid start it touches,
+    even by a fraction of a second, and no other.
+
+    On PostgreSQL the database converts and groups: an int8 costs less to send and to read than a
+    timestamptz, and arrays of ints make no Python object per appointment but the ints."""
+    if connection.vendor != "postgresql":
+        grouped: dict[int, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+        for counter_id, a_start, a_end, *home in _occupied_rows(counter_ids, start, end, now, with_home=with_home):
+            starts, ends, homes = grouped[counter_id]
+            starts.append(epoch_seconds(a_start))
+            ends.append(epoch_seconds(a_end, up=True))
+            homes.extend(home)
+        return [(counter_id, *(columns if with_home else columns[:2])) for counter_id, columns in grouped.items()]
+    arrays = {
+        "starts": ArrayAgg(Func(
+            F("start"), template="floor(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
+        )),
+        "ends": ArrayAgg(Func(
+            F("end"), template="ceil(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
+        )),
+    }
+    if with_home:
+        arrays["homes"] = ArrayAgg("home_administration_id")
+    return _fetch(
+        _occupying(counter_ids, start, end, now).values("counter_id").annotate(**arrays)
+        .values_list("counter_id", *arrays)
     )
 
 
@@ -220,26 +266,24 @@ def busy_intervals(
 def occupied_by_counter(
     counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, *, partner_minutes: dict | None = None,
     office_of: dict | None = None,
-) -> dict[int, list[Interval]]:
-    """What `busy_intervals` reads, per counter only (in no particular order): a search over many
-    days subtracts them from all of a counter's working time in one pass, instead of sorting them
-    into days first. `partner_minutes` as there, for the local reserve."""
-    rows = _occupied_rows(counter_ids, start, end, now, with_home=partner_minutes is not None)
-    by_counter: dict[int, list[Interval]] = defaultdict(list)
+) -> dict[int, list[tuple[int, int]]]:
+    """What `busy_intervals` reads online, per counter only (in no particular order) and in whole
+    seconds since the epoch (see `_occupied_seconds`): a search over many days subtracts them from
+    all of a counter's working time in one pass, instead of sorting them into days first.
+    `partner_minutes` as there, for the local reserve."""
+    rows = _occupied_seconds(counter_ids, start, end, now, with_home=partner_minutes is not None)
+    by_counter = {counter_id: list(zip(starts, ends)) for counter_id, starts, ends, *_homes in rows}
     if partner_minutes is None:
-        for counter_id, a_start, a_end in rows:
-            by_counter[counter_id].append((a_start, a_end))
         return by_counter
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
-    midnights = [local(day, dt.time(0)) for day in days]
-    office_and_home = {c: (office.id, office.administration_id) for c, office in office_of.items()}
-    for counter_id, a_start, a_end, home_id in rows:
-        by_counter[counter_id].append((a_start, a_end))
-        office_id, administration_id = office_and_home[counter_id]
-        if home_id != administration_id:
-            index = bisect_right(midnights, a_start) - 1
-            day = days[index] if index >= 0 else a_start.astimezone(BERLIN).date()
-            partner_minutes[(office_id, day)] += (a_end - a_start).total_seconds() / 60
+    midnights = [epoch_seconds(local(day, dt.time(0))) for day in days]
+    for counter_id, starts, ends, homes in rows:
+        office = office_of[counter_id]
+        for a_start, a_end, home_id in zip(starts, ends, homes):
+            if home_id != office.administration_id:
+                index = bisect_right(midnights, a_start) - 1
+                day = days[index] if index >= 0 else dt.datetime.fromtimestamp(a_start, BERLIN).date()
+                partner_minutes[(office.id, day)] += (a_end - a_start) / 60
     return by_counter
 
 
@@ -289,62 +333,53 @@ def grid_starts(interval: Interval, minutes: int, grid: int, not_before: dt.date
         start += step
 
 
-def grid_run(interval: Interval, length: dt.timedelta, grid: int, not_before: dt.datetime):
-    """The first and the last of `grid_starts(interval, minutes, ...)` for an appointment of
-    `length`, or None when there is none: the starts are every grid step between them."""
-    start, end = interval
+def grid_run(start: int, end: int, length: int, grid: int, not_before: int) -> tuple[int, int] | None:
+    """The first and the last start on the office grid at which `length` fits in [start, end),
+    not before `not_before`, or None when there is none: the starts are every grid step between
+    them. All in seconds (`grid` too), the times since the epoch, like `grid_starts` otherwise."""
     if not_before > start:
         start = not_before
-    if start.tzinfo is dt.timezone.utc and not 60 % grid:
+    if 3600 % grid:
+        start = _on_wall_clock_grid(start, grid)
+    else:
         # Berlin is a whole number of hours off UTC, so a grid that divides the hour is the same
         # on the UTC clock: no time-zone conversion needed.
-        offset = start.minute % grid
-    else:
-        wall = start.astimezone(BERLIN)
-        offset = (wall.hour * 60 + wall.minute) % grid
-    if offset or start.second or start.microsecond:
-        start = start.replace(second=0, microsecond=0) + dt.timedelta(minutes=grid - offset)
+        start = -(-start // grid) * grid
     latest = end - length
     if start > latest:
         return None
-    step = STEPS[grid]
-    return start, start + (latest - start) // step * step
+    return start, latest - (latest - start) % grid
 
 
-STEPS = {minutes: dt.timedelta(minutes=minutes) for minutes in range(1, 61)}
+def _on_wall_clock_grid(start: int, grid: int) -> int:
+    """The first instant from `start` on whose Berlin wall clock the time of day is a multiple of `grid`
+    seconds: the grid counts from local midnight, as the booking check does."""
+    wall = dt.datetime.fromtimestamp(start, BERLIN)
+    return start + -(wall.hour * 3600 + wall.minute * 60 + wall.second) % grid
 
 
-def union_of_runs(runs: list[tuple[dt.datetime, dt.datetime]], step: dt.timedelta) -> list[dt.datetime]:
+def union_of_runs(runs: list[tuple[int, int]], step: int) -> list[int]:
     """The distinct start times of several counters' runs (first, last, every `step`), in order.
 
     A free minute on four counters is one start, not four: runs that overlap or touch are merged
     before any start is made, instead of making every counter's starts and deduplicating them.
     """
     runs.sort()
-    starts: list[dt.datetime] = []
+    starts: list[int] = []
     aligned = True
     first = last = None
     for run_first, run_last in runs:
-        if last is not None and run_first <= last + step and (run_first - first) % step == ZERO:
+        if last is not None and run_first <= last + step and (run_first - first) % step == 0:
             if run_last > last:
                 last = run_last
             continue
         if last is not None:
             aligned = aligned and run_first > last  # on another grid phase: merge by set below
-            starts.extend(_every(first, last, step))
+            starts.extend(range(first, last + 1, step))
         first, last = run_first, run_last
     if last is not None:
-        starts.extend(_every(first, last, step))
+        starts.extend(range(first, last + 1, step))
     return starts if aligned else sorted(set(starts))
-
-
-ZERO = dt.timedelta(0)
-
-
-def _every(first: dt.datetime, last: dt.datetime, step: dt.timedelta):
-    while first <= last:
-        yield first
-        first += step
 
 
 def office_window(office: Office, request: SlotRequest, now: dt.datetime):
@@ -395,40 +430,42 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         office_of=office_of,
     )
 
-    length = dt.timedelta(minutes=minutes)
-    slots: list[Slot] = []
+    # From here on in whole seconds since the epoch: ints cost less to make, keep and compare than
+    # datetimes, and only the starts found become datetimes.
+    length = minutes * 60
+    starts_of: list[tuple[Office, list[int]]] = []
     for office in offices:
         schedule = schedules[office.id]
         counters = schedule.counters_for(service_ids)
         if not counters:
             continue
         first, last, not_before = office_window(office, request, now)
+        not_before = epoch_seconds(not_before, up=True)
+        grid = office.slot_minutes * 60
         days = [
             day for day in daterange(first, last)
             if rules.allows(office, administration_id, service_ids, day)
             and not (reserve_applies(office, administration_id, day, now)
                      and reserve_blocks(schedule, day, minutes, partner_minutes))
         ]
-        runs: dict[dt.date, list] = {day: [] for day in days}
+        runs: list[tuple[int, int]] = []
         for counter in counters:
             # All the counter's working intervals of the search, in time order, minus all its
-            # occupied ones in one pass: each free interval lies within one working interval,
-            # which tells its day.
-            working, day_of = [], []
+            # occupied ones in one pass.
+            working: list[tuple[int, int]] = []
             for day in days:
-                intervals = schedule.working_intervals(counter.id, day)
-                working.extend(intervals)
-                day_of.extend([day] * len(intervals))
+                working.extend(schedule.working_seconds(counter.id, day))
             if not working:
                 continue
-            starts = [interval[0] for interval in working]
-            for interval in subtract(working, occupied.get(counter.id, [])):
-                run = grid_run(interval, length, office.slot_minutes, not_before)
+            for free_start, free_end in subtract(working, occupied.get(counter.id, [])):
+                run = grid_run(free_start, free_end, length, grid, not_before)
                 if run:
-                    runs[day_of[bisect_right(starts, interval[0]) - 1]].append(run)
-        step = STEPS[office.slot_minutes] if office.slot_minutes in STEPS else dt.timedelta(minutes=office.slot_minutes)
-        for day in days:
-            slots.extend([Slot(office, start, start + length) for start in union_of_runs(runs[day], step)])
+                    runs.append(run)
+        starts_of.append((office, union_of_runs(runs, grid)))
+    # One datetime per distinct instant: offices on the same grid share their starts and ends.
+    found = {t for _office, starts in starts_of for t in starts}
+    instants = {t: dt.datetime.fromtimestamp(t, dt.timezone.utc) for t in found | {t + length for t in found}}
+    slots = [Slot(office, instants[t], instants[t + length]) for office, starts in starts_of for t in starts]
     # Offices come in name order and sorting is stable: the same order as by (start, office name).
     slots.sort(key=attrgetter("start"))
     return slots

@@ -23,6 +23,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 Interval = tuple[dt.datetime, dt.datetime]
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+SECOND = dt.timedelta(seconds=1)
+
 
 @lru_cache(maxsize=64)
 def public_holidays(year: int) -> dict[dt.date, str]:
@@ -49,11 +52,19 @@ def day_bounds(day: dt.date) -> Interval:
     return local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
 
 
+def epoch_seconds(moment: dt.datetime, *, up: bool = False) -> int:
+    """Whole seconds since 1970-01-01 UTC of an aware datetime, rounded down (or `up`)."""
+    if up:
+        return -((EPOCH - moment) // SECOND)
+    return (moment - EPOCH) // SECOND
+
+
 _start = itemgetter(0)
 
 
 def subtract(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
-    """The parts of sorted, disjoint `intervals` not covered by `cuts` (any order, may overlap)."""
+    """The parts of sorted, disjoint `intervals` not covered by `cuts` (any order, may overlap).
+    Any comparable times will do: datetimes, or seconds since the epoch for a long search."""
     if not cuts:
         return intervals
     result: list[Interval] = []
@@ -72,7 +83,7 @@ def subtract(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
                 continue
             if cut_start > cursor:
                 result.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
+            cursor = cut_end  # after the cursor, or `continue` above: no need for max()
             if cursor >= end:
                 break
         if cursor < end:
@@ -124,6 +135,19 @@ class OfficeSchedule:
             intervals = self._worked_out[key] = self._working_intervals(counter_id, day)
         return list(intervals)
 
+    def working_seconds(self, counter_id: int, day: dt.date) -> tuple[tuple[int, int], ...]:
+        """`working_intervals` in whole seconds since the epoch (UTC), for a search that works in
+        integers. Starts round up and ends down: every start on a grid of whole minutes that fits
+        in the interval fits in the rounded one too."""
+        key = (counter_id if counter_id in self._own_time else None, day)
+        seconds = self._worked_out_seconds.get(key)
+        if seconds is None:
+            seconds = self._worked_out_seconds[key] = tuple(
+                (epoch_seconds(start, up=True), epoch_seconds(end))
+                for start, end in self._working_intervals(counter_id, day)
+            )
+        return seconds
+
     @cached_property
     def _own_time(self) -> frozenset[int]:
         """Counters with hours or closures of their own. A schedule is read once and not changed."""
@@ -131,6 +155,10 @@ class OfficeSchedule:
 
     @cached_property
     def _worked_out(self) -> dict:
+        return {}
+
+    @cached_property
+    def _worked_out_seconds(self) -> dict:
         return {}
 
     def _working_intervals(self, counter_id: int, day: dt.date) -> list[Interval]:

@@ -236,6 +236,26 @@ class TestDaylightSaving:
         first = slots[0].start.astimezone(dt.timezone.utc)
         assert (first.hour, first.minute) == (utc_hour, 0)
 
+    @pytest.mark.parametrize("day", [dt.date(2026, 10, 25), dt.date(2027, 3, 28)], ids=["autumn", "spring"])
+    def test_grid_that_does_not_divide_the_hour_counts_from_midnight_on_the_wall_clock(self, world, day):
+        """A 45-minute grid on a day of 25 or 23 hours: 08:15, 09:00 and 09:45 as on any other day
+        (not every 45 real minutes since midnight, which would be 08:00 or 08:30), and such a start
+        can be booked. The office form accepts only grids that divide the hour; the engine must
+        still be right for the others."""
+        OpeningHours.objects.create(office=world.office_ft, weekday=6, opens=dt.time(8), closes=dt.time(10))
+        world.office_ft.slot_minutes = 45
+        world.office_ft.booking_horizon_days = 200
+        world.office_ft.save()
+        now = dt.datetime.combine(day - dt.timedelta(days=3), dt.time(7), tzinfo=BERLIN)
+        slots = find_slots(request=world.request(day=day), now=now)
+        assert times(slots) == ["08:15", "09:00", "09:45"]
+        appointment = booking.book(
+            office=world.office_ft, start=slots[1].start, services=[world.quick], vehicles=1,
+            municipality=world.frankenthal_home, name="Frankenthalerin", email="f@example.org", privacy_consent=True,
+            now=now,
+        )
+        assert appointment.start == berlin(day.year, day.month, day.day, 9, 0)
+
 
 class TestLocalReserve:
     """Frankenthal keeps half its counter time for its own residents until 3 days before the day."""
