@@ -521,6 +521,7 @@ def list_municipalities(request, postcode: Annotated[Optional[str], Query(max_le
     summary="Free start times",
     description=f"One entry per office and start time, in time order. At most {MAX_SEARCH_DAYS} days per search.",
 )
+@config.one_reading()
 def list_slots(
     request,
     service: Annotated[list[Slug], Query(max_length=MAX_SERVICES, description="Service slug; repeat for several.")],
@@ -573,6 +574,7 @@ def list_slots(
     "`captcha_invalid` otherwise); each solution counts once.",
     throttle=[BookingThrottle()],
 )
+@config.one_reading()
 def create_booking(request, data: BookingIn):
     now = current_time()
     lookup = Lookup()

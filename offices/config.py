@@ -12,9 +12,11 @@ configuration: the occupied times are read in every search, never from here.
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import threading
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -100,19 +102,39 @@ def load(*, version: int | None, day: dt.date) -> Configuration:
 
 
 _cache = threading.local()  # one reading per thread: threads of a server never share a schedule's memo
+_pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("offices_config_pinned", default=None)
 
 
 def current(*, now: dt.datetime) -> Configuration:
-    """The configuration as the database holds it now (in this transaction)."""
-    version = read_version()
+    """The configuration as the database holds it now (in this transaction), or as it was first
+    read inside `one_reading`."""
     day = now.astimezone(BERLIN).date()
+    pinned = _pinned.get()
+    if pinned is not None and day in pinned:
+        return pinned[day]
+    version = read_version()
     cached: Configuration | None = getattr(_cache, "configuration", None)
     if cached is not None and version is not None and cached.version == version and cached.day == day:
-        return cached
-    configuration = load(version=version, day=day)
-    # Without a number (no row), nothing tells a later change apart: such a reading is not kept.
-    _cache.configuration = configuration if version is not None else None
+        configuration = cached
+    else:
+        configuration = load(version=version, day=day)
+        # Without a number (no row), nothing tells a later change apart: such a reading is not kept.
+        _cache.configuration = configuration if version is not None else None
+    if pinned is not None:
+        pinned[day] = configuration
     return configuration
+
+
+@contextmanager
+def one_reading():
+    """Inside this block every use sees the configuration of its first one, read once: for a
+    request that searches and books but changes no configuration itself (a change it made would
+    not be seen), such as a booking through the API."""
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 def forget() -> None:

@@ -59,7 +59,7 @@ class Stack:
     """gunicorn instances and Celery workers, each in its own process group, stopped on exit."""
 
     def __init__(self, *, database_url: str, redis_url: str, work_dir: Path, web: int, workers: int,
-                 web_workers: int = 2):
+                 web_workers: int = 2, worker_nice: int = 10):
         self.work_dir = work_dir
         self.mail_dir = work_dir / "mail"
         self.ports = [free_port() for _ in range(web)]
@@ -89,6 +89,7 @@ class Stack:
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.web_workers = web_workers
+        self.worker_nice = worker_nice
         self.worker_count = workers
         self.web: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []
@@ -109,7 +110,10 @@ class Stack:
                 "--bind", f"127.0.0.1:{port}", "--timeout", "60",
             ], f"gunicorn-{port}"))
         for number in range(1, self.worker_count + 1):
+            # At a lower priority than gunicorn, as the README advises where both share a host:
+            # in a rush the confirmations wait a moment for a free core, not the bookings.
             self.workers.append(self._spawn([
+                "nice", "-n", str(self.worker_nice),
                 sys.executable, "-m", "celery", "-A", "ikz_portal", "worker", "--pool=solo",
                 "-n", f"bench{number}@%h", "--loglevel=info", "--without-gossip", "--without-mingle",
             ], f"celery-{number}"))
@@ -563,6 +567,7 @@ class CrowdRun:
     mails_duplicated: int
     memory: dict
     web_workers: int = 2
+    worker_nice: int = 10
 
     @property
     def attempts_per_second(self) -> float:
@@ -575,7 +580,7 @@ class CrowdRun:
 
 def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: str, redis_url: str,
               work_dir: Path, attempts: int, clients: int, trivial_requests: int, seed: int,
-              web_workers: int = 2) -> CrowdRun:
+              web_workers: int = 2, worker_nice: int = 10) -> CrowdRun:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # the benchmark's own database number: counters, queues
@@ -583,7 +588,7 @@ def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: 
     supply = capacity(day, now)
     work_dir.mkdir(parents=True, exist_ok=True)
     with Stack(database_url=database_url, redis_url=redis_url, work_dir=work_dir, web=web, workers=workers,
-               web_workers=web_workers) as stack:
+               web_workers=web_workers, worker_nice=worker_nice) as stack:
         with CpuMeter(stack) as trivial_cpu:
             trivial = asyncio.run(trivial_load(stack.ports, total=trivial_requests, clients=clients))
         # The mails of the crowd's bookings are sent while it runs and after: their cost is the
@@ -609,5 +614,5 @@ def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: 
         mails_missing=sum(1 for ref in references if ref not in sent),
         mails_duplicated=sum(1 for ref in references if sent.get(ref, 0) > 1)
         + sum(1 for ref in sent if ref not in references),
-        memory=memory, web_workers=web_workers,
+        memory=memory, web_workers=web_workers, worker_nice=worker_nice,
     )

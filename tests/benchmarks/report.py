@@ -43,14 +43,16 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
         out.append("")
         out.append(f"**Flash crowd** over HTTP (gunicorn, {crowds[0].web_workers} sync workers per instance, "
                    "production settings; "
-                   "Celery workers with the solo pool; PostgreSQL and Redis on the same machine; "
-                   "the client on the same machine too). Latencies in ms for the booking requests:")
+                   f"Celery workers with the solo pool at nice {crowds[0].worker_nice}; PostgreSQL and Redis on "
+                   "the same machine; the client on the same machine too). Latencies in ms for the booking "
+                   "requests; mails: the seconds from the crowd's start until the last confirmation mail was "
+                   "sent:")
         out.append("")
         out.append("| run | gunicorn / Celery | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
                    "| no answer | p50 | p95 | p99 | bookings/s | requests/s | trivial view req/s (p95) "
-                   "| overlaps | still free | mails (missing, twice) |")
+                   "| overlaps | still free | mails (missing, twice) | all mails sent after |")
         out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
-                   "| ---: | ---: | ---: | ---: | --- |")
+                   "| ---: | ---: | ---: | ---: | --- | ---: |")
         for c in crowds:
             k = c.crowd
             other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
@@ -59,7 +61,8 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
                 f"| {k.slot_taken} | {other} | {k.server_errors} | {k.transport_errors} | {_ms(k.latency['p50'])} "
                 f"| {_ms(k.latency['p95'])} | {_ms(k.latency['p99'])} | {c.bookings_per_second:.1f} "
                 f"| {c.attempts_per_second:.1f} | {c.trivial['rps']:.0f} ({_ms(c.trivial['p95'])}) | {c.overlaps} "
-                f"| {c.still_free} | {c.mails_sent} ({c.mails_missing}, {c.mails_duplicated}) |"
+                f"| {c.still_free} | {c.mails_sent} ({c.mails_missing}, {c.mails_duplicated}) "
+                f"| {c.crowd.seconds + c.mail_seconds:.0f} s |"
             )
         out.append("")
         out.append("Where the CPU went, per request (ms of CPU, user + system, from /proc; the crowd's "

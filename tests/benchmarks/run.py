@@ -30,6 +30,8 @@ CROWD_SHARE_OF_TRIVIAL = 0.40
 MEMORY_MB = 150.0
 # gunicorn workers per instance: the README's production command.
 WEB_WORKERS = 4
+# The Celery workers' priority below gunicorn's where both share the cores (README, Production).
+WORKER_NICE = 10
 
 
 def setup_django(database_url: str, var_dir: Path) -> None:
@@ -92,6 +94,8 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-http", action="store_true", help="only the in-process availability benchmark")
     parser.add_argument("--web-workers", type=int, default=WEB_WORKERS,
                         help=f"gunicorn sync workers per instance (default {WEB_WORKERS}, as in the README)")
+    parser.add_argument("--worker-nice", type=int, default=WORKER_NICE,
+                        help=f"nice value of the Celery workers (default {WORKER_NICE}, as in the README)")
     parser.add_argument("--output", type=Path, default=HERE / "results.md", help="where to write the table")
     args = parser.parse_args(argv)
 
@@ -132,7 +136,7 @@ def main(argv=None) -> int:
                 crowd = bench_http.run_crowd(
                     name=name, web=web, workers=workers, day=day, database_url=database.url(), redis_url=REDIS_URL,
                     work_dir=work / name, attempts=attempts, clients=clients, trivial_requests=trivial,
-                    seed=data.SEED + web, web_workers=args.web_workers,
+                    seed=data.SEED + web, web_workers=args.web_workers, worker_nice=args.worker_nice,
                 )
                 crowds.append(crowd)
                 print(f"  flash crowd {name}: {crowd.crowd.successes} booked of {crowd.capacity}, "

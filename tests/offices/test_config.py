@@ -75,3 +75,13 @@ def test_unchanged_configuration_is_read_once(world, django_assert_num_queries):
         assert config.current(now=NOW) is first
     OpeningHours.objects.filter(office=world.office_ft).update(closes=dt.time(9))
     assert config.current(now=NOW) is not first
+
+
+def test_one_reading_serves_the_first_reading_without_asking_again(world, django_assert_num_queries):
+    """Inside one request's reading the configuration is read once; outside it, a change is seen."""
+    with config.one_reading():
+        first = config.current(now=NOW)
+        OpeningHours.objects.filter(office=world.office_ft).update(closes=dt.time(9))
+        with django_assert_num_queries(0):
+            assert config.current(now=NOW) is first
+    assert config.current(now=NOW) is not first
