@@ -154,9 +154,12 @@ def _fetch(queryset) -> list[tuple]:
     UTC, so the values are the same."""
     if connection.vendor != "postgresql":
         return list(queryset)
+    return _fetch_sql(*queryset.query.sql_with_params())
+
+
+def _fetch_sql(sql: str, params) -> list[tuple]:
     from psycopg.types.datetime import TimestamptzLoader
 
-    sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
         cursor.execute(sql, params)
@@ -179,10 +182,82 @@ def _occupying(counter_ids, start, end, now, *, ignore=None, online=True):
     )
 
 
+# Stand-ins for the values of an occupancy query while its SQL is compiled once per shape: none of
+# them can be a real value, and each tells which parameter it stands for.
+_START = dt.datetime(1970, 1, 10, tzinfo=dt.timezone.utc)
+_END = dt.datetime(1970, 1, 20, tzinfo=dt.timezone.utc)
+_NOW = dt.datetime(1970, 2, 1, tzinfo=dt.timezone.utc)
+_IGNORE = -987_654_321
+_compiled: dict = {}
+
+
+def _fetch_occupying(shape: tuple, query: Callable, counter_ids, start, end, now, ignore=None) -> list[tuple]:
+    """`_fetch(query(counter_ids, start, end, now, ignore))`, with the SQL compiled once per shape.
+
+    Django builds and compiles a queryset anew for each use, which costs about as much as running
+    it for one day: a booking pays it once, a "just taken" answer twice. The SQL depends only on
+    the shape (`shape`, how many counters, whether an appointment is ignored, the cancelled-slot
+    delay); the values only fill its parameters. So the queryset is compiled once with stand-in
+    values, and each parameter is known by the stand-in it received. Anything unexpected in the
+    compiled parameters, and that shape is always built by the ORM instead.
+    """
+    counter_ids = list(dict.fromkeys(counter_ids))
+    if connection.vendor != "postgresql" or not counter_ids:
+        return _fetch(query(counter_ids, start, end, now, ignore))
+    delay = dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
+    key = (shape, len(counter_ids), ignore is None, delay)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        compiled = _compiled[key] = _compile_occupying(query, len(counter_ids), ignore is not None, delay)
+    if not compiled:
+        return _fetch(query(counter_ids, start, end, now, ignore))
+    sql, roles = compiled
+    values = {"start": start, "end": end, "now": now, "lower": start - LONGEST_APPOINTMENT, "since": now - delay,
+              "ignore": ignore}
+    params = [
+        counter_ids[what] if kind == "counter" else values[what] if kind == "value" else what
+        for kind, what in roles
+    ]
+    return _fetch_sql(sql, params)
+
+
+def _compile_occupying(query: Callable, count: int, with_ignore: bool, delay: dt.timedelta):
+    """(sql, the role of each parameter) of the query compiled with stand-ins, or False."""
+    stand_ins = [-(number + 1) for number in range(count)]
+    sql, params = query(stand_ins, _START, _END, _NOW, _IGNORE if with_ignore else None).query.sql_with_params()
+    times = {_START: "start", _END: "end", _NOW: "now", _START - LONGEST_APPOINTMENT: "lower"}
+    if delay:
+        times[_NOW - delay] = "since"
+    roles = []
+    for param in params:
+        if isinstance(param, dt.datetime):
+            if param not in times:
+                return False
+            roles.append(("value", times[param]))
+        elif isinstance(param, int) and not isinstance(param, bool) and param < 0:
+            if with_ignore and param == _IGNORE:
+                roles.append(("value", "ignore"))
+            elif -count <= param <= -1:
+                roles.append(("counter", -param - 1))
+            else:
+                return False
+        elif isinstance(param, (str, int)):
+            roles.append(("constant", param))
+        else:  # a list or anything else: not a shape this understands
+            return False
+    if sorted(what for kind, what in roles if kind == "counter") != list(range(count)):
+        return False
+    return sql, roles
+
+
 def _occupied_rows(counter_ids, start, end, now, *, ignore=None, online=True, with_home=False) -> list[tuple]:
     """(counter, start, end[, home administration]) of everything `_occupying` finds."""
     columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
-    return _fetch(_occupying(counter_ids, start, end, now, ignore=ignore, online=online).values_list(*columns))
+
+    def query(counter_ids, start, end, now, ignore):
+        return _occupying(counter_ids, start, end, now, ignore=ignore, online=online).values_list(*columns)
+
+    return _fetch_occupying(("rows", online, with_home), query, counter_ids, start, end, now, ignore)
 
 
 def _occupied_seconds(counter_ids, start, end, now, *, with_home=False) -> list[tuple]:
@@ -211,10 +286,13 @@ def _occupied_seconds(counter_ids, start, end, now, *, with_home=False) -> list[
     }
     if with_home:
         arrays["homes"] = ArrayAgg("home_administration_id")
-    return _fetch(
-        _occupying(counter_ids, start, end, now).values("counter_id").annotate(**arrays)
-        .values_list("counter_id", *arrays)
-    )
+
+    def query(counter_ids, start, end, now, ignore):
+        return _occupying(counter_ids, start, end, now).values("counter_id").annotate(**arrays).values_list(
+            "counter_id", *arrays
+        )
+
+    return _fetch_occupying(("seconds", with_home), query, counter_ids, start, end, now)
 
 
 def busy_intervals(

@@ -307,3 +307,37 @@ class TestLocalReserve:
             now=NOW,
         )
         assert appointment.home_administration == world.rp
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("online,with_home,ignore", [(True, False, False), (True, True, False), (False, False, True)])
+def test_occupied_times_from_the_compiled_query_are_those_the_orm_reads(world, settings, online, with_home, ignore):
+    """The occupancy query compiled once per shape finds exactly what the ORM's queryset finds:
+    live bookings, a live hold, a time cancelled within the delay; not a run-out hold, an older
+    cancellation or the appointment being moved."""
+    from appointments import availability as engine
+
+    settings.CANCELLED_SLOT_DELAY_MINUTES = 15
+    c1, c2 = world.office_ft.counters.order_by("name")
+    day = berlin(2026, 12, 1, 8, 0)
+    moved = world.occupy(world.office_ft, c1, day, 15)
+    world.occupy(world.office_ft, c1, day + dt.timedelta(minutes=30), 15, status=Status.HELD,
+                 hold_expires_at=NOW + dt.timedelta(minutes=5))
+    world.occupy(world.office_ft, c2, day, 15, status=Status.HELD, hold_expires_at=NOW - dt.timedelta(minutes=1))
+    recent = world.occupy(world.office_ft, c2, day + dt.timedelta(minutes=30), 15, status=Status.CANCELLED)
+    old = world.occupy(world.office_ft, c2, day + dt.timedelta(minutes=60), 15, status=Status.CANCELLED)
+    Appointment.objects.filter(pk=recent.pk).update(cancelled_at=NOW - dt.timedelta(minutes=5))
+    Appointment.objects.filter(pk=old.pk).update(cancelled_at=NOW - dt.timedelta(minutes=30))
+    world.occupy(world.office_ft, c2, berlin(2026, 12, 3, 8, 0), 15)  # outside the range
+    args = ([c1.id, c2.id], berlin(2026, 12, 1, 0, 0), berlin(2026, 12, 2, 0, 0), NOW)
+    kwargs = {"ignore": moved.pk if ignore else None, "online": online, "with_home": with_home}
+    columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
+    expected = sorted(engine._fetch(
+        engine._occupying(*args, ignore=kwargs["ignore"], online=online).values_list(*columns)
+    ))
+    engine._compiled.clear()
+    first = sorted(engine._occupied_rows(*args, **kwargs))
+    again = sorted(engine._occupied_rows(*args, **kwargs))
+    assert first == again == expected
+    assert len(expected) == (1 if ignore else 2) + (1 if online else 0)
+    assert all(engine._compiled.values()), "the shape was compiled, not left to the ORM"
