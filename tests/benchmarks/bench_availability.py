@@ -13,7 +13,7 @@ from django.db import connection
 from psycopg.types.datetime import TimestamptzLoader
 from django.test.utils import CaptureQueriesContext
 
-from appointments.availability import SlotRequest, busy_intervals, find_slots, nearest_slots
+from appointments.availability import SlotRequest, busy_intervals, find_slots, nearest_slots, occupied_by_counter
 from appointments.models import EXPIRING_STATUSES, LIVE_STATUSES, Appointment
 from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service
@@ -186,7 +186,8 @@ def measure(data_set, *, runs_range: int, runs_day: int) -> list[Row]:
 
 
 def explain_busy_query(data_set) -> str:
-    """The plan of the engine's appointment query for the 8-week search (EXPLAIN ANALYZE)."""
+    """The plan of the query for the occupied times of the 8-week search (EXPLAIN ANALYZE): the one
+    `find_slots` runs, whole seconds grouped per counter."""
     now = data_set.now
     today = now.astimezone(BERLIN).date()
     offices = list(Office.objects.filter(is_active=True))
@@ -194,7 +195,7 @@ def explain_busy_query(data_set) -> str:
     counter_ids = [c.id for s in schedules.values() for c in s.counters]
     start, end = local(today, dt.time(0)), local(data_set.date_to + dt.timedelta(days=1), dt.time(0))
     with CaptureQueriesContext(connection) as queries:
-        busy_intervals(counter_ids, start, end, now)
+        occupied_by_counter(counter_ids, start, end, now)
     sql = queries.captured_queries[-1]["sql"]
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql)

@@ -41,14 +41,14 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
                    f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |")
     if crowds:
         out.append("")
-        out.append(f"**Flash crowd** over HTTP (gunicorn, {crowds[0].web_workers} sync workers per instance, "
+        out.append("**Flash crowd** over HTTP (gunicorn with sync workers, one per core in all, and the "
                    "production settings; "
                    f"Celery workers with the solo pool at nice {crowds[0].worker_nice}; PostgreSQL and Redis on "
                    "the same machine; the client on the same machine too). Latencies in ms for the booking "
                    "requests; mails: the seconds from the crowd's start until the last confirmation mail was "
                    "sent:")
         out.append("")
-        out.append("| run | gunicorn / Celery | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
+        out.append("| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
                    "| no answer | p50 | p95 | p99 | bookings/s | requests/s | trivial view req/s (p95) "
                    "| overlaps | still free | mails (missing, twice) | all mails sent after |")
         out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
@@ -57,7 +57,7 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
             k = c.crowd
             other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
             out.append(
-                f"| {c.name} | {c.web} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} | {k.attempts} | {k.successes} "
+                f"| {c.name} | {c.web} × {c.web_workers} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} | {k.attempts} | {k.successes} "
                 f"| {k.slot_taken} | {other} | {k.server_errors} | {k.transport_errors} | {_ms(k.latency['p50'])} "
                 f"| {_ms(k.latency['p95'])} | {_ms(k.latency['p99'])} | {c.bookings_per_second:.1f} "
                 f"| {c.attempts_per_second:.1f} | {c.trivial['rps']:.0f} ({_ms(c.trivial['p95'])}) | {c.overlaps} "
