@@ -20,7 +20,7 @@ import segno
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import SafeMIMEMultipart
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -280,33 +280,50 @@ def _claim(now: dt.datetime, limit: int) -> list[int]:
 
 
 def send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
-    """Send the messages that are due; return how many were sent."""
+    """Send the messages that are due; return how many were sent. One connection to the mail
+    server for all of them (a TLS handshake per message would cost more than the message); after a
+    failure the next message opens a new one."""
     now = now or timezone.now()
     sent = 0
-    for notification_id in _claim(now, limit):
-        notification = Notification.objects.select_related("appointment", "appointment__office").get(
-            pk=notification_id
-        )
-        if not still_wanted(notification, now):
-            Notification.objects.filter(pk=notification_id).update(state=Notification.State.DROPPED, payload={})
-            continue
-        try:
-            build_message(notification).send()
-        except Exception as exc:  # noqa: BLE001 - any failure is retried later; the row keeps the error
-            attempts = notification.attempts + 1
-            failed = attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
-            Notification.objects.filter(pk=notification_id).update(
-                attempts=attempts,
-                # The error class only: SMTP answers can quote the recipient's address.
-                last_error=f"{type(exc).__name__} at attempt {attempts}",
-                claimed_until=None,
-                due_at=now if failed else now + retry_delay(attempts),
-                state=Notification.State.FAILED if failed else Notification.State.PENDING,
+    connection = get_connection()
+    try:
+        for notification_id in _claim(now, limit):
+            notification = Notification.objects.select_related("appointment", "appointment__office").get(
+                pk=notification_id
             )
-            log.warning("sending notification %s failed (%s, attempt %s)", notification_id, type(exc).__name__, attempts)
-            continue
-        Notification.objects.filter(pk=notification_id, state=Notification.State.PENDING).update(
-            state=Notification.State.SENT, sent_at=timezone.now(), payload={}, attempts=notification.attempts + 1
-        )
-        sent += 1
+            if not still_wanted(notification, now):
+                Notification.objects.filter(pk=notification_id).update(state=Notification.State.DROPPED, payload={})
+                continue
+            try:
+                message = build_message(notification)
+                message.connection = connection
+                connection.open()  # no-op while it is open
+                message.send()
+            except Exception as exc:  # noqa: BLE001 - any failure is retried later; the row keeps the error
+                _close_quietly(connection)
+                attempts = notification.attempts + 1
+                failed = attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+                Notification.objects.filter(pk=notification_id).update(
+                    attempts=attempts,
+                    # The error class only: SMTP answers can quote the recipient's address.
+                    last_error=f"{type(exc).__name__} at attempt {attempts}",
+                    claimed_until=None,
+                    due_at=now if failed else now + retry_delay(attempts),
+                    state=Notification.State.FAILED if failed else Notification.State.PENDING,
+                )
+                log.warning("sending notification %s failed (%s, attempt %s)", notification_id, type(exc).__name__, attempts)
+                continue
+            Notification.objects.filter(pk=notification_id, state=Notification.State.PENDING).update(
+                state=Notification.State.SENT, sent_at=timezone.now(), payload={}, attempts=notification.attempts + 1
+            )
+            sent += 1
+    finally:
+        _close_quietly(connection)
     return sent
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - a connection that broke is closed as far as we are concerned
+        log.warning("closing the mail connection failed")

@@ -52,11 +52,14 @@ class SmtpServer:
         self.refuse, self.hang = refuse, hang
         self.accepted: list[bytes] = []
         self.attempts = 0
+        self.sessions: list = []  # one per connection, in the order of their first message
         self.hanging = threading.Event()
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server, session, envelope):
         self.attempts += 1
+        if session not in self.sessions:
+            self.sessions.append(session)
         if self.hang and self.attempts == 1:
             self.hanging.set()
             await asyncio.sleep(60)  # the client is killed meanwhile; nothing is accepted
@@ -245,6 +248,27 @@ def test_a_mail_server_that_refuses_the_first_attempts(demo, smtp, settings):
     assert len(server.accepted) == 1 and appointment.reference.encode() in server.accepted[0]
     row = Notification.objects.get(appointment=appointment)
     assert row.state == Notification.State.SENT and row.attempts == 3
+
+
+def test_due_messages_share_one_connection_and_a_refusal_opens_a_new_one(demo, smtp, settings, monkeypatch):
+    """Three opt-in mails due at once go out over one SMTP session; when the server refuses the
+    first, the other two follow on a new session and the refused one on the next run."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    from appointments import notifications
+
+    monkeypatch.setattr(notifications, "trigger_dispatch", lambda: None)  # all three wait in the outbox
+
+    start, now = next_working_day_start()
+    for refuse, sessions in ((0, 1), (1, 2)):
+        server = smtp(refuse=refuse)
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        for number in range(3):
+            book_now(demo, start + dt.timedelta(minutes=15 * number + 60 * refuse), now,
+                     email=f"citizen{refuse}{number}@example.org")
+        assert notifications.send_due(now=now) == 3 - refuse
+        assert len(server.accepted) == 3 - refuse and len(server.sessions) == sessions
+        assert notifications.send_due(now=now + dt.timedelta(minutes=5)) == refuse
+        assert len(server.accepted) == 3
 
 
 def test_a_worker_killed_in_the_middle_of_a_dispatch(demo, smtp, worker, django_capture_on_commit_callbacks):
