@@ -127,9 +127,14 @@ def targets(availability, crowds):
         rows.append((f"{c.name}: no overlapping live appointments", str(c.overlaps), c.overlaps == 0))
         rows.append((f"{c.name}: no server errors", f"{k.server_errors} (and {k.transport_errors} without answer)",
                      k.server_errors == 0 and k.transport_errors == 0))
-        rows.append((f"{c.name}: every free slot taken exactly once",
-                     f"{c.capacity} free, {k.successes} booked, {c.booked} in the database, {c.still_free} still free",
-                     k.successes == c.capacity == c.booked and c.still_free == 0))
+        if k.attempts >= c.capacity:
+            rows.append((f"{c.name}: every free slot taken exactly once",
+                         f"{c.capacity} free, {k.successes} booked, {c.booked} in the database, {c.still_free} still free",
+                         k.successes == c.capacity == c.booked and c.still_free == 0))
+        else:  # a quick run: fewer attempts than slots, so some stay free by design
+            rows.append((f"{c.name}: every booking in the database once (fewer attempts than slots)",
+                         f"{c.capacity} free, {k.successes} booked, {c.booked} in the database",
+                         k.successes == c.booked))
         rows.append((f"{c.name}: p95 ≤ {CROWD_P95_MS:.0f} ms", f"{_ms(k.latency['p95'])} ms",
                      k.latency["p95"] <= CROWD_P95_MS))
         share = c.attempts_per_second / c.trivial["rps"] if c.trivial["rps"] else 0
