@@ -1,9 +1,10 @@
 """The read side: which start times are free, per office, for a citizen's request.
 
 The booking service asks the same functions which counters are free for one interval, so that
-what is shown is exactly what can be booked. A search reads the configuration, the cooperation
-rules and the occupied intervals in a fixed number of queries, whatever the date range, and then
-works in memory, linear in the number of appointments and candidate start times.
+what is shown is exactly what can be booked. A search takes the configuration and the cooperation
+rules from memory (offices.config: one query to know they are current) and reads the occupied
+intervals in one query, whatever the date range, and then works in memory, in whole seconds since
+the epoch, linear in the number of appointments and candidate start times.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ between requests.
 It is never served stale: database triggers (migration 0008) give `ConfigVersion` a new number in
 the transaction of every insert, update or delete on a configuration table, whatever writes it
 (the admin, a management command, a bulk update, plain SQL). Each use reads that number, one
-primary-key query instead of the ten that loading takes, and loads afresh when it differs. The
+primary-key query instead of the twelve that loading takes, and loads afresh when it differs. The
 number comes from a sequence (PostgreSQL) or at random (SQLite), never by counting up, so a rolled
 back change cannot leave an old number that stands for other data. Appointments are not
 configuration: the occupied times are read in every search, never from here.
