@@ -135,8 +135,3 @@ def one_reading():
         yield
     finally:
         _pinned.reset(token)
-
-
-def forget() -> None:
-    """Drop this thread's reading (tests that change the database behind the triggers' back)."""
-    _cache.configuration = None
