@@ -14,7 +14,7 @@ from psycopg.types.datetime import TimestamptzLoader
 from django.test.utils import CaptureQueriesContext
 
 from appointments.availability import SlotRequest, busy_intervals, find_slots, nearest_slots, occupied_by_counter
-from appointments.models import EXPIRING_STATUSES, LIVE_STATUSES, Appointment
+from appointments.models import EXPIRING_STATUSES, LIVE_STATUSES
 from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service
 

@@ -32,7 +32,7 @@ from django.db import connection
 
 from appointments.availability import SlotRequest, find_slots, grid_starts
 from appointments.models import LIVE_STATUSES, Appointment, Notification
-from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
+from offices.hours import is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service
 
 from .bench_availability import percentile
