@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from offices.hours import BERLIN
-from offices.models import Administration, Document, Municipality, Office
+from offices.models import Administration, Municipality, Office
 
 from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
@@ -30,7 +30,7 @@ from .calendar import appointment_ics
 from .errors import PortalError
 from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
 from .models import Appointment, Status
-from .notifications import documents_for
+from .notifications import documents_for, documents_of
 
 # How many held references one browser session remembers (older ones are forgotten).
 SESSION_HOLDS = 10
@@ -84,10 +84,6 @@ def booking_error_page(request, error: PortalError):
           "link from your most recent e-mail."),
         link=(reverse("appointments:start"), _("Go to the start page")),
     )
-
-
-def documents_for_services(services) -> list[Document]:
-    return list(Document.objects.filter(services__in=[s.id for s in services]).distinct().order_by("position", "name_de"))
 
 
 def query_url(name: str, items: list[tuple[str, str]], **kwargs) -> str:
@@ -210,7 +206,7 @@ def render_booking_calendar(request, *, services, vehicles, municipality, office
         vehicles=vehicles,
         municipality=municipality,
         minutes=duration_minutes(services, vehicles),
-        documents=documents_for_services(services),
+        documents=documents_of(services),
         message=message,
         alternatives=list(alternatives),
         change_url=reverse("appointments:search") + "?" + urlencode(items),
