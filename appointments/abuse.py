@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext_lazy as _
+
+from ikz_portal import clock
 
 from .errors import PortalError
 
@@ -56,7 +57,7 @@ def check_rate(scope: str, key: str, rate_setting: str) -> None:
     rate = parse_rate(rate_setting)
     if rate is None or not key:
         return
-    now = time.time()
+    now = clock.timestamp()
     window = int(now // rate.seconds)
     used = _count(f"rl:{scope}:{_digest(key)}:{window}", timeout=rate.seconds + 5)
     if used > rate.count:
@@ -99,11 +100,10 @@ def client_address(request) -> str:
 def record_blocked(reason: str) -> None:
     """Count a refused attempt per day and reason (no address, no e-mail: only the number)."""
     from django.db.models import F
-    from django.utils import timezone
 
     from .models import BlockedAttempt
 
-    day = timezone.localdate()
+    day = clock.today()
     _row, created = BlockedAttempt.objects.get_or_create(day=day, reason=reason, defaults={"count": 1})
     if not created:
         BlockedAttempt.objects.filter(day=day, reason=reason).update(count=F("count") + 1)

@@ -9,26 +9,21 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ikz_portal import clock
+from ikz_portal.clock import today
 from offices.admin import OfficeAdmin
 from offices.audit import AuditedAdmin
 from offices.models import Closure, Counter, HolidayOpening, Office, OpeningHours
 
-from .availability import today
 from .capacity import PREVIEW_DAYS, office_capacity, preview_schedule
 from .models import Appointment, AppointmentEvent, AppointmentService, BlockedAttempt, Notification
 from .relocation import affected
-
-
-def current_time() -> dt.datetime:
-    """The clock of the capacity preview; tests replace it."""
-    return timezone.now()
 
 
 class AppointmentServiceInline(admin.TabularInline):
@@ -167,7 +162,7 @@ class OfficeCapacityAdmin(OfficeAdmin):
             if formset.model is not Closure:
                 continue
             for closure in [f.instance for f in _kept_forms(formset) if f.has_changed() and f.instance.pk]:
-                count = len(affected(closure, current_time()))
+                count = len(affected(closure, clock.now()))
                 if count:
                     messages.warning(request, format_html(
                         '{} <a href="{}">{}</a>',
@@ -186,7 +181,7 @@ class OfficeCapacityAdmin(OfficeAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def capacity_context(self, request, context, office: Office) -> dict:
-        now = current_time()
+        now = clock.now()
         first = today(now)
         last = first + dt.timedelta(days=PREVIEW_DAYS - 1)
         is_preview = request.method == "POST" and PREVIEW in request.POST

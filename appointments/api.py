@@ -11,21 +11,24 @@ from typing import Annotated, Literal, Optional
 
 from django.conf import settings
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, NinjaAPI, Query, Schema, Status as HttpStatus, Swagger
+from ninja import Field, NinjaAPI, Query, Schema, Swagger
+from ninja import Status as HttpStatus
 from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.throttling import BaseThrottle
 from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 
+from ikz_portal import clock
+from ikz_portal.clock import today
 from offices import config
 from offices.hours import BERLIN
 from offices.models import Municipality, Office, Service
 
 from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
-from .availability import SlotRequest, duration_minutes, find_slots, today
+from .availability import SlotRequest, duration_minutes, find_slots
 from .errors import PortalError
 from .models import Appointment, Channel, Status
 from .notifications import documents_of, services_of
@@ -61,10 +64,6 @@ ERROR_STATUS = {
     "captcha_invalid": 400,
 }
 
-
-def current_time() -> dt.datetime:
-    """The clock of every view; tests replace it to stand at a fixed time."""
-    return timezone.now()
 
 
 def berlin_iso(value: dt.datetime) -> str:
@@ -366,7 +365,7 @@ class Lookup:
 
     def __init__(self):
         self.errors: dict[str, list] = {}
-        self.configuration = config.current(now=timezone.now())
+        self.configuration = config.current(now=clock.now())
 
     def _unknown(self, field: str, message, slug: str) -> None:
         self.errors.setdefault(field, []).append(message % {"slug": slug[:SLUG_MAX]})
@@ -531,7 +530,7 @@ def list_slots(
     date_to: Annotated[Optional[dt.date], Query(description="Inclusive; default: two weeks on.")] = None,
     office: Annotated[Optional[list[Slug]], Query(max_length=10, description="Only these offices.")] = None,
 ):
-    now = current_time()
+    now = clock.now()
     lookup = Lookup()
     services = lookup.services(service, field="service")
     home = lookup.municipality(municipality)
@@ -576,7 +575,7 @@ def list_slots(
 )
 @config.one_reading()
 def create_booking(request, data: BookingIn):
-    now = current_time()
+    now = clock.now()
     lookup = Lookup()
     services = lookup.services(data.services)
     home = lookup.municipality(data.municipality)
@@ -628,7 +627,7 @@ def get_booking(request, reference: str, token: Annotated[str, Query(max_length=
 def confirm_booking(request, reference: str, data: TokenIn):
     check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
     appointment = load_booking(reference, data.token)
-    appointment = booking.confirm_booking(appointment=appointment, token=data.token, now=current_time())
+    appointment = booking.confirm_booking(appointment=appointment, token=data.token, now=clock.now())
     return booking_out(appointment)
 
 
@@ -640,7 +639,7 @@ def confirm_booking(request, reference: str, data: TokenIn):
 )
 def cancel_booking(request, reference: str, data: TokenIn):
     appointment = load_booking(reference, data.token)
-    appointment = booking.cancel_booking(appointment=appointment, token=data.token, now=current_time())
+    appointment = booking.cancel_booking(appointment=appointment, token=data.token, now=clock.now())
     return booking_out(appointment)
 
 
@@ -652,7 +651,7 @@ def cancel_booking(request, reference: str, data: TokenIn):
     description="On 409 `slot_taken` the booking keeps its old time; `alternatives` lists free slots nearby.",
 )
 def reschedule_booking(request, reference: str, data: RescheduleIn):
-    now = current_time()
+    now = clock.now()
     appointment = load_booking(reference, data.token)
     lookup = Lookup()
     office = lookup.office(data.office)

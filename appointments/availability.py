@@ -19,20 +19,13 @@ from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import BigIntegerField, F, Func
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ikz_portal import clock
+from ikz_portal.clock import today
 from offices import config
 from offices.config import Configuration
-from offices.hours import (
-    BERLIN,
-    Interval,
-    OfficeSchedule,
-    epoch_seconds,
-    load_office_schedules,
-    local,
-    subtract,
-)
+from offices.hours import BERLIN, Interval, OfficeSchedule, epoch_seconds, load_office_schedules, local, subtract
 from offices.models import Administration, Municipality, Office, Service
 
 from .errors import PortalError
@@ -98,10 +91,6 @@ def check_request(*, services, vehicles: int, municipality: Municipality | None,
         )
 
 
-def today(now: dt.datetime) -> dt.date:
-    return now.astimezone(BERLIN).date()
-
-
 class RuleBook:
     """The cooperation rules, read once: may an office serve this administration's residents?"""
 
@@ -136,7 +125,7 @@ class RuleBook:
 def candidate_offices(offices=(), *, configuration: Configuration | None = None) -> list[Office]:
     """The active offices (of `offices`, when given), in name order."""
     if configuration is None:
-        configuration = config.current(now=timezone.now())
+        configuration = config.current(now=clock.now())
     wanted = {o.id for o in offices}
     return [o for o in configuration.active_offices if not wanted or o.id in wanted]
 

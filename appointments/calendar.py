@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
+from ikz_portal import clock
 from offices.hours import BERLIN
 
 from .models import Appointment
@@ -19,7 +19,7 @@ def appointment_ics(appointment: Appointment, *, cancel: bool = False) -> bytes:
     event = Event()
     host = settings.PORTAL_BASE_URL.split("//")[-1].split("/")[0].split(":")[0] or "localhost"
     event.add("uid", f"{appointment.reference}@{host}")
-    event.add("dtstamp", timezone.now())
+    event.add("dtstamp", clock.now())
     event.add("dtstart", appointment.start.astimezone(BERLIN))
     event.add("dtend", appointment.end.astimezone(BERLIN))
     office = appointment.office

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 
 import altcha
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
+
+from ikz_portal import clock
 
 ALGORITHM = "PBKDF2/SHA-256"
 # The browser tries counters from 0 up: on average 3,500 derivations of CAPTCHA_COST rounds, about
@@ -56,7 +57,7 @@ def new_challenge() -> dict:
         ALGORITHM,
         settings.CAPTCHA_COST,
         counter=secrets.choice(range(*COUNTER_RANGE)),
-        expires_at=int(time.time()) + expiry_seconds(),
+        expires_at=int(clock.timestamp()) + expiry_seconds(),
         hmac_secret=_secret("challenge"),
         hmac_key_secret=_secret("key"),
     )
@@ -67,7 +68,7 @@ def _use_once(kind: str, identity: str, expires_at: float) -> bool:
     """True the first time `identity` is used; later uses (until it expires anyway) are refused.
     cache.add is atomic in Redis and in the local memory cache."""
     key = f"captcha:used:{kind}:{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
-    return cache.add(key, 1, timeout=max(1, int(expires_at - time.time()) + 5))
+    return cache.add(key, 1, timeout=max(1, int(expires_at - clock.timestamp()) + 5))
 
 
 def verify_payload(payload) -> bool:
@@ -113,4 +114,4 @@ def verify_answer(token, answer) -> bool:
     answer = answer.strip()
     if not (answer.isascii() and answer.isdigit() and len(answer) <= 3) or int(answer) != expected:
         return False
-    return _use_once("question", nonce, time.time() + expiry_seconds())
+    return _use_once("question", nonce, clock.timestamp() + expiry_seconds())

@@ -19,11 +19,11 @@ from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ikz_portal.clock import local_date, today
 from offices.hours import BERLIN
 from offices.models import Closure, Counter, Membership, Municipality, Office
 
 from . import booking
-from .availability import today
 from .errors import PortalError
 from .models import Appointment, AppointmentEvent, Channel, Status
 from .relocation import Outcome, relocate_after_closure
@@ -154,10 +154,6 @@ def _state_error(appointment: Appointment, wanted: str) -> ClerkError:
         "no_show": _("Only a confirmed appointment can be marked as a no-show; this one is “%(status)s”."),
     }
     return ClerkError("invalid_state", messages[wanted] % {"status": appointment.get_status_display()})
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(BERLIN).date()
 
 
 def check_in(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:

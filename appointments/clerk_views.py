@@ -17,18 +17,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ikz_portal import clock
+from ikz_portal.clock import today
 from offices.hours import BERLIN, local
 from offices.models import Closure, Office
 
 from . import clerk
-from .availability import today
 from .clerk_forms import BlockForm, NoteForm, ReferenceForm, WalkInForm
 from .errors import PortalError
 from .models import Appointment, Status
@@ -37,10 +38,6 @@ from .schedule import day_schedule
 
 REFRESH_SECONDS = 15
 
-
-def current_time() -> dt.datetime:
-    """The clock of these pages; tests replace it."""
-    return timezone.now()
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -139,14 +136,14 @@ def home(request):
     office = clerk.offices_for(request.user).order_by("name").first()
     if office is None:
         return forbidden(request, _("Your account is not assigned to an office yet. Please ask your administrator."))
-    return redirect(schedule_url(office, today(current_time())))
+    return redirect(schedule_url(office, today(clock.now())))
 
 
 @require_GET
 @staff_page
 @with_office
 def office_today(request, office: Office):
-    return redirect(schedule_url(office, today(current_time())))
+    return redirect(schedule_url(office, today(clock.now())))
 
 
 def schedule_context(request, office: Office, day: dt.date, now: dt.datetime) -> dict:
@@ -170,7 +167,7 @@ def schedule_context(request, office: Office, day: dt.date, now: dt.datetime) ->
 
 def render_schedule(request, office: Office, day: dt.date, *, walk_in_form=None, message: str = "",
                     alternatives=(), status: int = 200):
-    now = current_time()
+    now = clock.now()
     context = schedule_context(request, office, day, now)
     if walk_in_form is None:
         next_free = context["schedule"].next_free
@@ -207,7 +204,7 @@ def schedule(request, office: Office, day: str):
     if parsed is None:
         return not_found(request, _("This is not a valid date."))
     if request.GET.get("print"):
-        context = schedule_context(request, office, parsed, current_time())
+        context = schedule_context(request, office, parsed, clock.now())
         return page(request, "clerk/schedule_print.html", context)
     return render_schedule(request, office, parsed)
 
@@ -220,7 +217,7 @@ def schedule_fragment(request, office: Office, day: str):
     parsed = parse_day(day)
     if parsed is None:
         return not_found(request, _("This is not a valid date."))
-    context = schedule_context(request, office, parsed, current_time())
+    context = schedule_context(request, office, parsed, clock.now())
     response = render(request, "clerk/_schedule.html", {"fmt": formats(), **context})
     # The script swaps in only what carries this header: never a login page after a timed-out session.
     response["X-Clerk-Fragment"] = "1"
@@ -241,7 +238,7 @@ def export_csv(request, office: Office, day: str):
     parsed = parse_day(day)
     if parsed is None:
         return not_found(request, _("This is not a valid date."))
-    schedule = day_schedule(office=office, day=parsed, now=current_time())
+    schedule = day_schedule(office=office, day=parsed, now=clock.now())
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="termine-{office.slug}-{parsed.isoformat()}.csv"'
     response.write("\ufeff")
@@ -287,7 +284,7 @@ def walk_in(request, office: Office, day: str):
         appointment, _token = clerk.book_walk_in(
             user=request.user, office=office, start=local(parsed, data["time"]), services=list(data["service"]),
             vehicles=data["vehicles"], municipality=data["municipality"], name=data["name"], email=data["email"],
-            phone=data["phone"], channel=data["channel"], language=data.get("language") or "de", now=current_time(),
+            phone=data["phone"], channel=data["channel"], language=data.get("language") or "de", now=clock.now(),
         )
     except PortalError as error:
         if error.code == "forbidden":
@@ -311,7 +308,7 @@ def walk_in(request, office: Office, day: str):
 # --- one booking -----------------------------------------------------------------------------
 
 def appointment_page(request, appointment: Appointment, *, problem: str = "", status: int = 200, note_form=None):
-    now = current_time()
+    now = clock.now()
     appointment = Appointment.objects.select_related(
         "office", "counter", "municipality", "home_administration"
     ).get(pk=appointment.pk)
@@ -362,7 +359,7 @@ def act(request, reference: str, action: str):
     function, done = ACTIONS[action]
     before = found.status
     try:
-        changed = function(appointment=found, user=request.user, now=current_time())
+        changed = function(appointment=found, user=request.user, now=clock.now())
     except PortalError as error:
         if error.code == "forbidden":
             return forbidden(request, str(error.message))
@@ -384,7 +381,7 @@ def note(request, reference: str):
     if not form.is_valid():
         return appointment_page(request, found, problem=" ".join(form.errors.get("note", [])), status=400, note_form=form)
     try:
-        clerk.set_note(appointment=found, user=request.user, note=form.cleaned_data["note"], now=current_time())
+        clerk.set_note(appointment=found, user=request.user, note=form.cleaned_data["note"], now=clock.now())
     except PortalError as error:
         if error.code == "forbidden":
             return forbidden(request, str(error.message))
@@ -428,7 +425,7 @@ def checkin_link(request, reference: str):
 @with_office
 def block(request, office: Office):
     """Block a counter for a time; then move or re-offer the bookings it hits and show the result."""
-    now = current_time()
+    now = clock.now()
     may_close_office = clerk.is_lead(request.user, office)
     if request.method == "GET":
         initial = {"day": parse_day(request.GET.get("day", "")) or today(now)}
@@ -471,7 +468,7 @@ def relocation_result(request, office: Office, closure: Closure, outcomes):
 def closures(request, office: Office):
     """The office's blocks and closures from today on, also those an administrator entered in the
     admin, each with a button to move or re-offer the bookings it hits."""
-    now = current_time()
+    now = clock.now()
     rows = Closure.objects.filter(office=office, end_date__gte=today(now)).select_related("counter", "created_by")
     lead = clerk.is_lead(request.user, office)
     entries = [
@@ -491,7 +488,7 @@ def closure_relocate(request, office: Office, pk: int):
     if closure is None:
         return not_found(request, _("This block does not exist (any more)."))
     try:
-        outcomes = clerk.relocate(user=request.user, closure=closure, now=current_time())
+        outcomes = clerk.relocate(user=request.user, closure=closure, now=clock.now())
     except PortalError as error:
         return forbidden(request, str(error.message))
     return relocation_result(request, office, closure, outcomes)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
+
+from ikz_portal import clock
 
 from .models import Heartbeat
 
@@ -43,7 +44,7 @@ def healthz(request):
         checks["last_sweep_age_seconds"] = None
         healthy = False
     else:
-        age = int((timezone.now() - last).total_seconds())
+        age = int((clock.now() - last).total_seconds())
         checks["last_sweep_age_seconds"] = age
         if age > settings.HEALTH_SWEEP_MAX_AGE_SECONDS:
             healthy = False

@@ -25,10 +25,11 @@ from django.core.mail.message import SafeMIMEMultipart
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
-from offices.hours import BERLIN
+from ikz_portal import clock
 from offices import config
+from offices.hours import BERLIN
 from offices.models import Document, Office, Service
 
 from .calendar import appointment_ics
@@ -216,7 +217,7 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
 
 def services_of(appointment: Appointment) -> list[Service]:
     """The services of the appointment in booking order, from the configuration in memory."""
-    by_id = {service.id: service for service in config.current(now=timezone.now()).services.values()}
+    by_id = {service.id: service for service in config.current(now=clock.now()).services.values()}
     ids = appointment.items.order_by("id").values_list("service_id", flat=True)
     return [by_id[service_id] for service_id in ids if service_id in by_id]
 
@@ -283,7 +284,7 @@ def send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
     """Send the messages that are due; return how many were sent. One connection to the mail
     server for all of them (a TLS handshake per message would cost more than the message); after a
     failure the next message opens a new one."""
-    now = now or timezone.now()
+    now = now or clock.now()
     sent = 0
     connection = get_connection()
     try:
@@ -314,7 +315,7 @@ def send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
                 log.warning("sending notification %s failed (%s, attempt %s)", notification_id, type(exc).__name__, attempts)
                 continue
             Notification.objects.filter(pk=notification_id, state=Notification.State.PENDING).update(
-                state=Notification.State.SENT, sent_at=timezone.now(), payload={}, attempts=notification.attempts + 1
+                state=Notification.State.SENT, sent_at=clock.now(), payload={}, attempts=notification.attempts + 1
             )
             sent += 1
     finally:

@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from ikz_portal import clock
+from ikz_portal.clock import today
+
 from . import clerk_views
-from .availability import today
 from .charts import BLUE, GREY, ORANGE, SKY, VERMILLION, stacked_bars
 from .reports import MAX_MONTHS, Period, first_of_month, monthly_figures, months_between, settlement
 
@@ -70,7 +72,7 @@ def period_form(request) -> PeriodForm:
     """The period of the query string; by default the last DEFAULT_MONTHS months up to this one."""
     if "start" in request.GET or "end" in request.GET:
         return PeriodForm(request.GET)
-    last = first = first_of_month(today(clerk_views.current_time()))
+    last = first = first_of_month(today(clock.now()))
     for _step in range(DEFAULT_MONTHS - 1):
         first = first_of_month(first - dt.timedelta(days=1))
     return PeriodForm({"start": f"{first:%Y-%m}", "end": f"{last:%Y-%m}"})

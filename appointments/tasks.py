@@ -1,6 +1,7 @@
 """Celery entry points: thin, the real work lives in the service modules."""
 from celery import shared_task
-from django.utils import timezone
+
+from ikz_portal import clock
 
 from . import booking, notifications, retention
 from .models import Heartbeat
@@ -10,19 +11,19 @@ from .models import Heartbeat
 def send_due_notifications():
     """Triggered after a commit that queued a message: send what is due now."""
     notifications.dispatch_started()
-    return notifications.send_due(now=timezone.now())
+    return notifications.send_due(now=clock.now())
 
 
 @shared_task(ignore_result=True)
 def sweep():
     """Every minute on the beat: free expired holds, send due messages (reminders included)."""
-    now = timezone.now()
+    now = clock.now()
     booking.expire_stale(now=now)
     sent = notifications.send_due(now=now)
-    Heartbeat.beat("sweep", timezone.now())
+    Heartbeat.beat("sweep", clock.now())
     return sent
 
 
 @shared_task(ignore_result=True)
 def erase_personal_data():
-    return retention.erase_personal_data(now=timezone.now())
+    return retention.erase_personal_data(now=clock.now())

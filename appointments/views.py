@@ -15,17 +15,19 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ikz_portal import clock
+from ikz_portal.clock import local_date, today
 from offices.hours import BERLIN
 from offices.models import Administration, Municipality, Office
 
 from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
-from .availability import SlotRequest, candidate_offices, duration_minutes, find_slots, today
+from .availability import SlotRequest, candidate_offices, duration_minutes, find_slots
 from .calendar import appointment_ics
 from .errors import PortalError
 from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
@@ -35,10 +37,6 @@ from .notifications import documents_for, documents_of
 # How many held references one browser session remembers (older ones are forgotten).
 SESSION_HOLDS = 10
 
-
-def current_time() -> dt.datetime:
-    """The clock of these pages; tests replace it."""
-    return timezone.now()
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -104,10 +102,6 @@ def with_token(name: str, appointment: Appointment, token: str) -> str:
     return reverse(name, args=[appointment.reference]) + "?" + urlencode({"token": token})
 
 
-def local_day(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(BERLIN).date()
-
-
 def slot_value(slot) -> str:
     return slot.start.astimezone(BERLIN).isoformat()
 
@@ -136,7 +130,7 @@ def calendar_context(
 
     days: OrderedDict[dt.date, list] = OrderedDict()
     for slot in slots:
-        days.setdefault(local_day(slot.start), []).append(slot)
+        days.setdefault(local_date(slot.start), []).append(slot)
     chosen = day if day is not None else next(iter(days), None)
     by_office: OrderedDict[str, dict] = OrderedDict()
     for slot in sorted(days.get(chosen, []), key=lambda s: (s.office.name, s.start)):
@@ -295,7 +289,7 @@ def search(request):
 
 @require_GET
 def calendar(request):
-    now = current_time()
+    now = clock.now()
     first, last = horizon(now)
     form = CalendarForm(request.GET, first_day=first, last_day=last)
     if not form.is_valid():
@@ -338,7 +332,7 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
     record_blocked("captcha")
     return render_booking_calendar(
         request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
-        day=local_day(data["start"]) if within_horizon(data["start"], now) else None, now=now,
+        day=local_date(data["start"]) if within_horizon(data["start"], now) else None, now=now,
         message=_("The automatic check that protects the appointments from programs did not succeed. "
                   "Please choose your time again; your browser then repeats the check."),
         status=400,
@@ -365,7 +359,7 @@ def captcha_question_page(request, data: dict, *, error: str = "", status: int =
 @require_POST
 def hold(request):
     """Hold the chosen time for a few minutes; only this browser session knows the hold's secret."""
-    now = current_time()
+    now = clock.now()
     form = HoldForm(request.POST)
     if not form.is_valid():
         return page(request, "appointments/search.html", {"form": form}, 400)
@@ -388,7 +382,7 @@ def hold(request):
         # "Just taken" (with the nearest alternatives), or a time that is not bookable (any more).
         return render_booking_calendar(
             request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
-            day=local_day(data["start"]) if within_horizon(data["start"], now) else None, now=now,
+            day=local_date(data["start"]) if within_horizon(data["start"], now) else None, now=now,
             message=str(error.message), alternatives=error.extra.get("alternatives", ()),
             status=409 if error.code == "slot_taken" else 400,
         )
@@ -402,7 +396,7 @@ def hold(request):
 
 def within_horizon(moment: dt.datetime, now: dt.datetime) -> bool:
     first, last = horizon(now)
-    return first <= local_day(moment) <= last
+    return first <= local_date(moment) <= last
 
 
 def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
@@ -453,7 +447,7 @@ def details(request, reference: str):
     appointment, token, refusal = held(request, reference)
     if refusal:
         return refusal
-    now = current_time()
+    now = clock.now()
     context = appointment_context(appointment)
     if appointment.status not in (Status.HELD, Status.EXPIRED):
         # Submitted already (for instance in another tab): nothing more to enter.
@@ -544,7 +538,7 @@ def confirm(request, reference: str):
     appointment, token, refusal = booking_from_link(request, reference)
     if refusal:
         return refusal
-    now = current_time()
+    now = clock.now()
     if request.method == "POST":
         try:
             check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
@@ -576,7 +570,7 @@ def manage(request, reference: str):
     appointment, token, refusal = booking_from_link(request, reference)
     if refusal:
         return refusal
-    now = current_time()
+    now = clock.now()
     context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
     context["restart_url"] = restart_url(appointment, context)
     return page(request, "appointments/manage.html", context)
@@ -603,7 +597,7 @@ def cancel(request, reference: str):
     appointment, token, refusal = booking_from_link(request, reference)
     if refusal:
         return refusal
-    now = current_time()
+    now = clock.now()
     if request.method == "POST":
         try:
             booking.cancel_booking(appointment=appointment, token=token, now=now)
@@ -627,7 +621,7 @@ def reschedule(request, reference: str):
     appointment, token, refusal = booking_from_link(request, reference)
     if refusal:
         return refusal
-    now = current_time()
+    now = clock.now()
     base = {**appointment_context(appointment), **manage_links(appointment, token, now)}
     if not base["changeable"]:
         messages.error(request, _("This appointment can no longer be moved online."))
@@ -649,7 +643,7 @@ def reschedule(request, reference: str):
                 alternatives = error.extra.get("alternatives", ())
                 status = 409 if error.code == "slot_taken" else 400
                 if within_horizon(form.cleaned_data["start"], now):
-                    day = local_day(form.cleaned_data["start"])
+                    day = local_date(form.cleaned_data["start"])
             else:
                 messages.success(request, _("Your appointment has been moved."))
                 return HttpResponseRedirect(base["manage_url"])

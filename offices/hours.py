@@ -12,14 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from operator import itemgetter
-from zoneinfo import ZoneInfo
 
 import holidays
 from django.db.models import Q
 
-from .models import Closure, Counter, HolidayOpening, Office, OpeningHours
+from ikz_portal.clock import BERLIN
 
-BERLIN = ZoneInfo("Europe/Berlin")
+from .models import Closure, Counter, HolidayOpening, Office, OpeningHours
 
 Interval = tuple[dt.datetime, dt.datetime]
 

@@ -1,6 +1,12 @@
-"""Shared fixtures: the demo data of both administrations and named personas.
+"""Shared fixtures: the demo data of both administrations, named personas and the one clock.
 
 PostgreSQL-only tests carry `@pytest.mark.postgres`; on SQLite they are skipped with a reason.
+
+Time: a test that depends on the date asks for `clock` and never patches a module's helper. The
+fixture freezes every reading of the time in the process (time-machine: `ikz_portal.clock`,
+`timezone.now`, `time.time`, `date.today`) at Tuesday, 1 December 2026, 07:00 in Berlin; a test or a
+module moves it with `clock.now = …` (a module with another start overrides the fixture and sets it).
+The suite must pass whatever the machine's date is: CI runs it once with the system clock moved.
 """
 import datetime as dt
 from types import SimpleNamespace
@@ -60,6 +66,41 @@ def demo(db):
         ausserbetriebsetzung=Service.objects.get(slug="ausserbetriebsetzung"),
         neuzulassung=Service.objects.get(slug="neuzulassung"),
     )
+
+
+class FrozenClock:
+    """The tests' handle on the one clock: reading `now` gives the frozen instant, setting it moves
+    the whole process there (standing still until the next move)."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    @property
+    def now(self) -> dt.datetime:
+        from ikz_portal import clock
+
+        return clock.now()
+
+    @now.setter
+    def now(self, moment: dt.datetime) -> None:
+        self._traveller.move_to(moment, tick=False)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def shift(self, delta: dt.timedelta) -> None:
+        self.now = self.now + delta
+
+
+CLOCK_START = dt.datetime(2026, 12, 1, 7, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The frozen clock, at Tuesday, 1 December 2026, 07:00 in Berlin; `clock.now = …` moves it."""
+    frozen = FrozenClock(time_machine)
+    frozen.now = CLOCK_START
+    return frozen
 
 
 def berlin(year, month, day, hour=0, minute=0):

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from appointments import booking, clerk_views
+from appointments import booking
 from tests.conftest import berlin
 
 NOW = berlin(2026, 12, 1, 7, 30)
@@ -24,11 +24,10 @@ DAY = dt.date(2026, 12, 1)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The pages' clock; a test moves it with `clock.now = …`."""
-    state = SimpleNamespace(now=NOW)
-    monkeypatch.setattr(clerk_views, "current_time", lambda: state.now)
-    return state
+def clock(clock):
+    """The one frozen clock (tests/conftest.py), started at 07:30; `clock.now = …` moves it."""
+    clock.now = NOW
+    return clock
 
 
 def client_for(username: str | None) -> Client:
