@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from ikz_portal.clock import today
+
 from .hours import BERLIN, OfficeSchedule, load_office_schedules
 from .models import ConfigVersion, CooperationRule, Municipality, Office, Service
 
@@ -108,7 +110,7 @@ _pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("offices_c
 def current(*, now: dt.datetime) -> Configuration:
     """The configuration as the database holds it now (in this transaction), or as it was first
     read inside `one_reading`."""
-    day = now.astimezone(BERLIN).date()
+    day = today(now)
     pinned = _pinned.get()
     if pinned is not None and day in pinned:
         return pinned[day]
