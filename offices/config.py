@@ -23,7 +23,7 @@ from django.db import connection
 
 from ikz_portal.clock import today
 
-from .hours import BERLIN, OfficeSchedule, load_office_schedules
+from .hours import OfficeSchedule, load_office_schedules
 from .models import ConfigVersion, CooperationRule, Municipality, Office, Service
 
 # A cached configuration keeps closures and holiday openings from this many days before its day
