@@ -299,8 +299,15 @@ OUTBOX_SINGLE_TRIGGER = env_bool("OUTBOX_SINGLE_TRIGGER", bool(REDIS_URL))
 OUTBOX_TRIGGER_SECONDS = env_int("OUTBOX_TRIGGER_SECONDS", 30)  # the mark of a queued task expires then
 # Personal data (name, e-mail, phone, tokens) is erased this many days after the appointment.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 7)
-# /healthz answers 503 when the last outbox sweep is older than this.
+# /healthz/full (monitoring) answers 503 when the last outbox sweep is older than this, when a
+# due message has waited longer than HEALTH_MAIL_MAX_DELAY_SECONDS, or when more than
+# HEALTH_FAILED_MAILS_MAX messages failed for good in the last HEALTH_FAILED_MAILS_WINDOW_HOURS.
 HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", 300)
+HEALTH_MAIL_MAX_DELAY_SECONDS = env_int("HEALTH_MAIL_MAX_DELAY_SECONDS", 600)
+HEALTH_FAILED_MAILS_MAX = env_int("HEALTH_FAILED_MAILS_MAX", 0)
+HEALTH_FAILED_MAILS_WINDOW_HOURS = env_int("HEALTH_FAILED_MAILS_WINDOW_HOURS", 24)
+# How long each health check may wait for the database or the broker (one try each).
+HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
 
 LOGGING = {
     "version": 1,

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
 from appointments.api import api
-from appointments.health import healthz
+from appointments.health import healthz, healthz_full
 
 if settings.OTP_REQUIRED_FOR_ADMIN:
     # Only accounts verified by a TOTP code get into the admin (django-otp's documented switch).
@@ -12,6 +12,7 @@ if settings.OTP_REQUIRED_FOR_ADMIN:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/full", healthz_full, name="healthz_full"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
