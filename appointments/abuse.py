@@ -2,11 +2,17 @@
 address, kept in the shared cache (Redis in production), and counts of what was refused.
 
 Keys are hashes, so neither the cache nor the counts hold personal data.
+
+When the shared cache cannot be reached, each process counts in its own memory (same keys, same
+windows) until it can again. A client whose requests are spread over several processes then gets
+up to that many times its limit for a while: a weaker limit beats refusing every booking, or
+answering 500, because Redis is down.
 """
 from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ikz_portal import clock
 
+from . import shared_cache
 from .errors import PortalError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -66,9 +73,18 @@ def check_rate(scope: str, key: str, rate_setting: str) -> None:
 
 
 def _count(cache_key: str, *, timeout: int) -> int:
-    """Count one more attempt under `cache_key` (created with `timeout`); return the count.
+    """Count one more attempt under `cache_key` (created with `timeout`); return the count. In the
+    shared cache while it answers, else in this process."""
+    if shared_cache.usable():
+        try:
+            return _count_in_cache(cache_key, timeout=timeout)
+        except shared_cache.ERRORS as error:
+            shared_cache.failed(error, "rate limits count per process meanwhile")
+    return _count_in_process(cache_key, timeout=timeout)
 
-    On Redis one round trip: SET NX with the expiry and INCR in one pipeline (Django's own add and
+
+def _count_in_cache(cache_key: str, *, timeout: int) -> int:
+    """On Redis one round trip: SET NX with the expiry and INCR in one pipeline (Django's own add and
     incr take three, and a booking checks two limits). Other caches: add, then incr."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
@@ -83,6 +99,34 @@ def _count(cache_key: str, *, timeout: int) -> int:
     except ValueError:  # expired between add and incr
         cache.set(cache_key, 1, timeout=timeout)
         return 1
+
+
+_local_lock = threading.Lock()
+_local_counts: dict[str, tuple[int, float]] = {}  # key: (count, expiry in clock.timestamp() seconds)
+# Past this many keys the run-out ones are dropped; if all are live (a flood of addresses), the
+# oldest half: memory stays bounded, and those clients' counts start again.
+LOCAL_MAX_KEYS = 50_000
+
+
+def _count_in_process(cache_key: str, *, timeout: int) -> int:
+    """The stand-in while the shared cache is unreachable: a counter in this process's memory."""
+    now = clock.timestamp()
+    with _local_lock:
+        count, expires_at = _local_counts.get(cache_key, (0, 0.0))
+        if expires_at <= now:
+            count, expires_at = 0, now + timeout
+            if len(_local_counts) >= LOCAL_MAX_KEYS:
+                run_out = [key for key, (_used, until) in _local_counts.items() if until <= now]
+                for key in run_out or list(_local_counts)[: LOCAL_MAX_KEYS // 2]:
+                    del _local_counts[key]
+        _local_counts[cache_key] = (count + 1, expires_at)
+        return count + 1
+
+
+def forget_local_counts() -> None:
+    """Drop the per-process counts (tests)."""
+    with _local_lock:
+        _local_counts.clear()
 
 
 def client_address(request) -> str:

@@ -8,8 +8,8 @@ with the form. Verifying costs the server one HMAC: it checks its own signature 
 on the derived key. No third party is asked, nothing is stored in the browser.
 
 The HMAC keys are derived from SECRET_KEY. Each solution counts once: a verified challenge is
-remembered in the shared cache (Redis in production) until it expires, so one solved challenge
-cannot place a hundred holds.
+remembered in the database (SpentCaptcha, not in Redis, which may be down or restarted empty)
+until it expires, so one solved challenge cannot place a hundred holds.
 
 Without JavaScript the widget cannot work. The calendar's slot forms then carry a flag from a
 <noscript> block, and the hold view answers with a small arithmetic question (signed, expiring,
@@ -18,16 +18,19 @@ active bookings stay the main defence for that path.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
 import altcha
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
 from ikz_portal import clock
+
+from .models import SpentCaptcha
 
 ALGORITHM = "PBKDF2/SHA-256"
 # The browser tries counters from 0 up: on average 3,500 derivations of CAPTCHA_COST rounds, about
@@ -66,9 +69,21 @@ def new_challenge() -> dict:
 
 def _use_once(kind: str, identity: str, expires_at: float) -> bool:
     """True the first time `identity` is used; later uses (until it expires anyway) are refused.
-    cache.add is atomic in Redis and in the local memory cache."""
-    key = f"captcha:used:{kind}:{hashlib.sha256(identity.encode()).hexdigest()[:40]}"
-    return cache.add(key, 1, timeout=max(1, int(expires_at - clock.timestamp()) + 5))
+    The unique digest decides: of two requests with one solution, one insert wins."""
+    digest = hashlib.sha256(f"{kind}:{identity}".encode()).hexdigest()
+    until = dt.datetime.fromtimestamp(max(expires_at, clock.timestamp()) + 5, tz=dt.timezone.utc)
+    try:
+        with transaction.atomic():
+            SpentCaptcha.objects.create(digest=digest, expires_at=until)
+    except IntegrityError:
+        return False
+    return True
+
+
+def forget_expired(*, now: dt.datetime) -> int:
+    """Delete the spent solutions whose challenges have expired (the sweep calls it)."""
+    deleted, _by_model = SpentCaptcha.objects.filter(expires_at__lt=now).delete()
+    return deleted
 
 
 def verify_payload(payload) -> bool:

@@ -264,3 +264,15 @@ class BlockedAttempt(models.Model):
 
     def __str__(self):
         return f"{self.day}: {self.reason} × {self.count}"
+
+
+class SpentCaptcha(models.Model):
+    """A captcha solution (or question) that was used: each counts once. In the database, not in
+    Redis, so that a Redis outage or restart cannot make a solved challenge usable again. Only a
+    digest is kept, until the challenge has expired anyway; the sweep deletes the row then."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.digest[:12]}… until {self.expires_at:%Y-%m-%d %H:%M:%S}"

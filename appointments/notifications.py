@@ -32,6 +32,7 @@ from offices import config
 from offices.hours import BERLIN
 from offices.models import Document, Office, Service
 
+from . import shared_cache
 from .calendar import appointment_ics
 from .models import Appointment, Notification, Status
 
@@ -65,16 +66,22 @@ def trigger_dispatch() -> None:
     clears the mark before it looks for due rows (`dispatch_started`), so it finds them. A rush of
     bookings then queues a few tasks instead of one per booking. The mark expires by itself, so a
     lost task delays mail by OUTBOX_TRIGGER_SECONDS at most (and the sweep runs every minute).
+
+    While Redis is down the booking must not wait for it: publishing gives up after one short
+    attempt (CELERY_TASK_PUBLISH_RETRY_POLICY, the Redis timeouts), and after a failure this process
+    does not try again for REDIS_RETRY_SECONDS (the broker is the same Redis as a rule).
     """
     from .tasks import send_due_notifications
 
+    if not shared_cache.usable():
+        return
     single = settings.OUTBOX_SINGLE_TRIGGER
     try:
         if single and not cache.add(DISPATCH_QUEUED, 1, timeout=settings.OUTBOX_TRIGGER_SECONDS):
             return
         send_due_notifications.delay()
-    except Exception:  # noqa: BLE001 - a broker outage must never fail the booking that queued mail
-        log.warning("could not reach the task broker; the outbox sweep will send the message")
+    except Exception as error:  # noqa: BLE001 - a broker outage must never fail the booking that queued mail
+        shared_cache.failed(error, "the outbox sweep will send the message")
         if single:
             _clear_dispatch_mark()
 
@@ -86,6 +93,8 @@ def dispatch_started() -> None:
 
 
 def _clear_dispatch_mark() -> None:
+    if not shared_cache.usable():
+        return  # the mark expires by itself
     try:
         cache.delete(DISPATCH_QUEUED)
     except Exception:  # noqa: BLE001 - the mark expires by itself; the sweep sends meanwhile

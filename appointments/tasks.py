@@ -3,7 +3,7 @@ from celery import shared_task
 
 from ikz_portal import clock
 
-from . import booking, notifications, retention
+from . import booking, captcha, notifications, retention
 from .models import Heartbeat
 
 
@@ -16,10 +16,12 @@ def send_due_notifications():
 
 @shared_task(ignore_result=True)
 def sweep():
-    """Every minute on the beat: free expired holds, send due messages (reminders included)."""
+    """Every minute on the beat: free expired holds, send due messages (reminders included),
+    forget spent captcha solutions that have expired."""
     now = clock.now()
     booking.expire_stale(now=now)
     sent = notifications.send_due(now=now)
+    captcha.forget_expired(now=now)
     Heartbeat.beat("sweep", clock.now())
     return sent
 

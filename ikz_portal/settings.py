@@ -137,8 +137,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, broker ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis accelerates, PostgreSQL decides: a Redis that does not answer may cost a request at most
+# about this long (to connect, and then for each reply) before the portal does without it: rate
+# limits count in the process, mail waits in the outbox for the sweep.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "0.5"))
+# After a failed call a process leaves the cache alone this long (instead of paying the timeout
+# at every request) and then tries it again.
+REDIS_RETRY_SECONDS = env_int("REDIS_RETRY_SECONDS", 5)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -149,7 +162,21 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Europe/Berlin"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker that lost the broker reconnects for as long as it takes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Publishing (a web process queues a send task, beat its schedule) gives up quickly instead: one
+# connection attempt with the Redis timeouts, one retry. The outbox row is already committed, and
+# the sweep sends it once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    # How a publishing process connects (the worker's own reconnects follow the setting above).
+    "max_retries": 0,
+    "interval_start": 0,
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The demo's embedded broker: messages are files in var/broker/, no server needed.
     _broker_dir = VAR_DIR / "broker"
@@ -163,9 +190,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 # Exactly one beat process runs this schedule; the sweeps are idempotent, so a missed or doubled
-# run does no harm. Nothing is scheduled days ahead: due messages are found by the sweep.
+# run does no harm. Nothing is scheduled days ahead: due messages are found by the sweep, which
+# also sends what waited in the outbox while the broker was down.
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "appointments.tasks.sweep", "schedule": 60.0},
+    "outbox-sweep": {"task": "appointments.tasks.sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
     "erase-personal-data": {"task": "appointments.tasks.erase_personal_data", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
