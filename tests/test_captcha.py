@@ -3,7 +3,7 @@
 The tests switch it on (it is on by default only in production) with a cheap proof of work, and
 solve challenges with ALTCHA's own Python solver, as a script would. A browser without JavaScript
 gets a small question instead; the test browser here has no JavaScript, so it sees the <noscript>
-content. The pages' clock stands at Tuesday, 1 December 2026, 07:00 in Berlin.
+content. The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:00 in Berlin.
 """
 from __future__ import annotations
 
@@ -18,13 +18,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from appointments import api as api_module
-from appointments import captcha, views
+from appointments import captcha
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
 from tests.appointments.test_pages import calendar_url, page_of, submit, text
 from tests.conftest import berlin
 
-NOW = berlin(2026, 12, 1, 7, 0)
 START = "2026-12-01T09:00:00+01:00"
 HOLD = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",
         "start": START}
@@ -41,9 +39,7 @@ def captcha_on(settings):
 
 
 @pytest.fixture
-def citizen(demo, monkeypatch):
-    monkeypatch.setattr(views, "current_time", lambda: NOW)
-    monkeypatch.setattr(api_module, "current_time", lambda: NOW)
+def citizen(demo, clock):
     return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 

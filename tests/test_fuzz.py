@@ -23,8 +23,7 @@ from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from appointments import api as api_module
-from appointments import booking, views
+from appointments import booking
 from appointments.models import Appointment, Notification, Status
 from tests.conftest import berlin
 
@@ -101,9 +100,7 @@ def booking_bodies(draw):
 # --- fixtures -------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def portal(demo, monkeypatch, settings):
-    monkeypatch.setattr(api_module, "current_time", lambda: NOW)
-    monkeypatch.setattr(views, "current_time", lambda: NOW)
+def portal(demo, clock, settings):
     settings.BOOKING_RATE_LIMIT = "100000/h"  # the throttle has its own tests; here it would answer 429 to all
     cache.clear()
     existing, token = booking.book_in_office(

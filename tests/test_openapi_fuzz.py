@@ -4,7 +4,7 @@ ones that break it) and checks that none ends in a server error.
 
 Bounded for CI: a few dozen examples per operation, no deadline. Run it longer with
 SCHEMATHESIS_EXAMPLES=500 make test ARGS=tests/test_openapi_fuzz.py. The clock stands at Tuesday,
-1 December 2026, 07:00, so that the demo's slots exist.
+1 December 2026, 07:00 (the `clock` fixture), so that the demo's slots exist.
 """
 from __future__ import annotations
 
@@ -20,19 +20,15 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from appointments import api as api_module
 from appointments.models import Appointment, Notification
-from tests.conftest import berlin
 
-NOW = berlin(2026, 12, 1, 7, 0)
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 
 
 @pytest.fixture
-def api_schema(demo, monkeypatch, settings):
+def api_schema(demo, clock, settings):
     from ikz_portal.wsgi import application
 
-    monkeypatch.setattr(api_module, "current_time", lambda: NOW)
     settings.BOOKING_RATE_LIMIT = "100000/h"
     cache.clear()
     # Like Django's test client: a request must not close the test's database connection (it would

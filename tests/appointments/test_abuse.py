@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments import availability, booking, views
+from appointments import availability, booking
 from appointments.abuse import RateLimited, check_rate
 from appointments.errors import PortalError
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
@@ -56,10 +56,7 @@ def test_an_address_holds_at_most_two_upcoming_bookings(demo, settings):
     book(demo, email="someone.else@example.org", start=START + dt.timedelta(minutes=30))
 
 
-def test_api_answers_429_with_retry_after_per_address(client, demo, settings, monkeypatch):
-    from appointments import api
-
-    monkeypatch.setattr(api, "current_time", lambda: NOW)
+def test_api_answers_429_with_retry_after_per_address(client, demo, settings, clock):
     settings.RATE_LIMIT_EMAIL = "2/h"
     assert api_booking(client, demo, "erika@example.org").status_code == 201
     assert api_booking(client, demo, "erika@example.org", START + dt.timedelta(minutes=15)).status_code == 201
@@ -71,8 +68,7 @@ def test_api_answers_429_with_retry_after_per_address(client, demo, settings, mo
     assert BlockedAttempt.objects.get(reason="rate_limit_email").count == 1
 
 
-def test_holds_per_client_address_answer_a_friendly_429_page(demo, settings, monkeypatch):
-    monkeypatch.setattr(views, "current_time", lambda: NOW)
+def test_holds_per_client_address_answer_a_friendly_429_page(demo, settings, clock):
     settings.RATE_LIMIT_HOLD = "2/h"
     citizen = Client()
     data = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal"}
@@ -86,8 +82,7 @@ def test_holds_per_client_address_answer_a_friendly_429_page(demo, settings, mon
     assert Appointment.objects.count() == 2
 
 
-def test_the_honeypot_turns_a_bot_away(demo, monkeypatch):
-    monkeypatch.setattr(views, "current_time", lambda: NOW)
+def test_the_honeypot_turns_a_bot_away(demo, clock):
     citizen = Client()
     data = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",
             "start": START.isoformat()}

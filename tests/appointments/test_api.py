@@ -1,6 +1,6 @@
 """The public JSON API v1 (API.md): paths, fields, status codes and error codes other programs rely on.
 
-The clock stands at Tuesday 1 December 2026, 07:00 in Berlin (the API's `current_time` hook); the
+The clock stands at Tuesday 1 December 2026, 07:00 in Berlin (the `clock` fixture); the
 bookings go to Wednesday 2 December, when Frankenthal works 08:00–12:00 at three counters and
 Schifferstadt 07:30–12:30 at six.
 """
@@ -24,27 +24,12 @@ START = "2026-12-02T08:00:00+01:00"
 LATER = "2026-12-02T10:00:00+01:00"
 
 
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
     # The booking rate limit counts in the cache, which outlives a test.
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock(NOW)
-    monkeypatch.setattr(api_module, "current_time", clock)
-    return clock
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from appointments import admin as appointments_admin
 from appointments.capacity import office_capacity
 from offices.models import Closure
 from tests.admin_forms import add_inline_row, page_form_data, row_index
@@ -23,8 +22,7 @@ DAY = dt.date(2026, 12, 8)
 
 
 @pytest.fixture
-def anna(demo, monkeypatch):
-    monkeypatch.setattr(appointments_admin, "current_time", lambda: NOW)
+def anna(demo, clock):
     client = Client(headers={"accept-language": "en"})
     client.force_login(get_user_model().objects.create_superuser("anna-admin", "anna@rpk.example", "not-used"))
     return client

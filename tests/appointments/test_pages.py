@@ -1,7 +1,7 @@
 """The citizen's pages, driven through HTTP like a browser without JavaScript: start → request →
 calendar → hold → details → e-mail → confirm → manage → .ics → cancel, and moving a booking.
 
-The clock of the pages is fixed at Tuesday, 1 December 2026, 07:00 in Berlin. With the demo's
+The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:00 in Berlin. With the demo's
 lead time of two hours the earliest bookable start is 09:00, at both offices; the Frankenthal
 office sorts first by name, so it holds the earliest slot.
 """
@@ -17,7 +17,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from appointments import booking, notifications, views
+from appointments import booking, notifications
 from appointments.models import Appointment, Notification, Status
 from tests.conftest import berlin
 
@@ -142,17 +142,6 @@ def token_from(url: str) -> str:
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The pages' clock; `clock.now = …` moves it."""
-
-    class Clock:
-        now = NOW
-
-    monkeypatch.setattr(views, "current_time", lambda: Clock.now)
-    return Clock
-
 
 @pytest.fixture
 def citizen(demo, clock):

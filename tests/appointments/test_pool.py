@@ -12,7 +12,6 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments import api as api_module
 from appointments.availability import SlotRequest, find_slots
 from appointments.models import Appointment
 from offices.models import CooperationRule, Service
@@ -87,8 +86,7 @@ def test_an_allowlist_rule_without_the_service_excludes_it_too(demo):
 
 
 @pytest.fixture
-def api(pool, monkeypatch):
-    monkeypatch.setattr(api_module, "current_time", lambda: NOW)
+def api(pool, clock):
     cache.clear()
     yield Client()
     cache.clear()

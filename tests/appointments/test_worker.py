@@ -83,14 +83,14 @@ class TestRetention:
 
 
 class TestSweep:
-    def test_sweep_expires_holds_sends_due_mail_and_beats(self, demo, monkeypatch):
+    def test_sweep_expires_holds_sends_due_mail_and_beats(self, demo, clock):
         """One sweep frees expired holds, sends what is due and records that it ran."""
         appointment = book(demo)
-        monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(minutes=1))
+        clock.now = NOW + dt.timedelta(minutes=1)
         assert tasks.sweep() == 1
         assert len(mail.outbox) == 1
         assert Heartbeat.objects.get(name="sweep").at == NOW + dt.timedelta(minutes=1)
-        monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(minutes=61))
+        clock.now = NOW + dt.timedelta(minutes=61)
         tasks.sweep()
         assert Appointment.objects.get(pk=appointment.pk).status == Status.EXPIRED
 

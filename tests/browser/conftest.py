@@ -5,10 +5,11 @@ it is missing). Without that binary or without the `playwright` package the modu
 reason. One browser serves the whole package; each test gets a fresh context (cookies, viewport,
 language) and a fresh database with the demo data.
 
-The live server runs in a thread of this process, so the pages' clock is patched here like in the
-HTTP tests and the e-mails land in `django.core.mail.outbox`. Messages are sent by calling
-`notifications.send_due(now=…)` with the test's clock: the in-process dispatch after each commit
-would use the real clock instead.
+The live server runs in a thread of this process, so the one frozen clock of the HTTP tests (the
+`clock` fixture of tests/conftest.py: Tuesday, 1 December 2026, 07:00 in Berlin) holds for its
+pages too, and the e-mails land in `django.core.mail.outbox`. Messages are sent only when a test
+calls `notifications.send_due(now=…)`, not by the in-process dispatch after each commit, so that a
+test sees the outbox as it wants it.
 """
 from __future__ import annotations
 
@@ -41,19 +42,6 @@ def browser(_async_unsafe_allowed):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The clock of the citizen and the clerk pages: Tuesday, 1 December 2026, 07:00 in Berlin
-    (the HTTP tests' clock). `clock.now = …` moves it."""
-    from appointments import clerk_views, views
-    from tests.conftest import berlin
-
-    state = SimpleNamespace(now=berlin(2026, 12, 1, 7, 0))
-    monkeypatch.setattr(views, "current_time", lambda: state.now)
-    monkeypatch.setattr(clerk_views, "current_time", lambda: state.now)
-    return state
 
 
 @pytest.fixture
