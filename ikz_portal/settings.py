@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database that is restarting, unreachable or timing out answers 503 with Retry-After.
+    "appointments.unavailable.DatabaseUnavailableMiddleware",
     # Last: turns a login that django-axes refused into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -119,11 +121,48 @@ TEMPLATES = [
 # No DATABASE_URL: the embedded SQLite database. Writers take the lock at BEGIN (IMMEDIATE), so
 # two bookings never interleave between their check and their insert.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# On PostgreSQL no request waits long: a statement that runs longer, a lock that is not granted in
+# time or a server that does not answer the connection ends in an error, and the portal answers
+# 503 with Retry-After (appointments.unavailable) instead of holding the worker. 0 switches one off.
+# `manage.py migrate` lifts the statement and lock timeouts for its own connection.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
+DATABASE_LOCK_TIMEOUT_MS = env_int("DATABASE_LOCK_TIMEOUT_MS", 3000)
+DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3)
+
+
+def postgres_options(*, statement_timeout_ms: int, lock_timeout_ms: int, connect_timeout_seconds: int) -> dict:
+    """The connection OPTIONS for PostgreSQL: server settings at connection start (no extra round
+    trip per request) and libpq's connect timeout."""
+    # PostgreSQL's JIT costs far more than it saves on short availability queries.
+    flags = ["-c jit=off"]
+    if statement_timeout_ms:
+        flags.append(f"-c statement_timeout={statement_timeout_ms}")
+    if lock_timeout_ms:
+        flags.append(f"-c lock_timeout={lock_timeout_ms}")
+    options = {"options": " ".join(flags)}
+    if connect_timeout_seconds:
+        options["connect_timeout"] = connect_timeout_seconds
+    return options
+
+
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60))}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("CONN_MAX_AGE", 60),
+            # A kept connection is tested before a request uses it: after a database restart the
+            # first request reconnects instead of failing on the dead connection.
+            conn_health_checks=True,
+        )
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # PostgreSQL's JIT costs far more than it saves on short availability queries.
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            postgres_options(
+                statement_timeout_ms=DATABASE_STATEMENT_TIMEOUT_MS,
+                lock_timeout_ms=DATABASE_LOCK_TIMEOUT_MS,
+                connect_timeout_seconds=DATABASE_CONNECT_TIMEOUT_SECONDS,
+            )
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -10,6 +10,9 @@ if settings.OTP_REQUIRED_FOR_ADMIN:
     # Only accounts verified by a TOTP code get into the admin (django-otp's documented switch).
     admin.site.__class__ = OTPAdminSite
 
+# A database error that escapes the views (a session saved on the way out) is a 503 like the rest.
+handler500 = "appointments.unavailable.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/full", healthz_full, name="healthz_full"),
