@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
 from . import clerk_views as views
-from . import report_views
+from . import report_views, second_factor
 from .staff_login import StaffLoginView
 
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("anmelden/", StaffLoginView.as_view(), name="login"),
     path("abmelden/", auth_views.LogoutView.as_view(next_page=reverse_lazy("clerk:login")), name="logout"),
+    path("zwei-faktor/", second_factor.setup, name="second_factor_setup"),
     path("suche/", views.search, name="search"),
     path("berichte/", report_views.reports, name="reports"),
     path("berichte/abrechnung.csv", report_views.settlement_csv, name="settlement_csv"),

@@ -29,7 +29,7 @@ from ikz_portal.clock import today
 from offices.hours import BERLIN, local
 from offices.models import Closure, Office
 
-from . import clerk
+from . import clerk, second_factor
 from .clerk_forms import BlockForm, NoteForm, ReferenceForm, WalkInForm
 from .errors import PortalError
 from .models import Appointment, Status
@@ -66,9 +66,10 @@ def not_found(request, message: str = ""):
 
 
 def staff_page(view):
-    """Logged-in staff only (anonymous visitors go to the login page); never cached, since the
-    pages show personal data and change by the minute."""
-    return login_required(never_cache(view), login_url="clerk:login")
+    """Logged-in staff only (anonymous visitors go to the login page), with the second factor
+    where the account has or needs one (second_factor.py); never cached, since the pages show
+    personal data and change by the minute."""
+    return login_required(never_cache(second_factor.verified_staff(view)), login_url="clerk:login")
 
 
 def with_office(view):

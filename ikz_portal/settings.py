@@ -91,6 +91,7 @@ MIDDLEWARE = [
     # The audit trail (django-simple-history) records the logged-in user of the request as the author.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "appointments.staff_session.StaffSessionMiddleware",  # ends staff sessions after a day or idle time
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database that is restarting, unreachable or timing out answers 503 with Retry-After.
     "appointments.unavailable.DatabaseUnavailableMiddleware",
@@ -267,6 +268,14 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 # OTP_REQUIRED_FOR_ADMIN the admin admits only accounts verified that way.
 OTP_TOTP_ISSUER = "Kfz-Zulassung Vorderpfalz"
 OTP_REQUIRED_FOR_ADMIN = env_bool("OTP_REQUIRED_FOR_ADMIN", False)
+# Every staff account needs a device: one without is sent, after its password, to set one up (QR
+# code, first code). Whatever this says, an account with a device reaches the staff area and the
+# admin only with a session verified by its code.
+OTP_REQUIRED_FOR_STAFF = env_bool("OTP_REQUIRED_FOR_STAFF", PRODUCTION)
+# A staff session ends this many hours after its login (a working day) and after this many minutes
+# without a request; 0 switches either off. Citizens' sessions are not affected.
+STAFF_SESSION_MAX_HOURS = env_int("STAFF_SESSION_MAX_HOURS", 10)
+STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 60)
 
 # --- language and time ------------------------------------------------------------------------
 LANGUAGE_CODE = "de"

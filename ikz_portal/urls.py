@@ -5,10 +5,14 @@ from django_otp.admin import OTPAdminSite
 
 from appointments.api import api
 from appointments.health import healthz, healthz_full
+from appointments.second_factor import SecondFactorAdminSite
 
 if settings.OTP_REQUIRED_FOR_ADMIN:
     # Only accounts verified by a TOTP code get into the admin (django-otp's documented switch).
     admin.site.__class__ = OTPAdminSite
+else:
+    # Accounts with a device (every account with OTP_REQUIRED_FOR_STAFF) only with their code.
+    admin.site.__class__ = SecondFactorAdminSite
 
 # A database error that escapes the views (a session saved on the way out) is a 503 like the rest.
 handler500 = "appointments.unavailable.server_error"

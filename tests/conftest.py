@@ -46,6 +46,13 @@ def login_throttle_off(settings):
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def staff_session_limits_off(settings):
+    """Staff sessions end after a working day and an idle hour; tests that move the clock by hours
+    between a clerk's requests would be logged out. tests/test_second_factor.py switches them on."""
+    settings.STAFF_SESSION_MAX_HOURS = settings.STAFF_SESSION_IDLE_MINUTES = 0
+
+
 @pytest.fixture
 def demo(db):
     """Both administrations, all municipalities, the Schifferstadt and Frankenthal offices,
