@@ -52,7 +52,7 @@ PUBLIC_PAGES = [
 # Names of the public patterns (namespace:name); the walk below fails on any pattern that is neither
 # in this list nor in the clerk or admin namespaces.
 PUBLIC_NAMES = {
-    "healthz", "set_language",
+    "healthz", "healthz_full", "set_language",
     *(f"appointments:{name}" for name in (
         "start", "privacy", "accessibility", "easy_read", "imprint", "search", "calendar", "hold",
         "captcha_challenge", "details", "submitted", "confirm", "ics", "cancel", "reschedule", "manage",
