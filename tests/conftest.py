@@ -39,6 +39,17 @@ def abuse_defences_off(settings):
 
 
 @pytest.fixture(autouse=True)
+def redis_failures_forgotten():
+    """A process leaves a Redis that failed alone for a few seconds (appointments.shared_cache); a
+    test that broke its Redis on purpose must not leave the next test without one."""
+    from appointments import shared_cache
+
+    shared_cache.reset()
+    yield
+    shared_cache.reset()
+
+
+@pytest.fixture(autouse=True)
 def login_throttle_off(settings):
     """django-axes needs the request in every authenticate() call (client.login() has none) and would
     lock the demo accounts after a few deliberate wrong passwords; tests/test_login_security.py

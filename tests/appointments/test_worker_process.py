@@ -199,8 +199,9 @@ def test_mail_queued_while_the_worker_was_down_and_the_queue_lost_is_still_sent(
     assert wait_until(lambda: len(mail_files(worker.mail_dir)) >= 1)
     [message] = mail_files(worker.mail_dir)
     assert appointment.reference in message
-    row = Notification.objects.get(appointment=appointment)
-    assert row.state == Notification.State.SENT and row.payload == {}
+    # The worker writes the mail, then marks its row sent: wait for the mark, not just the file.
+    assert wait_until(lambda: Notification.objects.get(appointment=appointment).state == Notification.State.SENT)
+    assert Notification.objects.get(appointment=appointment).payload == {}
     with celery_broker(REDIS_URL):
         tasks.sweep.delay()
         tasks.send_due_notifications.delay()
