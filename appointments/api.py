@@ -32,6 +32,7 @@ from .availability import SlotRequest, duration_minutes, find_slots
 from .errors import PortalError
 from .models import Appointment, Channel, Status
 from .notifications import documents_of, services_of
+from .unavailable import UNAVAILABLE, unavailable_response
 
 log = logging.getLogger(__name__)
 
@@ -345,6 +346,11 @@ def bad_input(request, exc: Exception):
 
 for _exc in (ValueError, TypeError, OverflowError):
     api.add_exception_handler(_exc, bad_input)
+
+# A database that is restarting or too slow: 503 with Retry-After in the API's error shape. ninja
+# handles exceptions before Django's middleware sees them (with DEBUG it would answer a 500 page).
+for _exc in UNAVAILABLE:
+    api.add_exception_handler(_exc, unavailable_response)
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -127,6 +127,16 @@ def test_a_booking_behind_a_locked_table_answers_503_in_english_on_request(clien
     assert Appointment.objects.count() == 0
 
 
+def test_the_api_answers_503_in_its_own_shape_in_debug_mode_too(client, settings):
+    """With DEBUG the API's framework would turn any error into a traceback page of its own; a
+    database outage is still the API's 503."""
+    settings.DEBUG = True
+    with timeouts(statement_ms=5000, lock_ms=500), locked("appointments_appointment"):
+        response, elapsed = timed(lambda: client.get(SLOTS))
+    assert_unavailable(response, elapsed)
+    assert response.json()["code"] == "service_unavailable"
+
+
 def test_a_booking_caught_half_way_leaves_nothing_behind(client):
     """The appointment row is written, then its outbox row waits for a lock and times out: the
     transaction is rolled back as a whole, so no appointment exists without its e-mail. The same
