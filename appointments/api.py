@@ -30,6 +30,7 @@ from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, duration_minutes, find_slots
 from .errors import PortalError
+from .links import find_booking
 from .models import Appointment, Channel, Status
 from .notifications import documents_of, services_of
 from .unavailable import UNAVAILABLE, unavailable_response
@@ -438,8 +439,9 @@ def booking_out(appointment: Appointment, services=None) -> dict:
     }
 
 
-def load_booking(reference: str, token: str) -> Appointment:
-    return booking.get_booking(reference=reference, token=token)
+def load_booking(request, reference: str, token: str) -> Appointment:
+    # An unknown reference and a wrong token answer alike (404 not_found); misses are rate-limited.
+    return find_booking(request, reference=reference, token=token)
 
 
 ERRORS_400 = {400: ErrorOut}
@@ -615,12 +617,12 @@ def create_booking(request, data: BookingIn):
 
 @api.get(
     "/bookings/{reference}",
-    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     tags=["manage"],
     summary="A booking",
 )
 def get_booking(request, reference: str, token: Annotated[str, Query(max_length=TOKEN_MAX)]):
-    return booking_out(load_booking(reference, token))
+    return booking_out(load_booking(request, reference, token))
 
 
 @api.post(
@@ -632,33 +634,34 @@ def get_booking(request, reference: str, token: Annotated[str, Query(max_length=
 )
 def confirm_booking(request, reference: str, data: TokenIn):
     check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
-    appointment = load_booking(reference, data.token)
+    appointment = load_booking(request, reference, data.token)
     appointment = booking.confirm_booking(appointment=appointment, token=data.token, now=clock.now())
     return booking_out(appointment)
 
 
 @api.post(
     "/bookings/{reference}/cancel",
-    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut},
+    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 429: ErrorOut},
     tags=["manage"],
     summary="Cancel a booking",
 )
 def cancel_booking(request, reference: str, data: TokenIn):
-    appointment = load_booking(reference, data.token)
+    appointment = load_booking(request, reference, data.token)
     appointment = booking.cancel_booking(appointment=appointment, token=data.token, now=clock.now())
     return booking_out(appointment)
 
 
 @api.post(
     "/bookings/{reference}/reschedule",
-    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 410: ErrorOut},
+    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 410: ErrorOut,
+              429: ErrorOut},
     tags=["manage"],
     summary="Move a booking to another time or office",
     description="On 409 `slot_taken` the booking keeps its old time; `alternatives` lists free slots nearby.",
 )
 def reschedule_booking(request, reference: str, data: RescheduleIn):
     now = clock.now()
-    appointment = load_booking(reference, data.token)
+    appointment = load_booking(request, reference, data.token)
     lookup = Lookup()
     office = lookup.office(data.office)
     lookup.check()

@@ -405,7 +405,8 @@ def book_in_office(
 
 
 def get_booking(*, reference: str, token: str) -> Appointment:
-    """The booking behind a manage link. Raises not_found (404) or bad_token (403)."""
+    """The booking behind a manage link. Raises not_found for an unknown reference and for a wrong
+    token alike: the answer must not tell which references exist."""
     reference = (reference or "").upper()[:12]
     # A reference comes from a URL: a NUL byte in it would make PostgreSQL fail the query (a 500).
     appointment = (
@@ -413,10 +414,8 @@ def get_booking(*, reference: str, token: str) -> Appointment:
         .filter(reference=reference)
         .first()
     ) if "\x00" not in reference else None
-    if appointment is None:
-        raise BookingError("not_found", _("There is no booking with this reference."))
-    if not appointment.token_matches(token):
-        raise BookingError("bad_token", _("This link is not valid for this booking."))
+    if appointment is None or not appointment.token_matches(token):
+        raise BookingError("not_found", _("There is no booking with this reference, or the link is not valid for it."))
     return appointment
 
 

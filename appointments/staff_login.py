@@ -12,6 +12,9 @@ below the password; everyone else logs in as before.
 """
 from __future__ import annotations
 
+import math
+
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -22,6 +25,8 @@ from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ikz_portal import clock
 
 
 class StaffLoginForm(AuthenticationForm):
@@ -75,7 +80,31 @@ class StaffLoginView(LoginView):
 
 
 def locked_out(request, original_response=None, credentials=None):
-    """django-axes' answer once a user name is locked on this address (AXES_LOCKOUT_CALLABLE)."""
+    """django-axes' answer once a user name is locked on this address (AXES_LOCKOUT_CALLABLE), with
+    Retry-After: the seconds until the lock's cool-off ends."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else None
-    return render(request, "clerk/lockout.html", {"minutes": minutes, "my_offices": []},
-                  status=settings.AXES_HTTP_RESPONSE_CODE)
+    response = render(request, "clerk/lockout.html", {"minutes": minutes, "my_offices": []},
+                      status=settings.AXES_HTTP_RESPONSE_CODE)
+    seconds = seconds_until_unlocked(request, credentials)
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
+def seconds_until_unlocked(request, credentials) -> int | None:
+    """The lock ends AXES_COOLOFF_TIME after the latest failed attempt of this user name and address
+    (django-axes forgets attempts older than that). None without a cool-off: locked until lifted."""
+    if not settings.AXES_COOLOFF_TIME:
+        return None
+    cool_off = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    latest = None
+    if getattr(request, "axes_ip_address", None) is not None:
+        try:
+            handler = AxesProxyHandler.get_implementation()
+            attempts = handler.get_user_attempts(request, credentials)
+        except (AttributeError, TypeError):  # a handler without stored attempts (cache, dummy)
+            attempts = []
+        latest = max((t for query in attempts for t in query.values_list("attempt_time", flat=True)), default=None)
+    if latest is None:
+        return cool_off
+    return max(1, min(cool_off, math.ceil((latest + settings.AXES_COOLOFF_TIME - clock.now()).total_seconds())))

@@ -31,6 +31,7 @@ from .availability import SlotRequest, candidate_offices, duration_minutes, find
 from .calendar import appointment_ics
 from .errors import PortalError
 from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
+from .links import find_booking
 from .models import Appointment, Status
 from .notifications import documents_for, documents_of
 
@@ -73,7 +74,8 @@ def booking_error_page(request, error: PortalError):
     if error.code == "not_found":
         return error_page(
             request, 404, _("Booking not found"),
-            _("There is no booking with this reference. Please check the link in your e-mail."),
+            _("There is no booking with this reference, or the link is incomplete. Please use the complete "
+              "link from your most recent e-mail."),
             link=(reverse("appointments:start"), _("Book an appointment")),
         )
     return error_page(
@@ -400,20 +402,20 @@ def within_horizon(moment: dt.datetime, now: dt.datetime) -> bool:
 
 
 def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
-    """The hold behind a reference, when this browser session made it."""
+    """The hold behind a reference, when this browser session made it. Another session's hold and
+    an unknown reference answer alike: the page must not tell which references exist."""
     reference = reference.upper()[:12]
     appointment = (
         Appointment.objects.select_related("office", "office__administration", "municipality")
         .filter(reference=reference)
         .first()
     ) if "\x00" not in reference else None  # PostgreSQL rejects NUL bytes in a query
-    if appointment is None:
-        return None, "", booking_error_page(request, PortalError("not_found", ""))
-    token = request.session.get("holds", {}).get(appointment.reference)
+    token = request.session.get("holds", {}).get(appointment.reference) if appointment is not None else None
     if not token:
         return None, "", error_page(
-            request, 403, _("This reservation is not yours"),
-            _("This reservation was made in another browser, or your session has ended. Please choose a time again."),
+            request, 404, _("Reservation not found"),
+            _("This browser holds no reservation with this reference: it was made in another browser, or "
+              "your session has ended. Please choose a time again."),
             link=(reverse("appointments:search"), _("Find an appointment")),
         )
     return appointment, token, None
@@ -509,7 +511,9 @@ def token_of(request) -> str:
 def booking_from_link(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
     token = token_of(request)
     try:
-        appointment = booking.get_booking(reference=reference, token=token)
+        appointment = find_booking(request, reference=reference, token=token)
+    except RateLimited as error:
+        return None, token, rate_limited_page(request, error)
     except PortalError as error:
         return None, token, booking_error_page(request, error)
     return appointment, token, None

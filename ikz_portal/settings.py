@@ -31,13 +31,49 @@ DEBUG = env_bool("DEBUG", False)
 # PRODUCTION=1 switches on everything a public deployment needs (HTTPS only, secure cookies, HSTS,
 # a required SECRET_KEY, the captcha). Unset, the portal runs for development and tests.
 PRODUCTION = env_bool("PRODUCTION", False)
+
+
+def installation_key(path: Path) -> str:
+    """A random key made once for this installation and kept in `path` (readable by its owner only).
+    Written beside and linked into place, so processes starting together all read the one winner."""
+    import secrets
+    import sys
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+            print(f"No SECRET_KEY set: made a random key for this installation in {path}. "
+                  "Set SECRET_KEY (the same on every host) for production.", file=sys.stderr)
+        except FileExistsError:
+            pass  # another process was first; its key counts
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(draft, path)
+        finally:
+            if draft.exists():
+                os.unlink(draft)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{path} does not hold a usable key: delete it, or set SECRET_KEY.")
+    return key
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("SECRET_KEY must be set when PRODUCTION is on.")
-    SECRET_KEY = "insecure-development-key-set-SECRET_KEY-in-production"
+    # Never a key that is published with the code: without SECRET_KEY (development, tests, a
+    # trial installation) each installation makes its own, once, in its var/ folder.
+    SECRET_KEY = installation_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -55,6 +91,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A refused form (an expired page, cookies off) gets the portal's own page, with a way back.
+CSRF_FAILURE_VIEW = "appointments.error_views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,11 +117,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Production behind a proxy with TRUSTED_PROXY_COUNT at 0: one warning in the log.
+    "appointments.request_checks.ForwardedForWarningMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The API: writes only as JSON (415), bodies within the limit (413), bookings not cached.
+    "appointments.request_checks.ApiRequestMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks a user verified by a TOTP code (django-otp); the admin can require it.
@@ -355,6 +397,8 @@ RATE_LIMIT_HOLD = os.environ.get("RATE_LIMIT_HOLD", "20/h")  # holds per client 
 RATE_LIMIT_SUBMIT = os.environ.get("RATE_LIMIT_SUBMIT", "10/h")  # submissions per client address
 RATE_LIMIT_EMAIL = os.environ.get("RATE_LIMIT_EMAIL", "5/h")  # bookings per e-mail address
 RATE_LIMIT_CONFIRM = os.environ.get("RATE_LIMIT_CONFIRM", "30/h")  # confirmations per client address
+# Wrong secrets (or unknown references) in booking links per client address: guessing is refused.
+RATE_LIMIT_BAD_TOKEN = os.environ.get("RATE_LIMIT_BAD_TOKEN", "20/h")
 # How many upcoming bookings one e-mail address may hold at once.
 MAX_ACTIVE_BOOKINGS_PER_EMAIL = env_int("MAX_ACTIVE_BOOKINGS_PER_EMAIL", 2)
 # A cancelled time is offered online again only after this delay (resellers watch for them).

@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
@@ -252,10 +253,16 @@ class MembershipAdmin(AuditedAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "office":
             kwargs["queryset"] = managed_offices(request.user).order_by("name")
+        if db_field.name == "user" and not request.user.is_superuser:
+            # Nobody but a superuser gives their own account an office or a role (office lead).
+            kwargs["queryset"] = get_user_model().objects.exclude(pk=request.user.pk)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _manages(self, request, obj) -> bool:
         return obj is None or managed_offices(request.user).filter(pk=obj.office_id).exists()
+
+    def _own(self, request, obj) -> bool:
+        return obj is not None and obj.user_id == request.user.pk and not request.user.is_superuser
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self._manages(request, obj)
@@ -264,10 +271,14 @@ class MembershipAdmin(AuditedAdmin):
         return super().has_add_permission(request) and managed_offices(request.user).exists()
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._manages(request, obj)
+        return (
+            super().has_change_permission(request, obj) and self._manages(request, obj) and not self._own(request, obj)
+        )
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._manages(request, obj)
+        return (
+            super().has_delete_permission(request, obj) and self._manages(request, obj) and not self._own(request, obj)
+        )
 
 
 @admin.register(AdministrationManager)

@@ -35,6 +35,7 @@ def abuse_defences_off(settings):
     settings.MAX_ACTIVE_BOOKINGS_PER_EMAIL = 0
     settings.RATE_LIMIT_HOLD = settings.RATE_LIMIT_SUBMIT = "0"
     settings.RATE_LIMIT_EMAIL = settings.RATE_LIMIT_CONFIRM = "0"
+    settings.RATE_LIMIT_BAD_TOKEN = "0"
     settings.CANCELLED_SLOT_DELAY_MINUTES = 0
 
 

@@ -600,10 +600,11 @@ def test_an_expired_hold_says_so_and_offers_the_calendar(citizen, clock):
 
 
 def test_a_hold_belongs_to_the_browser_session_that_made_it(citizen):
+    """Another browser gets the answer of an unknown reference (404), not a hint that it exists."""
     held = hold_earliest(citizen)
     stranger = Client()
-    assert stranger.get(held["Location"]).status_code == 403
-    assert fill_details(stranger, held["Location"]).status_code == 403
+    assert stranger.get(held["Location"]).status_code == 404
+    assert fill_details(stranger, held["Location"]).status_code == 404
     assert Appointment.objects.get().status == Status.HELD
 
 
@@ -632,20 +633,21 @@ def test_a_slot_taken_meanwhile_shows_the_calendar_with_alternatives(citizen, de
 
 # --- links from the e-mails -------------------------------------------------------------------
 
-def test_wrong_token_is_403_and_unknown_reference_404(citizen):
+def test_wrong_token_and_unknown_reference_are_both_404(citizen):
+    """Alike, so that the pages do not tell which references exist."""
     appointment, token = confirmed_booking(citizen)
     reference = appointment.reference
     for name in ("confirm", "manage", "ics", "cancel", "reschedule"):
         url = reverse(f"appointments:{name}", args=[reference])
-        assert citizen.get(url + "?token=wrong").status_code == 403, name
-        assert citizen.get(url).status_code == 403, name
+        assert citizen.get(url + "?token=wrong").status_code == 404, name
+        assert citizen.get(url).status_code == 404, name
         assert citizen.get(reverse(f"appointments:{name}", args=["RP-NOPE99"]) + f"?token={token}").status_code == 404
     for name in ("confirm", "cancel", "reschedule"):
         url = reverse(f"appointments:{name}", args=[reference])
-        assert citizen.post(url, {"token": "wrong"}).status_code == 403, name
+        assert citizen.post(url, {"token": "wrong"}).status_code == 404, name
     forbidden = citizen.get(reverse("appointments:manage", args=[reference]) + "?token=wrong",
                             HTTP_ACCEPT_LANGUAGE="en")
-    assert "This link is not valid" in page_of(forbidden).h1[0]
+    assert "Booking not found" in page_of(forbidden).h1[0]
     assert_accessible_basics(forbidden)
     appointment.refresh_from_db()
     assert appointment.status == Status.CONFIRMED
