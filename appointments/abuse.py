@@ -59,17 +59,67 @@ def _digest(value: str) -> str:
 
 def check_rate(scope: str, key: str, rate_setting: str) -> None:
     """Count one attempt of `key` in `scope`; raise RateLimited with the seconds to wait when the
-    limit of the current window is used up. A fixed window per rate period keeps it to one
-    atomic increment in Redis."""
+    limit is used up.
+
+    A sliding window, approximated from two fixed windows: the previous window's count weighted by
+    the part of it that still lies within one period back, plus the current window's count. A
+    fixed window alone lets a client spend its limit at the end of one window and again at the
+    start of the next: twice the limit within seconds. Two counters, read and counted in one round
+    trip on Redis."""
     rate = parse_rate(rate_setting)
     if rate is None or not key:
         return
     now = clock.timestamp()
     window = int(now // rate.seconds)
-    used = _count(f"rl:{scope}:{_digest(key)}:{window}", timeout=rate.seconds + 5)
-    if used > rate.count:
+    elapsed = (now - window * rate.seconds) / rate.seconds  # the part of this window that has passed, 0–1
+    prefix = f"rl:{scope}:{_digest(key)}"
+    # A window's count serves as the previous one during the next window: it lives two periods.
+    used, previous = _count_sliding(f"{prefix}:{window}", f"{prefix}:{window - 1}", timeout=2 * rate.seconds + 5)
+    if previous * (1 - elapsed) + used > rate.count + 1e-6:  # not refused by a rounding error
         record_blocked(f"rate_limit_{scope}")
-        raise RateLimited(retry_after=max(1, math.ceil((window + 1) * rate.seconds - now)))
+        raise RateLimited(retry_after=_seconds_until_allowed(rate, used, previous, now))
+
+
+def _seconds_until_allowed(rate: Rate, used: int, previous: int, now: float) -> int:
+    """When one more attempt would fit under the sliding estimate again (counting no new ones)."""
+    window_start = (now // rate.seconds) * rate.seconds
+    if used < rate.count and previous:
+        # Still in this window, once enough of the previous one has slid out of the period.
+        fraction = 1 - (rate.count - used - 1) / previous
+        wait = window_start + fraction * rate.seconds - now
+    else:
+        # In the next window, when this window's count (then the previous one) has slid out enough.
+        fraction = max(0.0, 1 - (rate.count - 1) / used) if used else 0.0
+        wait = window_start + rate.seconds * (1 + fraction) - now
+    return max(1, math.ceil(wait))
+
+
+def _count_sliding(current_key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
+    """Count one more attempt under `current_key`; return it with the count under `previous_key`
+    (0 if none). In the shared cache while it answers, else in this process, like `_count`."""
+    if shared_cache.usable():
+        try:
+            return _count_sliding_in_cache(current_key, previous_key, timeout=timeout)
+        except shared_cache.ERRORS as error:
+            shared_cache.failed(error, "rate limits count per process meanwhile")
+    return _count_in_process(current_key, timeout=timeout), _read_in_process(previous_key)
+
+
+def _count_sliding_in_cache(current_key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:
+    """On Redis one round trip: SET NX with the expiry, INCR and GET of the previous window in one
+    pipeline. Other caches: `_count_in_cache`, then a get."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        key = backend.make_and_validate_key(current_key)
+        old = backend.make_and_validate_key(previous_key)
+        pipeline = backend._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        pipeline.get(old)
+        _created, used, previous = pipeline.execute()
+        return int(used), int(previous or 0)
+    used = _count_in_cache(current_key, timeout=timeout)
+    return used, int(cache.get(previous_key) or 0)
 
 
 def _count(cache_key: str, *, timeout: int) -> int:
@@ -121,6 +171,13 @@ def _count_in_process(cache_key: str, *, timeout: int) -> int:
                     del _local_counts[key]
         _local_counts[cache_key] = (count + 1, expires_at)
         return count + 1
+
+
+def _read_in_process(cache_key: str) -> int:
+    """The count under `cache_key` in this process's memory (0 if none or run out), not counting."""
+    with _local_lock:
+        count, expires_at = _local_counts.get(cache_key, (0, 0.0))
+    return count if expires_at > clock.timestamp() else 0
 
 
 def forget_local_counts() -> None:

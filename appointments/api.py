@@ -30,6 +30,7 @@ from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, duration_minutes, find_slots
 from .errors import PortalError
+from .hoarding import Client, normalise_email
 from .links import find_booking
 from .models import Appointment, Channel, Status
 from .notifications import documents_of, services_of
@@ -63,6 +64,7 @@ ERROR_STATUS = {
     "expired": 410,
     "rate_limited": 429,
     "too_many_bookings": 409,
+    "too_many_unconfirmed": 429,
     "captcha_invalid": 400,
 }
 
@@ -597,7 +599,7 @@ def create_booking(request, data: BookingIn):
             _("The captcha is missing, wrong, expired or already used. Please solve a new challenge."),
             field="altcha",
         )
-    check_rate("email", (data.email or "").strip().lower(), settings.RATE_LIMIT_EMAIL)
+    check_rate("email", normalise_email(data.email) or data.email, settings.RATE_LIMIT_EMAIL)
     appointment = booking.book(
         office=office,
         start=data.start,
@@ -611,6 +613,7 @@ def create_booking(request, data: BookingIn):
         language=data.language or request_language(),
         now=now,
         channel=Channel.API,
+        client=Client.of(request),
     )
     return HttpStatus(201, booking_out(appointment, services=services))
 

@@ -24,6 +24,8 @@ from offices.models import Municipality, Office
 from . import notifications
 from .availability import AvailabilityError, check_request, duration_minutes, free_counters, nearest_slots
 from .errors import PortalError
+from .abuse import record_blocked
+from .hoarding import BudgetExceeded, Client, check_budget, normalise_email
 from .models import Appointment, AppointmentService, Channel, Notification, Status, hash_token
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
@@ -74,13 +76,15 @@ def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool) -
 
 
 def check_email_cap(email: str, *, now: dt.datetime, exclude: int | None = None) -> None:
-    """One address may hold only MAX_ACTIVE_BOOKINGS_PER_EMAIL upcoming bookings (against hoarding)."""
+    """One mailbox may hold only MAX_ACTIVE_BOOKINGS_PER_EMAIL upcoming bookings (against hoarding).
+    Counted by the normalised address: "c.ap+1@gmail.com" is the mailbox of "cap@gmail.com"."""
     cap = settings.MAX_ACTIVE_BOOKINGS_PER_EMAIL
-    if not cap or not email:
+    email_key = normalise_email(email)
+    if not cap or not email_key:
         return
     active = (
         Appointment.objects.filter(
-            email__iexact=email, status__in=[Status.UNCONFIRMED, Status.CONFIRMED], start__gt=now
+            email_key=email_key, status__in=[Status.UNCONFIRMED, Status.CONFIRMED], start__gt=now
         )
         .exclude(status=Status.UNCONFIRMED, hold_expires_at__lte=now)
         .exclude(pk=exclude)
@@ -211,11 +215,15 @@ def _alternatives_when_taken():
         yield
     except _Taken as taken:
         raise _slot_taken(**taken.request) from None
+    except BudgetExceeded as refused:
+        record_blocked(refused.reason)  # after the rollback, which would take the count with it
+        raise
 
 
-def _create(*, office, services, vehicles, municipality, start, now, fields) -> Appointment:
+def _create(*, office, services, vehicles, municipality, start, now, fields, client: Client | None = None) -> Appointment:
     """Check the request and insert the booking, inside the caller's transaction (which writes
-    what goes with it, such as its messages); raise _Taken when every suitable counter is taken."""
+    what goes with it, such as its messages); raise _Taken when every suitable counter is taken.
+    With `client`, the booking counts against its hoarding budget (checked here, before the insert)."""
     services = list(dict.fromkeys(services))  # a concern named twice is still one concern
     check_request(
         services=services,
@@ -228,6 +236,9 @@ def _create(*, office, services, vehicles, municipality, start, now, fields) -> 
     start = start.astimezone(dt.timezone.utc)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("_create runs inside the caller's transaction")
+    if client is not None:
+        check_budget(client=client, office=office, start=start, minutes=duration_minutes(services, vehicles), now=now)
+        fields = {**fields, **client.fields}
     appointment = _insert(
         office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
         fields=fields,
@@ -247,9 +258,10 @@ def place_hold(
     municipality: Municipality,
     now: dt.datetime,
     language: str = "de",
+    client: Client | None = None,
 ) -> tuple[Appointment, str]:
     """Hold a slot for HOLD_MINUTES while the citizen types. Returns the hold and its secret,
-    which only the citizen's browser session knows."""
+    which only the citizen's browser session knows. `client`: whose hoarding budget it counts against."""
     token = new_token()
     with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
@@ -261,6 +273,7 @@ def place_hold(
                 "language": language,
                 "channel": Channel.ONLINE,
             },
+            client=client,
         )
     return appointment, token
 
@@ -275,14 +288,15 @@ def release_holds(holds: dict[str, str]) -> int:
     return released
 
 
-def _opt_in_fields(*, now: dt.datetime) -> tuple[str, dict]:
-    """A new secret for the double-opt-in mail, and the fields of a booking that waits for it."""
+def _opt_in_fields(*, now: dt.datetime, minutes: int | None = None) -> tuple[str, dict]:
+    """A new secret for the double-opt-in mail, and the fields of a booking that waits for it
+    (`minutes` to confirm it; default UNCONFIRMED_MINUTES)."""
     token = new_token()
     return token, {
         "token_hash": hash_token(token),
         "status": Status.UNCONFIRMED,
         "submitted_at": now,
-        "hold_expires_at": now + dt.timedelta(minutes=settings.UNCONFIRMED_MINUTES),
+        "hold_expires_at": now + dt.timedelta(minutes=minutes or settings.UNCONFIRMED_MINUTES),
     }
 
 
@@ -313,6 +327,7 @@ def submit_booking(
             raise BookingError("expired", _("Your reservation has run out. Please choose a time again."))
         check_email_cap(contact["email"], now=now, exclude=appointment.pk)
         token, fields = _opt_in_fields(now=now)
+        fields["email_key"] = normalise_email(contact["email"])
         for key, value in {**contact, **fields}.items():
             setattr(appointment, key, value)
         appointment.save()
@@ -334,16 +349,22 @@ def book(
     language: str = "de",
     now: dt.datetime,
     channel: str = Channel.API,
+    client: Client | None = None,
 ) -> Appointment:
-    """Hold and submit in one step (the API): an unconfirmed booking and the double-opt-in mail."""
+    """Hold and submit in one step (the API): an unconfirmed booking and the double-opt-in mail.
+    Through the API it must be confirmed sooner (API_UNCONFIRMED_MINUTES): a program that books
+    for others ties up a time for less long. `client`: whose hoarding budget it counts against."""
     contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=privacy_consent)
     check_email_cap(contact["email"], now=now)
-    token, fields = _opt_in_fields(now=now)
+    token, fields = _opt_in_fields(
+        now=now, minutes=settings.API_UNCONFIRMED_MINUTES if channel == Channel.API else None
+    )
+    fields["email_key"] = normalise_email(contact["email"])
     with _alternatives_when_taken(), transaction.atomic():
         # Written unconfirmed at once: one insert (and one history row), no update after it.
         appointment = _create(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
-            fields={**contact, **fields, "language": language, "channel": channel},
+            fields={**contact, **fields, "language": language, "channel": channel}, client=client,
         )
         notifications.queue(appointment, Notification.Kind.OPT_IN, due_at=now, token=token)
     return appointment
@@ -391,6 +412,7 @@ def book_in_office(
             office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
             fields={
                 **contact,
+                "email_key": normalise_email(contact["email"]),
                 "status": Status.CONFIRMED,
                 "confirmed_at": now,
                 "language": language,
@@ -442,7 +464,11 @@ def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -
         appointment.status = Status.CONFIRMED
         appointment.hold_expires_at = None
         appointment.confirmed_at = now
-        appointment.save(update_fields=["status", "hold_expires_at", "confirmed_at", "updated_at"])
+        # The budget needs the client's keys only while the booking waits (data minimisation).
+        appointment.client_address_key = appointment.client_network_key = ""
+        appointment.save(update_fields=[
+            "status", "hold_expires_at", "confirmed_at", "client_address_key", "client_network_key", "updated_at"
+        ])
         notifications.queue(appointment, Notification.Kind.CONFIRMATION, due_at=now, token=token)
         notifications.queue_reminders(appointment, token=token, now=now)
     return appointment
@@ -462,7 +488,10 @@ def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) ->
         appointment.status = Status.CANCELLED
         appointment.cancelled_at = now
         appointment.hold_expires_at = None
-        appointment.save(update_fields=["status", "cancelled_at", "hold_expires_at", "updated_at"])
+        appointment.client_address_key = appointment.client_network_key = ""
+        appointment.save(update_fields=[
+            "status", "cancelled_at", "hold_expires_at", "client_address_key", "client_network_key", "updated_at"
+        ])
         notifications.drop_pending(appointment)
         if was_confirmed:
             notifications.queue(appointment, Notification.Kind.CANCELLATION, due_at=now)
@@ -521,10 +550,11 @@ def reschedule_booking(
 
 
 def expire_stale(*, now: dt.datetime) -> int:
-    """Free the counters of holds and unconfirmed bookings whose time ran out."""
+    """Free the counters of holds and unconfirmed bookings whose time ran out (and forget the
+    client keys that only their hoarding budget needed)."""
     return Appointment.objects.filter(
         status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now
-    ).update(status=Status.EXPIRED)
+    ).update(status=Status.EXPIRED, client_address_key="", client_network_key="")
 
 
 __all__ = [

@@ -7,7 +7,6 @@ import hmac
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -62,7 +61,10 @@ def hash_token(token: str) -> str:
 
 
 # Personal data of an appointment: erased after the retention period, never copied into its history.
-PERSONAL_FIELDS = ["name", "email", "phone", "token_hash", "hold_token_hash", "note"]
+PERSONAL_FIELDS = [
+    "name", "email", "email_key", "phone", "token_hash", "hold_token_hash", "note", "client_address_key",
+    "client_network_key",
+]
 
 
 class Appointment(models.Model):
@@ -89,11 +91,18 @@ class Appointment(models.Model):
     # Personal data: erased after the retention period.
     name = models.CharField(_("name"), max_length=150, blank=True)
     email = models.EmailField(_("e-mail"), max_length=254, blank=True)
+    # The mailbox behind `email` (hoarding.normalise_email): the cap on upcoming bookings per
+    # address counts by it, so "c.ap+1@gmail.com" is not a new address.
+    email_key = models.CharField(max_length=254, blank=True, editable=False)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     token_hash = models.CharField(_("manage token (hash)"), max_length=64, blank=True, editable=False)
     # The browser session's secret for a hold; it stays valid after submitting so that a
     # double-clicked submit can be recognised, but it never confirms or manages a booking.
     hold_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # Keyed digests of the client's address and network (hoarding.py), kept only while a hold or
+    # an unconfirmed booking counts against the client's budget: confirming erases them.
+    client_address_key = models.CharField(max_length=32, blank=True, editable=False)
+    client_network_key = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
@@ -116,9 +125,18 @@ class Appointment(models.Model):
         ordering = ["start", "counter"]
         indexes = [
             models.Index(fields=["counter", "start"], name="appointment_counter_start"),
-            # The cap on upcoming bookings per address looks them up case-insensitively at every
-            # booking: without it, a scan of the whole table.
-            models.Index(Upper("email"), name="appointment_email_upper"),
+            # The cap on upcoming bookings per address looks them up by the normalised address at
+            # every booking: without it, a scan of the whole table.
+            models.Index(fields=["email_key"], name="appointment_email_key"),
+            # The hoarding budget counts the pending rows of a client's address and network.
+            models.Index(
+                fields=["client_network_key"], name="appointment_pending_network",
+                condition=Q(status__in=["held", "unconfirmed"]),
+            ),
+            models.Index(
+                fields=["client_address_key"], name="appointment_pending_address",
+                condition=Q(status__in=["held", "unconfirmed"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="appointment_start_before_end"),

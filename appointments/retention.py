@@ -12,24 +12,37 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from .models import Appointment, Notification
+from .models import EXPIRING_STATUSES, Appointment, Notification
+
+
+def erase_client_keys() -> int:
+    """The digests of a client's address and network count against its hoarding budget only while
+    a hold or an unconfirmed booking waits: erase them from every other appointment at once."""
+    return (
+        Appointment.objects.exclude(client_address_key="", client_network_key="")
+        .exclude(status__in=EXPIRING_STATUSES)
+        .update(client_address_key="", client_network_key="")
+    )
 
 
 @transaction.atomic
 def erase_personal_data(*, now: dt.datetime) -> int:
     """Erase name, e-mail, phone, tokens and the clerks' note (it may name people) of appointments
     that ended RETENTION_DAYS ago (or that expired or were cancelled that long ago). Returns how many
-    appointments were erased."""
+    appointments were erased. The client keys of the hoarding budget go sooner (erase_client_keys)."""
+    erase_client_keys()
     cutoff = now - dt.timedelta(days=settings.RETENTION_DAYS)
     personal = (
-        ~Q(name="") | ~Q(email="") | ~Q(phone="") | ~Q(token_hash="") | ~Q(hold_token_hash="") | ~Q(note="")
+        ~Q(name="") | ~Q(email="") | ~Q(email_key="") | ~Q(phone="") | ~Q(token_hash="") | ~Q(hold_token_hash="")
+        | ~Q(note="") | ~Q(client_address_key="") | ~Q(client_network_key="")
     )
     due = Appointment.objects.filter(personal).filter(Q(end__lt=cutoff) | Q(updated_at__lt=cutoff, status__in=["cancelled", "expired"]))
     ids = list(due.values_list("id", flat=True))
     if not ids:
         return 0
     Appointment.objects.filter(id__in=ids).update(
-        name="", email="", phone="", token_hash="", hold_token_hash="", note=""
+        name="", email="", email_key="", phone="", token_hash="", hold_token_hash="", note="", client_address_key="",
+        client_network_key="",
     )
     Notification.objects.filter(appointment_id__in=ids).update(payload={}, last_error="")
     Notification.objects.filter(appointment_id__in=ids, state=Notification.State.PENDING).update(

@@ -31,6 +31,7 @@ from .availability import SlotRequest, candidate_offices, duration_minutes, find
 from .calendar import appointment_ics
 from .errors import PortalError
 from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
+from .hoarding import Client, normalise_email
 from .links import find_booking
 from .models import Appointment, Status
 from .notifications import documents_for, documents_of
@@ -379,15 +380,20 @@ def hold(request):
         appointment, token = booking.place_hold(
             office=data["office"], start=data["start"], services=services, vehicles=data["vehicles"],
             municipality=data["municipality"], now=now, language=translation.get_language() or "de",
+            client=Client.of(request),
         )
     except PortalError as error:
-        # "Just taken" (with the nearest alternatives), or a time that is not bookable (any more).
-        return render_booking_calendar(
+        # "Just taken" (with the nearest alternatives), a time that is not bookable (any more), or
+        # too many times held unconfirmed from this connection (the hoarding budget: 429).
+        response = render_booking_calendar(
             request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
             day=local_date(data["start"]) if within_horizon(data["start"], now) else None, now=now,
             message=str(error.message), alternatives=error.extra.get("alternatives", ()),
-            status=409 if error.code == "slot_taken" else 400,
+            status=409 if error.code == "slot_taken" else 429 if isinstance(error, RateLimited) else 400,
         )
+        if isinstance(error, RateLimited):
+            response["Retry-After"] = str(error.retry_after)
+        return response
     holds = request.session.get("holds", {})
     # One time per person: an earlier hold of this session that was never submitted goes back.
     booking.release_holds(holds)
@@ -467,7 +473,7 @@ def details(request, reference: str):
             return page(request, "appointments/details.html", {**context, "form": form}, 400)
         try:
             check_rate("submit", client_address(request), settings.RATE_LIMIT_SUBMIT)
-            check_rate("email", (data["email"] or "").strip().lower(), settings.RATE_LIMIT_EMAIL)
+            check_rate("email", normalise_email(data["email"]) or data["email"], settings.RATE_LIMIT_EMAIL)
         except RateLimited as error:
             return rate_limited_page(request, error)
         try:

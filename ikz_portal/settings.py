@@ -386,6 +386,8 @@ PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rst
 # --- booking rules (operators and load tests adjust these) ------------------------------------
 HOLD_MINUTES = env_int("HOLD_MINUTES", 10)
 UNCONFIRMED_MINUTES = env_int("UNCONFIRMED_MINUTES", 60)
+# An unconfirmed booking made through the API must be confirmed sooner (0: UNCONFIRMED_MINUTES).
+API_UNCONFIRMED_MINUTES = env_int("API_UNCONFIRMED_MINUTES", 20)
 CAPTCHA_ENABLED = env_bool("CAPTCHA_ENABLED", PRODUCTION)
 # The captcha's proof of work: PBKDF2 rounds per attempt (a browser makes a few thousand attempts);
 # a challenge is valid for CAPTCHA_EXPIRE_MINUTES and each solution counts once.
@@ -399,12 +401,19 @@ RATE_LIMIT_EMAIL = os.environ.get("RATE_LIMIT_EMAIL", "5/h")  # bookings per e-m
 RATE_LIMIT_CONFIRM = os.environ.get("RATE_LIMIT_CONFIRM", "30/h")  # confirmations per client address
 # Wrong secrets (or unknown references) in booking links per client address: guessing is refused.
 RATE_LIMIT_BAD_TOKEN = os.environ.get("RATE_LIMIT_BAD_TOKEN", "20/h")
-# How many upcoming bookings one e-mail address may hold at once.
+# How many upcoming bookings one e-mail address may hold at once (counted by the normalised
+# address: case, +tags and, for Gmail, dots do not make a new one).
 MAX_ACTIVE_BOOKINGS_PER_EMAIL = env_int("MAX_ACTIVE_BOOKINGS_PER_EMAIL", 2)
 # A cancelled time is offered online again only after this delay (resellers watch for them).
 CANCELLED_SLOT_DELAY_MINUTES = env_int("CANCELLED_SLOT_DELAY_MINUTES", 15)
 # Reverse proxies in front of the portal whose X-Forwarded-For is trusted for the client address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The hoarding budget (appointments/hoarding.py): holds and unconfirmed bookings at once per client
+# address and per network (IPv4 /24, IPv6 /64), and the share (in per cent) of one office-day's
+# online counter-minutes that one network may keep unconfirmed. 0 switches one off.
+HOARD_MAX_PER_ADDRESS = env_int("HOARD_MAX_PER_ADDRESS", 3)
+HOARD_MAX_PER_NETWORK = env_int("HOARD_MAX_PER_NETWORK", 10)
+HOARD_NETWORK_DAY_SHARE_PERCENT = env_int("HOARD_NETWORK_DAY_SHARE_PERCENT", 10)
 ALTERNATIVES_COUNT = env_int("ALTERNATIVES_COUNT", 5)
 NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 15)  # a no-show only this long after the start
 

@@ -37,6 +37,9 @@ def abuse_defences_off(settings):
     settings.RATE_LIMIT_EMAIL = settings.RATE_LIMIT_CONFIRM = "0"
     settings.RATE_LIMIT_BAD_TOKEN = "0"
     settings.CANCELLED_SLOT_DELAY_MINUTES = 0
+    settings.HOARD_MAX_PER_ADDRESS = settings.HOARD_MAX_PER_NETWORK = 0
+    settings.HOARD_NETWORK_DAY_SHARE_PERCENT = 0
+    settings.API_UNCONFIRMED_MINUTES = 0  # as long as UNCONFIRMED_MINUTES
 
 
 @pytest.fixture(autouse=True)
