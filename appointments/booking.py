@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import unicodedata
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -21,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from offices.models import Municipality, Office
 
-from . import notifications
+from . import names, notifications
 from .availability import AvailabilityError, check_request, duration_minutes, free_counters, nearest_slots
 from .errors import PortalError
 from .abuse import record_blocked
@@ -29,7 +28,7 @@ from .hoarding import BudgetExceeded, Client, check_budget, normalise_email
 from .models import Appointment, AppointmentService, Channel, Notification, Status, hash_token
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
-NAME_MAX = 150
+NAME_MAX = names.NAME_MAX
 PHONE_MAX = 40
 EMAIL_MAX = 254
 
@@ -51,15 +50,12 @@ def new_reference(office: Office) -> str:
 def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool) -> dict:
     """Validate the citizen's contact data; every problem is reported with its field."""
     errors: dict[str, list] = {}
-    name = (name or "").strip()
     email = (email or "").strip()
     phone = (phone or "").strip()
-    if not name:
-        errors["name"] = [_("Please enter your name.")]
-    elif any(unicodedata.category(c) == "Cc" for c in name):
-        errors["name"] = [_("The name may not contain control characters.")]
-    elif len(name) > NAME_MAX:
-        errors["name"] = [_("The name may have at most %(max)s characters.") % {"max": NAME_MAX}]
+    try:
+        name = names.clean_name(name)
+    except ValidationError as problem:
+        errors["name"] = list(problem.messages)
     try:
         if len(email) > EMAIL_MAX:
             raise ValidationError("too long")
@@ -392,16 +388,22 @@ def book_in_office(
     if channel not in (Channel.COUNTER, Channel.PHONE):
         raise BookingError("invalid", _("Staff bookings are made at the counter or by phone."), field="channel")
     errors: dict[str, list] = {}
-    name = (name or "").strip()
-    if not name or len(name) > NAME_MAX:
-        errors["name"] = [_("Please enter the citizen's name (at most %(max)s characters).") % {"max": NAME_MAX}]
+    try:
+        # The same rule as for citizens: the name appears in the confirmation mail.
+        name = names.clean_name(name)
+    except ValidationError as problem:
+        errors["name"] = (
+            [_("Please enter the citizen's name (at most %(max)s characters).") % {"max": NAME_MAX}]
+            if problem.code == "required" else list(problem.messages)
+        )
+        name = ""
     contact = {"name": name, "email": "", "phone": (phone or "").strip()}
     if email:
         try:
             contact = clean_contact(name=name or "-", email=email, phone=phone, privacy_consent=True)
             contact["name"] = name
         except BookingError as error:
-            errors.update(error.extra["errors"])
+            errors.update({field: messages for field, messages in error.extra["errors"].items() if field != "name"})
     elif len(contact["phone"]) > PHONE_MAX:
         errors["phone"] = [_("Please enter a valid phone number (digits, spaces, + - / ( ) only).")]
     if errors:

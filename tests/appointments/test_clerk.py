@@ -270,8 +270,11 @@ def test_print_view_lists_the_day_without_forms_or_navigation(desk):
 def test_csv_export_for_german_excel(desk):
     """UTF-8 with BOM, semicolons, one row per booking in time order; formulas are defused."""
     demo = desk.demo
-    later = walk_in(demo, start=berlin(2026, 12, 1, 10, 0), name="=HYPERLINK(\"http://evil\")",
+    later = walk_in(demo, start=berlin(2026, 12, 1, 10, 0), name="Eve Formula",
                     municipality=demo.lambsheim_citizen_home, channel="phone")
+    # The name rule refuses such a name today; one stored before it (or typed into the admin) is
+    # still defused in the export.
+    Appointment.objects.filter(pk=later.pk).update(name="=HYPERLINK(\"http://evil\")")
     first = walk_in(demo, start=berlin(2026, 12, 1, 8, 0), name="Jürgen Weiß", services=[demo.umschreibung, demo.ausserbetriebsetzung])
     walk_in(demo, office=demo.schifferstadt, start=berlin(2026, 12, 1, 8, 0), name="Other Office")
 

@@ -43,7 +43,7 @@ def busy_morning(desk):
         municipality=demo.frankenthal_citizen_home, name="Bernd Bleibt", email="bernd@example.org",
         channel="phone", now=NOW,
     )
-    others = [walk_in(demo, start=berlin(2026, 12, 2, 10, 0), name=f"Other {n}") for n in (2, 3)]
+    others = [walk_in(demo, start=berlin(2026, 12, 2, 10, 0), name=name) for name in ("Otto Anders", "Olga Anders")]
     assert (fits.counter, stuck.counter) == (s1, s1)
     assert {o.counter for o in others} == {s2, s3}
     return desk, fits, stuck, stuck_token

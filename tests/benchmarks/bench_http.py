@@ -453,7 +453,7 @@ async def flash_crowd(ports: list[int], *, day: dt.date, attempts: int, clients:
             response = await request(port, "POST", "/api/v1/bookings", {
                 "services": [SERVICE], "vehicles": 1, "municipality": municipality,
                 "office": slot["office"], "start": slot["start"],
-                "name": f"Crowd Citizen {attempt}", "email": f"crowd-{tag}-{attempt}@bench.example",
+                "name": "Crowd Citizen", "email": f"crowd-{tag}-{attempt}@bench.example",
                 "privacy_consent": True, "language": "de",
             })
             responses.append(response)
