@@ -13,13 +13,17 @@ until it expires, so one solved challenge cannot place a hundred holds.
 
 Without JavaScript the widget cannot work. The calendar's slot forms then carry a flag from a
 <noscript> block, and the hold view answers with a small arithmetic question (signed, expiring,
-usable once) before it places the hold. It stops only naive bots; the rate limits and the cap on
-active bookings stay the main defence for that path.
+usable once) before it places the hold. A program reads such a question easily, so what makes this
+path cost a bot as much as the proof of work is time, not the sum: the signed token carries the
+moment it was issued, and an answer counts only after CAPTCHA_NOJS_WAIT_SECONDS (a person reads the
+page meanwhile); and answers on this path have their own, lower rate limit per client address
+(RATE_LIMIT_NOJS, in the view).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 
 import altcha
@@ -108,25 +112,46 @@ def verify_payload(payload) -> bool:
 
 # --- the question for browsers without JavaScript -----------------------------------------------
 
+def wait_seconds() -> int:
+    """How long after a question was issued its answer counts (never so long that it expires first)."""
+    return max(0, min(settings.CAPTCHA_NOJS_WAIT_SECONDS, expiry_seconds() - 60))
+
+
 def new_question() -> dict:
-    """Two small numbers to add, and a signed token that carries them (it is only as secret as the
-    question on the page)."""
+    """Two small numbers to add, and a signed token that carries them and the moment it was issued
+    (it is only as secret as the question on the page)."""
     first, second = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
-    token = signing.dumps({"a": first, "b": second, "n": secrets.token_hex(8)}, salt=QUESTION_SALT)
-    return {"first": first, "second": second, "token": token}
+    issued = int(clock.timestamp())
+    token = signing.dumps(
+        {"a": first, "b": second, "t": issued, "n": secrets.token_hex(8)}, salt=QUESTION_SALT
+    )
+    return {"first": first, "second": second, "token": token, "issued": issued}
+
+
+def read_question(token) -> dict | None:
+    """The question behind a token of ours that has not expired (as new_question gave it), else None."""
+    if not isinstance(token, str) or len(token) > 500:
+        return None
+    try:
+        data = signing.loads(token, salt=QUESTION_SALT, max_age=expiry_seconds())
+        return {"first": int(data["a"]), "second": int(data["b"]), "token": token, "issued": int(data["t"]),
+                "nonce": str(data["n"])}
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def seconds_to_wait(question: dict) -> int:
+    """The seconds until an answer to `question` counts; 0 once the wait is over."""
+    return max(0, math.ceil(question["issued"] + wait_seconds() - clock.timestamp()))
 
 
 def verify_answer(token, answer) -> bool:
-    """True for the right sum of an unexpired question that was not answered before."""
-    if not isinstance(token, str) or not isinstance(answer, str) or len(token) > 500:
-        return False
-    try:
-        data = signing.loads(token, salt=QUESTION_SALT, max_age=expiry_seconds())
-        expected = int(data["a"]) + int(data["b"])
-        nonce = str(data["n"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+    """True for the right sum of an unexpired question, answered after the wait and not before."""
+    question = read_question(token)
+    if question is None or not isinstance(answer, str) or seconds_to_wait(question) > 0:
         return False
     answer = answer.strip()
+    expected = question["first"] + question["second"]
     if not (answer.isascii() and answer.isdigit() and len(answer) <= 3) or int(answer) != expected:
         return False
-    return _use_once("question", nonce, clock.timestamp() + expiry_seconds())
+    return _use_once("question", question["nonce"], clock.timestamp() + expiry_seconds())

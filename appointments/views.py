@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -234,7 +235,7 @@ def privacy(request):
 @require_GET
 def accessibility(request):
     """Erklärung zur Barrierefreiheit (BITV 2.0, Landesinklusionsgesetz Rheinland-Pfalz)."""
-    return page(request, "appointments/accessibility.html")
+    return page(request, "appointments/accessibility.html", {"captcha_wait_seconds": captcha.wait_seconds()})
 
 
 @require_GET
@@ -317,14 +318,33 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
     With JavaScript, the widget sends the solved challenge as `altcha`. Without it, the slot form
     sends the flag of its <noscript> block, and the citizen is asked a small question about the
     chosen time first; the answer comes back here with the same fields. A missing or wrong
-    solution re-renders the calendar with a message (400) and is counted as a refused attempt."""
+    solution re-renders the calendar with a message (400) and is counted as a refused attempt.
+    An answer sent before the question's wait is over gets the same question back with what was
+    typed and the seconds left; it is not checked, so sending early teaches a program nothing."""
     post = request.POST
     services = list(data["service"])
     if post.get("altcha"):
         if captcha.verify_payload(post["altcha"]):
             return None
     elif post.get("captcha_question"):
-        if captcha.verify_answer(post["captcha_question"], post.get("captcha_answer", "")):
+        question = captcha.read_question(post["captcha_question"])
+        answer = post.get("captcha_answer", "")
+        if question is not None and (remaining := captcha.seconds_to_wait(question)):
+            return captcha_question_page(
+                request, data, question=question, answer=answer, status=400, error=ngettext(
+                    "Please wait %(seconds)s more second, then send your answer again. Your answer has been kept.",
+                    "Please wait %(seconds)s more seconds, then send your answer again. Your answer has been kept.",
+                    remaining,
+                ) % {"seconds": remaining},
+            )
+        if question is not None:
+            # Answers without JavaScript have a budget of their own, lower than the holds': waiting
+            # costs a program nothing per se when it waits for many questions at once.
+            try:
+                check_rate("nojs", client_address(request), settings.RATE_LIMIT_NOJS)
+            except RateLimited as error:
+                return rate_limited_page(request, error)
+        if captcha.verify_answer(post["captcha_question"], answer):
             return None
         record_blocked("captcha")
         return captcha_question_page(
@@ -342,11 +362,15 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
     )
 
 
-def captcha_question_page(request, data: dict, *, error: str = "", status: int = 200):
+def captcha_question_page(
+    request, data: dict, *, question: dict | None = None, answer: str = "", error: str = "", status: int = 200
+):
     services = list(data["service"])
     items = request_items(services, data["vehicles"], data["municipality"])
     return page(request, "appointments/captcha_question.html", {
-        "question": captcha.new_question(),
+        "question": question or captcha.new_question(),
+        "answer": answer[:3],
+        "wait_seconds": captcha.wait_seconds(),
         "error": error,
         "errors": [error] if error else [],
         "hidden": items,

@@ -393,6 +393,10 @@ CAPTCHA_ENABLED = env_bool("CAPTCHA_ENABLED", PRODUCTION)
 # a challenge is valid for CAPTCHA_EXPIRE_MINUTES and each solution counts once.
 CAPTCHA_COST = env_int("CAPTCHA_COST", 5000)
 CAPTCHA_EXPIRE_MINUTES = env_int("CAPTCHA_EXPIRE_MINUTES", 10)
+# Without JavaScript a question replaces the proof of work; a program reads it at once, so an answer
+# counts only this many seconds after the question was shown, and such answers have a lower budget.
+CAPTCHA_NOJS_WAIT_SECONDS = env_int("CAPTCHA_NOJS_WAIT_SECONDS", 20)
+RATE_LIMIT_NOJS = os.environ.get("RATE_LIMIT_NOJS", "5/h")  # answered questions per client address
 BOOKING_RATE_LIMIT = os.environ.get("BOOKING_RATE_LIMIT", "30/h")  # API bookings per client address
 # Rate limits as count/period (s, m, h, d); "0" switches one off (load tests).
 RATE_LIMIT_HOLD = os.environ.get("RATE_LIMIT_HOLD", "20/h")  # holds per client address

@@ -8,6 +8,7 @@ content. The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import time
@@ -228,7 +229,8 @@ def question_of(response) -> tuple[dict, int]:
     return form, first + second
 
 
-def test_a_browser_without_javascript_answers_a_question_and_gets_the_time(citizen):
+def test_a_browser_without_javascript_answers_a_question_and_gets_the_time(citizen, clock):
+    clock.shift(-dt.timedelta(minutes=1))  # so that 09:00 is still bookable after the wait
     calendar = citizen.get(calendar_url())
     form, button = page_of(calendar).form_with_button("start")
     asked = submit(citizen, form, button)
@@ -239,6 +241,7 @@ def test_a_browser_without_javascript_answers_a_question_and_gets_the_time(citiz
     assert any(i.get("name") == "captcha_answer" and i.get("id") in page.labels for i in page.inputs)
     assert "Tuesday, 1 December 2026, 09:00" in text(asked)
     question_form, answer = question_of(asked)
+    clock.shift(dt.timedelta(seconds=20))  # the wait before an answer counts (tests/test_captcha_nojs.py)
     held = submit(citizen, question_form, extra={"captcha_answer": str(answer)})
     assert held.status_code == 302
     assert held["Location"].endswith("/angaben/")
@@ -249,9 +252,11 @@ def test_a_browser_without_javascript_answers_a_question_and_gets_the_time(citiz
     assert Appointment.objects.count() == 1
 
 
-def test_a_wrong_answer_asks_a_new_question(citizen):
+def test_a_wrong_answer_asks_a_new_question(citizen, clock):
+    clock.shift(-dt.timedelta(minutes=1))  # so that 09:00 is still bookable after two waits
     asked = citizen.post(reverse("appointments:hold"), {**HOLD, "captcha_nojs": "1"})
     question_form, answer = question_of(asked)
+    clock.shift(dt.timedelta(seconds=20))
     wrong = submit(citizen, question_form, extra={"captcha_answer": str(answer + 1)})
     assert wrong.status_code == 400
     assert "That was not the right answer" in text(wrong)
@@ -260,6 +265,7 @@ def test_a_wrong_answer_asks_a_new_question(citizen):
     assert new_form["hidden"] != question_form["hidden"]
     assert Appointment.objects.count() == 0
     assert blocked() == 1
+    clock.shift(dt.timedelta(seconds=20))  # the new question has its own wait
     assert submit(citizen, new_form, extra={"captcha_answer": str(new_answer)}).status_code == 302
 
 
