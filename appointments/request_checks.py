@@ -28,14 +28,17 @@ def is_json(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
+def body_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # Django treats an unreadable length as none: an empty body
+
+
 def body_too_large(request) -> bool:
     # The same test Django makes when a view reads the body (RequestDataTooBig), made before it.
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False  # Django treats an unreadable length as none
-    return limit is not None and length > limit
+    return limit is not None and body_length(request) > limit
 
 
 class ApiRequestMiddleware:
@@ -53,7 +56,11 @@ class ApiRequestMiddleware:
             return self.get_response(request)
         if body_too_large(request):
             response = api_error(413, "too_large", _("The request is too large."))
-        elif request.method in WRITE_METHODS and not is_json(request.META.get("CONTENT_TYPE", "")):
+        elif (
+            request.method in WRITE_METHODS
+            and body_length(request)  # no body, nothing to smuggle: the view's own 400 says what is missing
+            and not is_json(request.META.get("CONTENT_TYPE", ""))
+        ):
             response = api_error(
                 415, "unsupported_media_type", _("Please send the request body as JSON (Content-Type: application/json).")
             )

@@ -254,7 +254,7 @@ def test_a_stray_value_error_is_a_400_not_a_500(client, monkeypatch):
         ({"vehicles": 0}, 400, "invalid", "vehicles"),
         ({"vehicles": "two"}, 400, "invalid", "vehicles"),
         ({"date_from": "2026-12-10", "date_to": "2026-12-02"}, 400, "invalid", "date_to"),
-        ({"date_from": "2026-12-02", "date_to": "2027-03-04"}, 400, "invalid", "date_to"),
+        ({"date_from": "2026-12-02", "date_to": "2027-03-04"}, 400, "range_too_long", "date_to"),
         ({"date_from": "2026-02-30"}, 400, "invalid", "date_from"),
         ({"date_to": "next week"}, 400, "invalid", "date_to"),
         ({"service": []}, 400, "invalid", "service"),
@@ -269,8 +269,9 @@ def test_slots_reject_bad_requests(client, params, status, code, field):
     assert_error(get(client, "/slots", query), status, code, field)
 
 
-def test_slots_accept_a_92_day_range(client):
-    result = slots(client, date_from="2026-12-01", date_to="2027-03-02", office=["frankenthal"])
+def test_slots_accept_a_range_up_to_the_cap(client):
+    """31 days (SLOTS_MAX_DAYS) in one search; tests/appointments/test_search_limits.py the longer ones."""
+    result = slots(client, date_from="2026-12-01", date_to="2026-12-31", office=["frankenthal"])
     assert result["slots"]
 
 
@@ -680,7 +681,7 @@ def test_messages_in_english_on_request(client, booked):
     assert body["errors"]["email"] == ["Please enter a valid e-mail address."]
     assert response["Content-Language"] == "en"
     response = post(client, f"/bookings/{reference}/confirm", {"token": "x"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.json()["message"] == "This link is not valid for this booking."
+    assert response.json()["message"] == "There is no booking with this reference, or the link is not valid for it."
     response = post(client, "/bookings", booking_body(vehicles=4), HTTP_ACCEPT_LANGUAGE="en")
     assert response.json()["message"] == "At most 3 vehicles can be handled in one appointment for these concerns."
     response = post(client, "/bookings", b"{", HTTP_ACCEPT_LANGUAGE="en")
