@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.test import Client
 
-from axes.models import AccessAttempt
 from offices.demo import DEMO_CLERK_PASSWORD
 
 LOGIN = "/mitarbeiter/anmelden/"
