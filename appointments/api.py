@@ -30,7 +30,7 @@ from . import booking, captcha
 from .abuse import RateLimited, check_rate, client_address, record_blocked
 from .availability import SlotRequest, duration_minutes, find_slots
 from .errors import PortalError
-from .hoarding import Client, normalise_email
+from .hoarding import Client, check_search_rate, normalise_email
 from .links import find_booking
 from .models import Appointment, Channel, Status
 from .notifications import documents_of, services_of
@@ -38,8 +38,8 @@ from .unavailable import UNAVAILABLE, unavailable_response
 
 log = logging.getLogger(__name__)
 
-# A search costs time linear in its days: a client may not ask for unbounded work.
-MAX_SEARCH_DAYS = 92
+# A search costs time linear in its days: a client may not ask for unbounded work. The longest
+# range is the setting SLOTS_MAX_DAYS (a longer one answers 400 range_too_long).
 DEFAULT_SEARCH_DAYS = 14
 # No office books further ahead than a year (Office.booking_horizon_days ≤ 365).
 SEARCH_LIMIT_DAYS = 366
@@ -65,6 +65,7 @@ ERROR_STATUS = {
     "rate_limited": 429,
     "too_many_bookings": 409,
     "too_many_unconfirmed": 429,
+    "range_too_long": 400,
     "captcha_invalid": 400,
 }
 
@@ -525,10 +526,14 @@ def list_municipalities(request, postcode: Annotated[Optional[str], Query(max_le
 
 @api.get(
     "/slots",
-    response={200: SlotsOut, **ERRORS_400},
+    response={200: SlotsOut, **ERRORS_400, 429: ErrorOut},
     tags=["booking"],
     summary="Free start times",
-    description=f"One entry per office and start time, in time order. At most {MAX_SEARCH_DAYS} days per search.",
+    description="One entry per office and start time, in time order. At most "
+    f"{settings.SLOTS_MAX_DAYS} days per search (`date_from` to `date_to`, both included): a longer "
+    "range answers 400 with the code `range_too_long`; search further ahead with several requests. "
+    "Searches are rate-limited per client address and per network: 429 `rate_limited` with "
+    "`Retry-After`.",
 )
 @config.one_reading()
 def list_slots(
@@ -540,6 +545,8 @@ def list_slots(
     date_to: Annotated[Optional[dt.date], Query(description="Inclusive; default: two weeks on.")] = None,
     office: Annotated[Optional[list[Slug]], Query(max_length=10, description="Only these offices.")] = None,
 ):
+    # Before any work: a search is the most expensive request a client can send.
+    check_search_rate(request)
     now = clock.now()
     lookup = Lookup()
     services = lookup.services(service, field="service")
@@ -549,13 +556,15 @@ def list_slots(
     # Beyond every office's horizon nothing is free; clamping keeps the date arithmetic in range.
     limit = today(now) + dt.timedelta(days=SEARCH_LIMIT_DAYS)
     date_from = date_from or today(now)
+    max_days = settings.SLOTS_MAX_DAYS
     if date_to is None:
-        date_to = date_from + dt.timedelta(days=DEFAULT_SEARCH_DAYS - 1) if date_from <= limit else date_from
+        default_days = min(DEFAULT_SEARCH_DAYS, max_days)
+        date_to = date_from + dt.timedelta(days=default_days - 1) if date_from <= limit else date_from
     if date_to < date_from:
         raise PortalError("invalid", _("The end date must not be before the start date."), field="date_to")
-    if (date_to - date_from).days >= MAX_SEARCH_DAYS:
+    if (date_to - date_from).days >= max_days:
         raise PortalError(
-            "invalid", _("Please search at most %(days)s days at once.") % {"days": MAX_SEARCH_DAYS}, field="date_to"
+            "range_too_long", _("Please search at most %(days)s days at once.") % {"days": max_days}, field="date_to"
         )
     slot_request = SlotRequest(
         services=tuple(services),

@@ -25,7 +25,7 @@ from offices import config
 from offices.hours import local, load_office_schedules
 from offices.models import Office
 
-from .abuse import RateLimited, _digest, client_address
+from .abuse import RateLimited, _digest, check_rate, client_address
 from .errors import PortalError
 from .models import EXPIRING_STATUSES, Appointment
 
@@ -98,6 +98,14 @@ class BudgetExceeded(RateLimited):
         )
         self.retry_after = retry_after
         self.reason = reason  # counted by the caller once the booking transaction has rolled back
+
+
+def check_search_rate(request) -> None:
+    """Searches for free times (the API's /slots, the calendar page) per client address and per
+    network: RATE_LIMIT_SEARCH and RATE_LIMIT_SEARCH_NETWORK. Raises RateLimited."""
+    address = client_address(request)
+    check_rate("search", address, settings.RATE_LIMIT_SEARCH)
+    check_rate("search-network", network_of(address), settings.RATE_LIMIT_SEARCH_NETWORK)
 
 
 def _lock_network(client: Client) -> None:

@@ -32,7 +32,7 @@ from .availability import SlotRequest, candidate_offices, duration_minutes, find
 from .calendar import appointment_ics
 from .errors import PortalError
 from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
-from .hoarding import Client, normalise_email
+from .hoarding import Client, check_search_rate, normalise_email
 from .links import find_booking
 from .models import Appointment, Status
 from .notifications import documents_for, documents_of
@@ -293,6 +293,10 @@ def search(request):
 
 @require_GET
 def calendar(request):
+    try:
+        check_search_rate(request)  # a calendar searches the whole horizon: the most expensive page
+    except RateLimited as error:
+        return rate_limited_page(request, error)
     now = clock.now()
     first, last = horizon(now)
     form = CalendarForm(request.GET, first_day=first, last_day=last)

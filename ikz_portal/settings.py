@@ -403,21 +403,26 @@ RATE_LIMIT_HOLD = os.environ.get("RATE_LIMIT_HOLD", "20/h")  # holds per client 
 RATE_LIMIT_SUBMIT = os.environ.get("RATE_LIMIT_SUBMIT", "10/h")  # submissions per client address
 RATE_LIMIT_EMAIL = os.environ.get("RATE_LIMIT_EMAIL", "5/h")  # bookings per e-mail address
 RATE_LIMIT_CONFIRM = os.environ.get("RATE_LIMIT_CONFIRM", "30/h")  # confirmations per client address
+# Searches for free times (API /slots, the calendar page) per client address and per network
+# (IPv4 /24, IPv6 /64); and the longest date range of one API search, in days.
+RATE_LIMIT_SEARCH = os.environ.get("RATE_LIMIT_SEARCH", "120/m")
+RATE_LIMIT_SEARCH_NETWORK = os.environ.get("RATE_LIMIT_SEARCH_NETWORK", "600/m")
+SLOTS_MAX_DAYS = env_int("SLOTS_MAX_DAYS", 31)
 # Wrong secrets (or unknown references) in booking links per client address: guessing is refused.
 RATE_LIMIT_BAD_TOKEN = os.environ.get("RATE_LIMIT_BAD_TOKEN", "20/h")
 # How many upcoming bookings one e-mail address may hold at once (counted by the normalised
 # address: case, +tags and, for Gmail, dots do not make a new one).
 MAX_ACTIVE_BOOKINGS_PER_EMAIL = env_int("MAX_ACTIVE_BOOKINGS_PER_EMAIL", 2)
-# A cancelled time is offered online again only after this delay (resellers watch for them).
-CANCELLED_SLOT_DELAY_MINUTES = env_int("CANCELLED_SLOT_DELAY_MINUTES", 15)
-# Reverse proxies in front of the portal whose X-Forwarded-For is trusted for the client address.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # The hoarding budget (appointments/hoarding.py): holds and unconfirmed bookings at once per client
 # address and per network (IPv4 /24, IPv6 /64), and the share (in per cent) of one office-day's
 # online counter-minutes that one network may keep unconfirmed. 0 switches one off.
 HOARD_MAX_PER_ADDRESS = env_int("HOARD_MAX_PER_ADDRESS", 3)
 HOARD_MAX_PER_NETWORK = env_int("HOARD_MAX_PER_NETWORK", 10)
 HOARD_NETWORK_DAY_SHARE_PERCENT = env_int("HOARD_NETWORK_DAY_SHARE_PERCENT", 10)
+# A cancelled time is offered online again only after this delay (resellers watch for them).
+CANCELLED_SLOT_DELAY_MINUTES = env_int("CANCELLED_SLOT_DELAY_MINUTES", 15)
+# Reverse proxies in front of the portal whose X-Forwarded-For is trusted for the client address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ALTERNATIVES_COUNT = env_int("ALTERNATIVES_COUNT", 5)
 NO_SHOW_GRACE_MINUTES = env_int("NO_SHOW_GRACE_MINUTES", 15)  # a no-show only this long after the start
 

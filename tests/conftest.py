@@ -40,6 +40,7 @@ def abuse_defences_off(settings):
     settings.HOARD_MAX_PER_ADDRESS = settings.HOARD_MAX_PER_NETWORK = 0
     settings.HOARD_NETWORK_DAY_SHARE_PERCENT = 0
     settings.API_UNCONFIRMED_MINUTES = 0  # as long as UNCONFIRMED_MINUTES
+    settings.RATE_LIMIT_SEARCH = settings.RATE_LIMIT_SEARCH_NETWORK = "0"
 
 
 @pytest.fixture(autouse=True)
