@@ -66,6 +66,7 @@ ERROR_STATUS = {
     "too_many_bookings": 409,
     "too_many_unconfirmed": 429,
     "range_too_long": 400,
+    "same_time": 409,
     "captcha_invalid": 400,
 }
 
@@ -669,7 +670,9 @@ def cancel_booking(request, reference: str, data: TokenIn):
               429: ErrorOut},
     tags=["manage"],
     summary="Move a booking to another time or office",
-    description="On 409 `slot_taken` the booking keeps its old time; `alternatives` lists free slots nearby.",
+    description="On 409 `slot_taken` the booking keeps its old time; `alternatives` lists free slots nearby. "
+    "Moving to the booking's own time answers 409 `same_time`. The time left behind is offered online "
+    "again only after a delay, like a cancelled one.",
 )
 def reschedule_booking(request, reference: str, data: RescheduleIn):
     now = clock.now()

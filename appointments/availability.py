@@ -29,7 +29,7 @@ from offices.hours import BERLIN, Interval, OfficeSchedule, epoch_seconds, load_
 from offices.models import Administration, Municipality, Office, Service
 
 from .errors import PortalError
-from .models import Appointment, Status
+from .models import Appointment, FreedTime, Status
 
 
 class AvailabilityError(PortalError):
@@ -240,6 +240,19 @@ def _compile_occupying(query: Callable, count: int, with_ignore: bool, delay: dt
     return sql, roles
 
 
+def _recently_freed(counter_ids, start, end, now) -> list[tuple]:
+    """(counter, start, end) of the times moved away from within CANCELLED_SLOT_DELAY_MINUTES: online
+    they count as taken, like a time cancelled as recently. One small query, only with the delay on."""
+    if not settings.CANCELLED_SLOT_DELAY_MINUTES or not counter_ids:
+        return []
+    since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
+    return list(
+        FreedTime.objects.filter(counter_id__in=list(counter_ids), freed_at__gt=since, start__lt=end, end__gt=start)
+        .order_by()
+        .values_list("counter_id", "start", "end")
+    )
+
+
 def _occupied_rows(counter_ids, start, end, now, *, ignore=None, online=True, with_home=False) -> list[tuple]:
     """(counter, start, end[, home administration]) of everything `_occupying` finds."""
     columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
@@ -297,8 +310,9 @@ def busy_intervals(
 ):
     """Occupied intervals per (counter, local day), from one query on (counter, start).
     `ignore`: an appointment that is being moved does not block its own new time.
-    Online, a time cancelled within CANCELLED_SLOT_DELAY_MINUTES still counts as taken, so that
-    bots watching for cancellations gain nothing; staff can book it at once.
+    Online, a time cancelled or moved away from within CANCELLED_SLOT_DELAY_MINUTES still counts
+    as taken, so that bots watching for cancellations (and sellers moving a booking away for a
+    buyer) gain nothing; staff can book it at once.
     With `partner_minutes` (and `office_of`: counter id → office), the minutes booked by residents
     of other administrations are added up per (office, day), for the local reserve."""
     busy: dict[tuple[int, dt.date], list[Interval]] = defaultdict(list)
@@ -310,6 +324,10 @@ def busy_intervals(
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
     midnights = [local(day, dt.time(0)) for day in days]
     next_midnights = midnights[1:] + [dt.datetime.max.replace(tzinfo=dt.timezone.utc)]
+    for counter_id, a_start, a_end in (_recently_freed(counter_ids, start, end, now) if online else []):
+        index = bisect_right(midnights, a_start) - 1
+        for day in days[max(index, 0): bisect_left(midnights, a_end)]:
+            busy[(counter_id, day)].append((a_start, a_end))
     if partner_minutes is None:
         for counter_id, a_start, a_end in rows:
             index = bisect_right(midnights, a_start) - 1
@@ -341,6 +359,8 @@ def occupied_by_counter(
     `partner_minutes` as there, for the local reserve."""
     rows = _occupied_seconds(counter_ids, start, end, now, with_home=partner_minutes is not None)
     by_counter = {counter_id: list(zip(starts, ends)) for counter_id, starts, ends, *_homes in rows}
+    for counter_id, a_start, a_end in _recently_freed(counter_ids, start, end, now):
+        by_counter.setdefault(counter_id, []).append((epoch_seconds(a_start), epoch_seconds(a_end, up=True)))
     if partner_minutes is None:
         return by_counter
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))

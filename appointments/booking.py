@@ -25,7 +25,7 @@ from .availability import AvailabilityError, check_request, duration_minutes, fr
 from .errors import PortalError
 from .abuse import record_blocked
 from .hoarding import BudgetExceeded, Client, check_budget, normalise_email
-from .models import Appointment, AppointmentService, Channel, Notification, Status, hash_token
+from .models import Appointment, AppointmentService, Channel, FreedTime, Notification, Status, hash_token
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
 NAME_MAX = names.NAME_MAX
@@ -504,7 +504,9 @@ def reschedule_booking(
     *, appointment: Appointment, token: str, office: Office, start: dt.datetime, now: dt.datetime
 ) -> Appointment:
     """Move a booking to another time (and office). The old time stays the booking's until the new
-    one is secured: the row is moved in place, in one transaction, or not at all (slot_taken)."""
+    one is secured: the row is moved in place, in one transaction, or not at all (slot_taken).
+    The old time then comes back online only after CANCELLED_SLOT_DELAY_MINUTES, like a cancelled
+    one (a FreedTime). Raises same_time for the booking's own time."""
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
     start = start.astimezone(dt.timezone.utc)
@@ -514,6 +516,11 @@ def reschedule_booking(
             raise BookingError("invalid_state", _("This booking can no longer be moved online."))
         if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now:
             raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
+        if office.pk == appointment.office_id and start == appointment.start:
+            raise BookingError(
+                "same_time", _("Your appointment is already at this time. Please choose another time."), field="start"
+            )
+        old = FreedTime(counter_id=appointment.counter_id, start=appointment.start, end=appointment.end, freed_at=now)
         items = list(appointment.items.select_related("service"))
         services = [item.service for item in items]
         municipality = appointment.municipality
@@ -541,6 +548,8 @@ def reschedule_booking(
             except IntegrityError:
                 continue
         if moved:
+            if settings.CANCELLED_SLOT_DELAY_MINUTES:
+                old.save()
             appointment.refresh_from_db()
             notifications.drop_pending(appointment, kinds=[Notification.Kind.REMINDER])
             if appointment.status == Status.CONFIRMED:
@@ -553,7 +562,9 @@ def reschedule_booking(
 
 def expire_stale(*, now: dt.datetime) -> int:
     """Free the counters of holds and unconfirmed bookings whose time ran out (and forget the
-    client keys that only their hoarding budget needed)."""
+    client keys that only their hoarding budget needed). Times freed by a move a day ago are
+    forgotten: their delay is long over."""
+    FreedTime.objects.filter(freed_at__lt=now - dt.timedelta(days=1)).delete()
     return Appointment.objects.filter(
         status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now
     ).update(status=Status.EXPIRED, client_address_key="", client_network_key="")

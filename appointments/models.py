@@ -294,3 +294,22 @@ class SpentCaptcha(models.Model):
 
     def __str__(self):
         return f"{self.digest[:12]}… until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class FreedTime(models.Model):
+    """A time a citizen's booking was moved away from. Online it stays taken for
+    CANCELLED_SLOT_DELAY_MINUTES like a cancelled one, so that a seller cannot move a booking away
+    for a buyer who is waiting for the time. Staff can book it at once. No personal data; the sweep
+    deletes rows after a day."""
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE, related_name="+", verbose_name=_("counter"))
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    freed_at = models.DateTimeField(_("freed at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("time freed by a move")
+        verbose_name_plural = _("times freed by a move")
+
+    def __str__(self):
+        return f"{self.counter_id} {self.start:%Y-%m-%d %H:%M} (freed {self.freed_at:%H:%M})"
