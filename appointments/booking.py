@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from offices.models import Municipality, Office
 
 from . import names, notifications
+from .abuse import record_blocked
 from .availability import AvailabilityError, check_request, duration_minutes, free_counters, nearest_slots
 from .errors import PortalError
-from .abuse import record_blocked
 from .hoarding import BudgetExceeded, Client, check_budget, normalise_email
 from .models import Appointment, AppointmentService, Channel, FreedTime, Notification, Status, hash_token
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ikz_portal.clock import local_date
 from offices import config
-from offices.hours import local, load_office_schedules
+from offices.hours import load_office_schedules, local
 from offices.models import Office
 
 from .abuse import RateLimited, _digest, check_rate, client_address

@@ -191,3 +191,46 @@ def test_a_fixed_window_does_not_allow_twice_the_limit_across_its_boundary(db, c
     clock.shift(dt.timedelta(minutes=2))
     for _ in range(10):
         check_rate("search", "203.0.113.7", "10/m")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, settings, clock):
+    """Eight bookings from eight addresses of one /24 at once, with room for two: the lock per
+    network makes the count and the insert one step, so exactly two are made."""
+    import threading
+
+    from django.db import connections
+
+    from appointments.hoarding import Client as BudgetClient
+
+    settings.HOARD_MAX_PER_NETWORK = 2
+    now = berlin(2026, 12, 1, 7, 0)
+    barrier = threading.Barrier(8)
+    outcomes, errors = [], []
+
+    def attempt(number):
+        try:
+            barrier.wait()
+            booking.book(
+                office=demo.frankenthal, start=slot(number), services=[demo.umschreibung], vehicles=1,
+                municipality=demo.frankenthal_citizen_home, name="Erika Mustermann",
+                email=f"racer{number}@example.org", privacy_consent=True, now=now,
+                client=BudgetClient.of_address(f"198.51.100.{number + 1}"),
+            )
+            outcomes.append("booked")
+        except booking.BookingError as error:
+            outcomes.append(error.code)
+        except Exception as error:  # noqa: BLE001 - any escaped exception fails the test below
+            outcomes.append(getattr(error, "code", repr(error)))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sorted(outcomes) == ["booked"] * 2 + ["too_many_unconfirmed"] * 6
+    assert Appointment.objects.filter(status=Status.UNCONFIRMED).count() == 2
