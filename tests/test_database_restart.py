@@ -162,6 +162,12 @@ def portal(server):
         RATE_LIMIT_EMAIL="0",
         RATE_LIMIT_CONFIRM="0",
         MAX_ACTIVE_BOOKINGS_PER_EMAIL="0",
+        # Every thread comes from 127.0.0.1: the budgets per address and network are off here.
+        HOARD_MAX_PER_ADDRESS="0",
+        HOARD_MAX_PER_NETWORK="0",
+        HOARD_NETWORK_DAY_SHARE_PERCENT="0",
+        RATE_LIMIT_SEARCH="0",
+        RATE_LIMIT_SEARCH_NETWORK="0",
         CAPTCHA_ENABLED="0",
     )
     for command in (["migrate", "--noinput"], ["seed_demo", "--force"]):

@@ -123,6 +123,10 @@ def installation(tmp_path, demo):
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp.port),
         "CAPTCHA_ENABLED": "0",
+        # Every booking comes from 127.0.0.1: the budgets per address and network are off here.
+        "HOARD_MAX_PER_ADDRESS": "0",
+        "HOARD_MAX_PER_NETWORK": "0",
+        "HOARD_NETWORK_DAY_SHARE_PERCENT": "0",
         "IKZ_VAR_DIR": str(tmp_path / "var"),
         "OUTBOX_SWEEP_SECONDS": str(SWEEP_SECONDS),
         "PYTHONUNBUFFERED": "1",

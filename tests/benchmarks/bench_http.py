@@ -85,6 +85,11 @@ class Stack:
             "RATE_LIMIT_SUBMIT": "1000000/h",
             "RATE_LIMIT_EMAIL": "1000000/h",
             "RATE_LIMIT_CONFIRM": "1000000/h",
+            "RATE_LIMIT_SEARCH": "1000000/m",
+            "RATE_LIMIT_SEARCH_NETWORK": "1000000/m",
+            "HOARD_MAX_PER_ADDRESS": "0",
+            "HOARD_MAX_PER_NETWORK": "0",
+            "HOARD_NETWORK_DAY_SHARE_PERCENT": "0",
             "LOG_LEVEL": "WARNING",
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
