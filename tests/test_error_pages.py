@@ -10,8 +10,10 @@ from appointments.unavailable import server_error
 
 
 def test_the_500_page_is_the_portals_and_needs_no_database():
-    """Rendered without the `db` fixture: any query would fail the test."""
-    response = server_error(RequestFactory().get("/"))
+    """Rendered without the `db` fixture: any query would fail the test. German, the default, is
+    switched on here because an earlier test may have left this thread in English."""
+    with translation.override("de"):
+        response = server_error(RequestFactory().get("/"))
     html = response.content.decode()
     assert response.status_code == 500
     assert 'lang="de"' in html and "Etwas ist schiefgegangen" in html

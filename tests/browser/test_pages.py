@@ -1,5 +1,5 @@
 """axe-core scans (WCAG 2.1 A and AA) of the citizen pages outside the booking journey: the four
-information pages of the footer, the error pages (no such booking, a wrong link, an unknown
+information pages of the footer, the error pages (no such booking, a wrong link: the same 404, an unknown
 address), the answer for a postcode outside both areas and a reservation that has run out; in
 German and in English."""
 from __future__ import annotations
@@ -48,15 +48,15 @@ def test_information_and_error_pages_have_no_violations(portal, new_page, scanne
     statuses = {}
     for label, path in [
         ("no such booking (404)", "/termin/XX-NOTHING/"),
-        ("wrong link (403)", f"/termin/{appointment.reference}/?token=wrong"),
+        ("wrong link (404, like an unknown booking)", f"/termin/{appointment.reference}/?token=wrong"),
         ("unknown address (404)", "/gibt-es-nicht/"),
         ("outside both areas", "/termin/?service=umschreibung&vehicles=1&postcode=67229"),
     ]:
         response = page.goto(portal.url + path)
         statuses[label] = response.status
         scanner.scan(page, label)
-    assert statuses == {"no such booking (404)": 404, "wrong link (403)": 403, "unknown address (404)": 404,
-                        "outside both areas": 200}
+    assert statuses == {"no such booking (404)": 404, "wrong link (404, like an unknown booking)": 404,
+                        "unknown address (404)": 404, "outside both areas": 200}
 
     # Someone else takes the time while the citizen looks at it: the nearest free times instead.
     page.goto(portal.url + "/termin/kalender/?service=umschreibung&vehicles=1&municipality=lambsheim")
