@@ -15,15 +15,14 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from appointments.domain.capacity import PREVIEW_DAYS, office_capacity, preview_schedule
+from appointments.domain.relocation import affected
+from appointments.models import Appointment, AppointmentEvent, AppointmentService, BlockedAttempt, Notification
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices.admin import OfficeAdmin
 from offices.audit import AuditedAdmin
 from offices.models import Closure, Counter, HolidayOpening, Office, OpeningHours
-
-from .capacity import PREVIEW_DAYS, office_capacity, preview_schedule
-from .models import Appointment, AppointmentEvent, AppointmentService, BlockedAttempt, Notification
-from .relocation import affected
 
 
 class AppointmentServiceInline(admin.TabularInline):
@@ -48,7 +47,7 @@ class NotificationInline(admin.TabularInline):
 
 
 class AppointmentEventInline(admin.TabularInline):
-    """Who changed the appointment in the staff area, and when (written by appointments.clerk)."""
+    """Who changed the appointment in the staff area, and when (written by appointments.domain.clerk)."""
 
     model = AppointmentEvent
     fk_name = "appointment"

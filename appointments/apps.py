@@ -9,7 +9,7 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from .staff_session import stamp_login
+        from appointments.desk.session import stamp_login
 
         # Every login starts a staff session's working day (STAFF_SESSION_MAX_HOURS).
-        user_logged_in.connect(stamp_login, dispatch_uid="appointments.staff_session.stamp_login")
+        user_logged_in.connect(stamp_login, dispatch_uid="appointments.desk.session.stamp_login")

@@ -1,10 +1,11 @@
 """Celery entry points: thin, the real work lives in the service modules."""
 from celery import shared_task
 
+from appointments.domain import booking, retention
+from appointments.models import Heartbeat
+from appointments.outbox import notifications
+from appointments.security import captcha
 from ikz_portal import clock
-
-from . import booking, captcha, notifications, retention
-from .models import Heartbeat
 
 
 @shared_task(ignore_result=True)

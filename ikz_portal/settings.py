@@ -92,7 +92,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # A refused form (an expired page, cookies off) gets the portal's own page, with a way back.
-CSRF_FAILURE_VIEW = "appointments.error_views.csrf_failure"
+CSRF_FAILURE_VIEW = "appointments.web.error_views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -118,14 +118,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Production behind a proxy with TRUSTED_PROXY_COUNT at 0: one warning in the log.
-    "appointments.request_checks.ForwardedForWarningMiddleware",
+    "appointments.security.request_checks.ForwardedForWarningMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # The API: writes only as JSON (415), bodies within the limit (413), bookings not cached.
-    "appointments.request_checks.ApiRequestMiddleware",
+    "appointments.security.request_checks.ApiRequestMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Marks a user verified by a TOTP code (django-otp); the admin can require it.
@@ -133,10 +133,10 @@ MIDDLEWARE = [
     # The audit trail (django-simple-history) records the logged-in user of the request as the author.
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "appointments.staff_session.StaffSessionMiddleware",  # ends staff sessions after a day or idle time
+    "appointments.desk.session.StaffSessionMiddleware",  # ends staff sessions after a day or idle time
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A database that is restarting, unreachable or timing out answers 503 with Retry-After.
-    "appointments.unavailable.DatabaseUnavailableMiddleware",
+    "appointments.ops.unavailable.DatabaseUnavailableMiddleware",
     # Last: turns a login that django-axes refused into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -166,7 +166,7 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 # On PostgreSQL no request waits long: a statement that runs longer, a lock that is not granted in
 # time or a server that does not answer the connection ends in an error, and the portal answers
-# 503 with Retry-After (appointments.unavailable) instead of holding the worker. 0 switches one off.
+# 503 with Retry-After (appointments.ops.unavailable) instead of holding the worker. 0 switches one off.
 # `manage.py migrate` lifts the statement and lock timeouts for its own connection.
 DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
 DATABASE_LOCK_TIMEOUT_MS = env_int("DATABASE_LOCK_TIMEOUT_MS", 3000)
@@ -301,8 +301,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "appointments.abuse.client_address"  # honours TRUSTED_PROXY_COUNT
-AXES_LOCKOUT_CALLABLE = "appointments.staff_login.locked_out"
+AXES_CLIENT_IP_CALLABLE = "appointments.security.limits.client_address"  # honours TRUSTED_PROXY_COUNT
+AXES_LOCKOUT_CALLABLE = "appointments.desk.login.locked_out"
 # Only failures are recorded (and forgotten after the cool-off), not every successful login.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
@@ -413,7 +413,7 @@ RATE_LIMIT_BAD_TOKEN = os.environ.get("RATE_LIMIT_BAD_TOKEN", "20/h")
 # How many upcoming bookings one e-mail address may hold at once (counted by the normalised
 # address: case, +tags and, for Gmail, dots do not make a new one).
 MAX_ACTIVE_BOOKINGS_PER_EMAIL = env_int("MAX_ACTIVE_BOOKINGS_PER_EMAIL", 2)
-# The hoarding budget (appointments/hoarding.py): holds and unconfirmed bookings at once per client
+# The hoarding budget (appointments/security/hoarding.py): holds and unconfirmed bookings at once per client
 # address and per network (IPv4 /24, IPv6 /64), and the share (in per cent) of one office-day's
 # online counter-minutes that one network may keep unconfirmed. 0 switches one off.
 HOARD_MAX_PER_ADDRESS = env_int("HOARD_MAX_PER_ADDRESS", 3)

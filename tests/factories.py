@@ -1,7 +1,7 @@
 """Small worlds for tests that need exact hours rather than the demo data."""
 import datetime as dt
 
-from appointments.availability import SlotRequest
+from appointments.domain.availability import SlotRequest
 from appointments.models import Appointment, Status
 from offices.models import Administration, Counter, Municipality, Office, OpeningHours, Service
 

@@ -19,8 +19,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from appointments import captcha
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
+from appointments.security import captcha
 from tests.appointments.test_pages import calendar_url, page_of, submit, text
 from tests.conftest import berlin
 

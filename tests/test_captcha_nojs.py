@@ -17,8 +17,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from appointments import captcha
 from appointments.models import Appointment
+from appointments.security import captcha
 from tests.appointments.test_pages import page_of, submit, text
 
 HOLD = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",

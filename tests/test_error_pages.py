@@ -6,7 +6,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.utils import translation
 
-from appointments.unavailable import server_error
+from appointments.ops.unavailable import server_error
 
 
 def test_the_500_page_is_the_portals_and_needs_no_database():

@@ -21,9 +21,11 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from appointments import booking
+from appointments.domain import booking
 from appointments.models import Appointment, Notification, Status
 from tests.conftest import berlin
 

@@ -41,7 +41,7 @@ def test_the_retry_after_counts_from_the_latest_failure(demo, settings):
     """Read from the stored attempt: ten minutes after it, about five remain."""
     from django.test import RequestFactory
 
-    from appointments.staff_login import seconds_until_unlocked
+    from appointments.desk.login import seconds_until_unlocked
 
     settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
     AccessAttempt.objects.create(username="clerk-frankenthal", ip_address="127.0.0.1", user_agent="",

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -22,7 +23,6 @@ from django_otp.admin import OTPAdminSite
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from axes.models import AccessAttempt
 from offices.demo import DEMO_ADMIN_PASSWORD, DEMO_CLERK_PASSWORD
 
 LOGIN = "/mitarbeiter/anmelden/"

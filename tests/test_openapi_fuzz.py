@@ -15,7 +15,8 @@ import schemathesis
 from django.core import signals
 from django.core.cache import cache
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error

@@ -8,8 +8,8 @@ import logging
 import pytest
 from django.test import Client, RequestFactory
 
-from appointments.abuse import client_address
-from appointments.request_checks import ForwardedForWarningMiddleware
+from appointments.security.limits import client_address
+from appointments.security.request_checks import ForwardedForWarningMiddleware
 
 NGINX = "10.0.0.2"  # the proxy, as REMOTE_ADDR
 # "1.1.1.1" is whatever the client wrote itself; nginx appended the address it saw: 203.0.113.7.
@@ -43,7 +43,7 @@ def fresh_warning(monkeypatch):
 
 def warnings_in(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == "appointments.request_checks" and r.levelno == logging.WARNING]
+            if r.name == "appointments.security.request_checks" and r.levelno == logging.WARNING]
 
 
 def test_production_behind_an_untrusted_proxy_warns_once(db, settings, caplog, fresh_warning):

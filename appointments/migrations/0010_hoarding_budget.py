@@ -6,7 +6,7 @@ DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
 def normalise_email(email):
-    # A copy of appointments.hoarding.normalise_email as it was when this migration was written.
+    # A copy of appointments.security.hoarding.normalise_email as it was when this migration was written.
     email = (email or "").strip().lower()
     if email.count("@") != 1:
         return ""

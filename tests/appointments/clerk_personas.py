@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from appointments import booking
+from appointments.domain import booking
 from tests.conftest import berlin
 
 NOW = berlin(2026, 12, 1, 7, 30)

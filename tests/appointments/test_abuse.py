@@ -7,10 +7,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments import availability, booking
-from appointments.abuse import RateLimited, check_rate
+from appointments.domain import availability, booking
 from appointments.errors import PortalError
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
+from appointments.security.limits import RateLimited, check_rate
 from tests.conftest import berlin
 
 NOW = berlin(2026, 12, 1, 7, 0)

@@ -12,9 +12,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments import api as api_module
-from appointments import notifications
+from appointments.api import endpoints as api_module
 from appointments.models import Appointment, Channel, Notification, Status
+from appointments.outbox import notifications
 from offices.models import CooperationRule
 from tests.conftest import berlin
 

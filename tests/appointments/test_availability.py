@@ -3,12 +3,12 @@ import datetime as dt
 
 import pytest
 
-from appointments import booking
-from appointments.availability import AvailabilityError, SlotRequest, earliest_slot, find_slots
+from appointments.domain import booking
+from appointments.domain.availability import AvailabilityError, SlotRequest, earliest_slot, find_slots
 from appointments.errors import PortalError
 from appointments.models import Appointment, Status
-from offices.models import Closure, CooperationRule, HolidayOpening, OpeningHours
 from offices.hours import BERLIN
+from offices.models import Closure, CooperationRule, HolidayOpening, OpeningHours
 from tests.conftest import berlin
 from tests.factories import World
 
@@ -315,7 +315,7 @@ def test_occupied_times_from_the_compiled_query_are_those_the_orm_reads(world, s
     """The occupancy query compiled once per shape finds exactly what the ORM's queryset finds:
     live bookings, a live hold, a time cancelled within the delay; not a run-out hold, an older
     cancellation or the appointment being moved."""
-    from appointments import availability as engine
+    from appointments.domain import availability as engine
 
     settings.CANCELLED_SLOT_DELAY_MINUTES = 15
     c1, c2 = world.office_ft.counters.order_by("name")

@@ -7,8 +7,8 @@ import time
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
-from appointments import availability, booking
-from appointments.booking import BookingError
+from appointments.domain import availability, booking
+from appointments.domain.booking import BookingError
 from appointments.errors import PortalError
 from appointments.models import Appointment, Notification, Status
 from offices.models import CooperationRule

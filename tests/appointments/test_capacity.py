@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from appointments.capacity import office_capacity
+from appointments.domain.capacity import office_capacity
 from offices.models import Closure
 from tests.admin_forms import add_inline_row, page_form_data, row_index
 from tests.appointments.clerk_personas import NOW, clock, walk_in  # noqa: F401 (clock: a fixture)

@@ -19,21 +19,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from appointments import availability, clerk, notifications, retention
+from appointments.domain import availability, clerk, retention
 from appointments.models import Appointment, AppointmentEvent, Status
+from appointments.outbox import notifications
 from offices.demo import DEMO_CLERK_PASSWORD
 from offices.models import Counter, Membership
-from tests.appointments.clerk_personas import (  # noqa: F401 (fixtures)
-    DAY,
-    NOW,
-    clock,
-    desk,
-    schedule_url,
-    text,
-    walk_in,
-)
+from tests.appointments.clerk_personas import DAY, NOW, clock, desk, schedule_url, text, walk_in  # noqa: F401 (fixtures)
 from tests.conftest import berlin
-
 
 # --- helpers -----------------------------------------------------------------------------------
 
@@ -738,7 +730,7 @@ def test_the_frankenthal_demo_clerks_day(desk):
     """With the demo data, the Frankenthal demo clerk logs in with the login form, sees today's
     schedule, checks a citizen in who booked online, completes the case, books a walk-in, blocks a
     counter, and cannot open the Schifferstadt schedule."""
-    from appointments import booking
+    from appointments.domain import booking
     from appointments.models import Notification
 
     demo = desk.demo

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from appointments import booking
+from appointments.domain import booking
 from appointments.models import Heartbeat, Notification
 from tests.appointments.test_worker import celery_broker
 from tests.appointments.test_worker_process import free_port

@@ -12,10 +12,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments import abuse, booking, retention, shared_cache
-from appointments.abuse import RateLimited, check_rate
-from appointments.hoarding import network_of, normalise_email, online_minutes
+from appointments import shared_cache
+from appointments.domain import booking, retention
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
+from appointments.security import limits as abuse
+from appointments.security.hoarding import network_of, normalise_email, online_minutes
+from appointments.security.limits import RateLimited, check_rate
 from tests.appointments.test_redis_down import dead_redis  # noqa: F401 - a fixture
 from tests.conftest import berlin
 
@@ -217,7 +219,7 @@ def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, sett
 
     from django.db import connections
 
-    from appointments.hoarding import Client as BudgetClient
+    from appointments.security.hoarding import Client as BudgetClient
 
     settings.HOARD_MAX_PER_NETWORK = 2
     now = berlin(2026, 12, 1, 7, 0)

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from appointments import availability, booking
+from appointments.domain import availability, booking
 from appointments.errors import PortalError
 from appointments.models import Appointment, FreedTime, Notification, Status
 from tests.conftest import berlin

@@ -16,8 +16,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from appointments import booking, names, notifications
+from appointments.domain import booking, names
 from appointments.models import Appointment
+from appointments.outbox import notifications
 from tests.appointments.clerk_personas import DAY, clock, desk  # noqa: F401 (fixtures)
 from tests.appointments.test_notifications import CITIZEN, NOW, book, confirmed, html_of, portal  # noqa: F401
 from tests.appointments.test_pages import citizen, hold_earliest  # noqa: F401 (fixture)

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from appointments import booking, notifications
+from appointments.domain import booking
 from appointments.models import Notification, Status
+from appointments.outbox import notifications
 from tests.conftest import berlin
 
 # A Tuesday morning in winter; the appointment is on Thursday at the Frankenthal office.

@@ -17,8 +17,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from appointments import booking, notifications
+from appointments.domain import booking
 from appointments.models import Appointment, Notification, Status
+from appointments.outbox import notifications
 from tests.conftest import berlin
 
 NOW = berlin(2026, 12, 1, 7, 0)

@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments.availability import SlotRequest, find_slots
+from appointments.domain.availability import SlotRequest, find_slots
 from appointments.models import Appointment
 from offices.models import CooperationRule, Service
 from tests.conftest import berlin

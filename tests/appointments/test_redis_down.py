@@ -12,9 +12,11 @@ import time
 
 import pytest
 
-from appointments import abuse, captcha, shared_cache
-from appointments.abuse import RateLimited, check_rate
+from appointments import shared_cache
 from appointments.models import Appointment, Notification, SpentCaptcha
+from appointments.security import captcha
+from appointments.security import limits as abuse
+from appointments.security.limits import RateLimited, check_rate
 from tests.appointments.test_worker import celery_broker
 from tests.conftest import berlin
 

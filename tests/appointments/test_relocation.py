@@ -16,9 +16,10 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from appointments import booking, notifications
+from appointments.domain import booking
+from appointments.domain.relocation import Result, relocate_after_closure
 from appointments.models import Appointment, Notification, Status
-from appointments.relocation import Result, relocate_after_closure
+from appointments.outbox import notifications
 from offices.models import Closure, Counter, Membership
 from tests.appointments.clerk_personas import NOW, client_for, clock, desk, schedule_url, text, walk_in  # noqa: F401
 from tests.conftest import berlin

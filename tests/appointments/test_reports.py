@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from appointments.domain.reports import Period, monthly_figures, settlement
+from appointments.domain.retention import erase_personal_data
 from appointments.models import Appointment, AppointmentService, Status
-from appointments.reports import Period, monthly_figures, settlement
-from appointments.retention import erase_personal_data
 from offices.models import Membership, Municipality, Service
 from tests.appointments.clerk_personas import client_for, clock, desk  # noqa: F401 (fixtures)
 from tests.conftest import berlin

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from appointments import abuse
 from appointments.models import BlockedAttempt
+from appointments.security import limits as abuse
 
 QUERY = {"service": "umschreibung", "vehicles": 1, "municipality": "frankenthal-pfalz"}
 CALENDAR = "/termin/kalender/?service=umschreibung&vehicles=1&municipality=frankenthal-pfalz"

@@ -4,12 +4,14 @@ import os
 from contextlib import contextmanager
 
 import pytest
-from kombu import pools as kombu_pools
 from django.core import mail
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
-from appointments import booking, notifications, retention, tasks
+from appointments import tasks
+from appointments.domain import booking, retention
 from appointments.models import Appointment, Heartbeat, Notification, Status
+from appointments.outbox import notifications
 from ikz_portal.celery import app as celery_app
 from tests.conftest import berlin
 

@@ -16,7 +16,8 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 
-from appointments import booking, tasks
+from appointments import tasks
+from appointments.domain import booking
 from appointments.models import Appointment, Notification, Status
 from tests.appointments.test_worker import celery_broker
 from tests.conftest import berlin
@@ -237,7 +238,7 @@ def test_a_mail_server_that_refuses_the_first_attempts(demo, smtp, settings):
     server = smtp(refuse=2)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    from appointments import notifications
+    from appointments.outbox import notifications
 
     start, now = next_working_day_start()
     appointment = book_now(demo, start, now)
@@ -255,7 +256,7 @@ def test_due_messages_share_one_connection_and_a_refusal_opens_a_new_one(demo, s
     """Three opt-in mails due at once go out over one SMTP session; when the server refuses the
     first, the other two follow on a new session and the refused one on the next run."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    from appointments import notifications
+    from appointments.outbox import notifications
 
     monkeypatch.setattr(notifications, "trigger_dispatch", lambda: None)  # all three wait in the outbox
 

@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass
 
 from django.db import connection
-from psycopg.types.datetime import TimestamptzLoader
 from django.test.utils import CaptureQueriesContext
+from psycopg.types.datetime import TimestamptzLoader
 
-from appointments.availability import SlotRequest, busy_intervals, find_slots, nearest_slots, occupied_by_counter
+from appointments.domain.availability import SlotRequest, busy_intervals, find_slots, nearest_slots, occupied_by_counter
 from appointments.models import EXPIRING_STATUSES, LIVE_STATUSES
 from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service

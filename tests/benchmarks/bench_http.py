@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import connection
 
-from appointments.availability import SlotRequest, find_slots, grid_starts
+from appointments.domain.availability import SlotRequest, find_slots, grid_starts
 from appointments.models import LIVE_STATUSES, Appointment, Notification
 from offices.hours import is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service

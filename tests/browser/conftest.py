@@ -48,7 +48,7 @@ def browser(_async_unsafe_allowed):
 def portal(live_server, clock, settings, monkeypatch):
     """The demo portal on the live server: both offices, the services, the demo accounts. Links in
     e-mails point at the live server; the outbox is sent only when a test says so."""
-    from appointments import notifications
+    from appointments.outbox import notifications
     from offices.demo import seed_demo
 
     settings.PORTAL_BASE_URL = live_server.url

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from appointments import clerk
-from appointments.models import Appointment, PERSONAL_FIELDS, Status
-from appointments.retention import erase_personal_data
+from appointments.domain import clerk
+from appointments.domain.retention import erase_personal_data
+from appointments.models import PERSONAL_FIELDS, Appointment, Status
 from offices.models import CooperationRule, OpeningHours, Service
 from tests.admin_forms import page_form_data, row_index
 from tests.appointments.clerk_personas import DAY, NOW, clock, desk, walk_in  # noqa: F401 (fixtures)

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.db import connection, transaction
 
-from appointments.availability import find_slots
+from appointments.domain.availability import find_slots
 from offices import config
-from offices.models import Closure, Counter, CooperationRule, OpeningHours
+from offices.models import Closure, CooperationRule, Counter, OpeningHours
 from tests.conftest import berlin
 from tests.factories import World
 

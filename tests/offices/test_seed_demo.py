@@ -3,9 +3,9 @@ import datetime as dt
 from io import StringIO
 
 import pytest
-from django.test import RequestFactory
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from offices.demo import seed_demo
 from offices.models import (

@@ -21,21 +21,21 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appointments.domain import booking
+from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
+from appointments.domain.links import find_booking
+from appointments.errors import PortalError
+from appointments.models import Appointment, Status
+from appointments.outbox.ics import appointment_ics
+from appointments.outbox.notifications import documents_for, documents_of
+from appointments.security import captcha
+from appointments.security.hoarding import Client, check_search_rate, normalise_email
+from appointments.security.limits import RateLimited, check_rate, client_address, record_blocked
+from appointments.web.forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
 from ikz_portal import clock
 from ikz_portal.clock import local_date, today
 from offices.hours import BERLIN
 from offices.models import Administration, Municipality, Office
-
-from . import booking, captcha
-from .abuse import RateLimited, check_rate, client_address, record_blocked
-from .availability import SlotRequest, candidate_offices, duration_minutes, find_slots
-from .calendar import appointment_ics
-from .errors import PortalError
-from .forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
-from .hoarding import Client, check_search_rate, normalise_email
-from .links import find_booking
-from .models import Appointment, Status
-from .notifications import documents_for, documents_of
 
 # How many held references one browser session remembers (older ones are forgotten).
 SESSION_HOLDS = 10

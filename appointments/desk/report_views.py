@@ -19,12 +19,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from appointments.desk import views as clerk_views
+from appointments.desk.charts import BLUE, GREY, ORANGE, SKY, VERMILLION, stacked_bars
+from appointments.domain.reports import MAX_MONTHS, Period, first_of_month, monthly_figures, months_between, settlement
 from ikz_portal import clock
 from ikz_portal.clock import today
-
-from . import clerk_views
-from .charts import BLUE, GREY, ORANGE, SKY, VERMILLION, stacked_bars
-from .reports import MAX_MONTHS, Period, first_of_month, monthly_figures, months_between, settlement
 
 PERMISSION = "appointments.view_reports"
 DEFAULT_MONTHS = 6

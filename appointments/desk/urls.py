@@ -4,9 +4,8 @@ name and shape (the reference as the only argument)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
-from . import clerk_views as views
-from . import report_views, second_factor
-from .staff_login import StaffLoginView
+from appointments.desk import report_views, second_factor, views
+from appointments.desk.login import StaffLoginView
 
 
 class IsoDate:

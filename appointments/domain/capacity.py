@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from appointments.models import Appointment
 from offices.hours import BERLIN, CounterInfo, OfficeSchedule, load_office_schedules, local, public_holidays
 from offices.models import Closure, Office
-
-from .models import Appointment
 
 PREVIEW_DAYS = 28
 

@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
+from appointments.domain import booking
+from appointments.domain.availability import AvailabilityError, Slot, free_counters, nearest_slots
+from appointments.models import Appointment, AppointmentEvent, Notification, Status, hash_token
+from appointments.outbox import notifications
 from offices.hours import local
 from offices.models import Closure
-
-from . import booking, notifications
-from .availability import AvailabilityError, Slot, free_counters, nearest_slots
-from .models import Appointment, AppointmentEvent, Notification, Status, hash_token
 
 # The bookings a closure moves: not yet begun, and still (or about to be) the citizen's.
 MOVABLE = (Status.CONFIRMED, Status.UNCONFIRMED, Status.HELD)

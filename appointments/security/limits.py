@@ -20,10 +20,9 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext_lazy as _
 
+from appointments import shared_cache
+from appointments.errors import PortalError
 from ikz_portal import clock
-
-from . import shared_cache
-from .errors import PortalError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -202,7 +201,7 @@ def record_blocked(reason: str) -> None:
     """Count a refused attempt per day and reason (no address, no e-mail: only the number)."""
     from django.db.models import F
 
-    from .models import BlockedAttempt
+    from appointments.models import BlockedAttempt
 
     day = clock.today()
     _row, created = BlockedAttempt.objects.get_or_create(day=day, reason=reason, defaults={"count": 1})

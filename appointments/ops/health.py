@@ -14,9 +14,8 @@ from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from appointments.models import Heartbeat, Notification
 from ikz_portal import clock
-
-from .models import Heartbeat, Notification
 
 
 def _failing(exc: Exception) -> str:

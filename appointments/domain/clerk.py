@@ -19,14 +19,13 @@ from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from appointments.domain import booking
+from appointments.domain.relocation import Outcome, relocate_after_closure
+from appointments.errors import PortalError
+from appointments.models import Appointment, AppointmentEvent, Channel, Status
 from ikz_portal.clock import local_date, today
 from offices.hours import BERLIN
 from offices.models import Closure, Counter, Membership, Municipality, Office
-
-from . import booking
-from .errors import PortalError
-from .models import Appointment, AppointmentEvent, Channel, Status
-from .relocation import Outcome, relocate_after_closure
 
 NOTE_MAX = 2000
 REASON_MAX = 200

@@ -2,7 +2,7 @@
 only argument and `?token=…` appended: keep those names and that shape."""
 from django.urls import path
 
-from . import views
+from appointments.web import views
 
 app_name = "appointments"
 

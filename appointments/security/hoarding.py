@@ -20,14 +20,13 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from appointments.errors import PortalError
+from appointments.models import EXPIRING_STATUSES, Appointment
+from appointments.security.limits import RateLimited, _digest, check_rate, client_address
 from ikz_portal.clock import local_date
 from offices import config
 from offices.hours import load_office_schedules, local
 from offices.models import Office
-
-from .abuse import RateLimited, _digest, check_rate, client_address
-from .errors import PortalError
-from .models import EXPIRING_STATUSES, Appointment
 
 # Providers that deliver "j.doe@" and "jdoe@" to the same mailbox; googlemail.com is gmail.com.
 DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}

@@ -18,14 +18,20 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 
+from appointments.domain import names
+from appointments.domain.availability import (
+    AvailabilityError,
+    check_request,
+    duration_minutes,
+    free_counters,
+    nearest_slots,
+)
+from appointments.errors import PortalError
+from appointments.models import Appointment, AppointmentService, Channel, FreedTime, Notification, Status, hash_token
+from appointments.outbox import notifications
+from appointments.security.hoarding import BudgetExceeded, Client, check_budget, normalise_email
+from appointments.security.limits import record_blocked
 from offices.models import Municipality, Office
-
-from . import names, notifications
-from .abuse import record_blocked
-from .availability import AvailabilityError, check_request, duration_minutes, free_counters, nearest_slots
-from .errors import PortalError
-from .hoarding import BudgetExceeded, Client, check_budget, normalise_email
-from .models import Appointment, AppointmentService, Channel, FreedTime, Notification, Status, hash_token
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
 NAME_MAX = names.NAME_MAX

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from .models import EXPIRING_STATUSES, Appointment, Notification
+from appointments.models import EXPIRING_STATUSES, Appointment, Notification
 
 
 def erase_client_keys() -> int:

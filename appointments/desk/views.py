@@ -24,17 +24,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appointments.desk import second_factor
+from appointments.desk.forms import BlockForm, NoteForm, ReferenceForm, WalkInForm
+from appointments.domain import clerk
+from appointments.domain.relocation import Result
+from appointments.domain.schedule import day_schedule
+from appointments.errors import PortalError
+from appointments.models import Appointment, Status
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices.hours import BERLIN, local
 from offices.models import Closure, Office
-
-from . import clerk, second_factor
-from .clerk_forms import BlockForm, NoteForm, ReferenceForm, WalkInForm
-from .errors import PortalError
-from .models import Appointment, Status
-from .relocation import Result
-from .schedule import day_schedule
 
 REFRESH_SECONDS = 15
 

@@ -24,10 +24,9 @@ from statistics import median
 
 from django.db.models import Count, Sum
 
+from appointments.models import Appointment, AppointmentService, Status
 from offices.hours import BERLIN, load_office_schedules, local
 from offices.models import Administration, Office, Service
-
-from .models import Appointment, AppointmentService, Status
 
 BOOKED_MINUTES_STATUSES = (Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)
 MAX_MONTHS = 24

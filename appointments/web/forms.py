@@ -14,14 +14,9 @@ from django.core.validators import MaxValueValidator
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
+from appointments.domain.availability import AvailabilityError, check_request
+from appointments.ui.forms import PortalForm, ServiceField
 from offices.models import Municipality, Office, Service
-
-from .availability import AvailabilityError, check_request
-
-# Where the error summary links to for each field: the input itself, or the first box of a group.
-ANCHORS = {"service": "id_service_0"}
-# Fields that no page renders as an input: their errors appear only in the summary.
-UNRENDERED = {"office", "date", "start"}
 
 
 def online_services():
@@ -30,26 +25,6 @@ def online_services():
 
 def vehicle_limit() -> int:
     return Service.objects.filter(bookable_online=True).aggregate(m=Max("max_vehicles"))["m"] or 1
-
-
-class ServiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
-
-
-class PortalForm(forms.Form):
-    """Helpers for hand-written templates: the error summary and the values to show again."""
-
-    def summary(self) -> list[dict]:
-        """Every error once, with the id of the input it belongs to (None: no input to jump to)."""
-        entries = []
-        for field, errors in self.errors.items():
-            if field == forms.forms.NON_FIELD_ERRORS or field in UNRENDERED or field not in self.fields:
-                anchor = None
-            else:
-                anchor = ANCHORS.get(field, f"id_{field}")
-            entries.extend({"anchor": anchor, "message": message} for message in errors)
-        return entries
 
 
 class RequestForm(PortalForm):

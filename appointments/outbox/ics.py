@@ -5,10 +5,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
+from appointments.models import Appointment
 from ikz_portal import clock
 from offices.hours import BERLIN
-
-from .models import Appointment
 
 
 def appointment_ics(appointment: Appointment, *, cancel: bool = False) -> bytes:

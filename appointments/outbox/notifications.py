@@ -27,14 +27,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from appointments import shared_cache
+from appointments.models import Appointment, Notification, Status
+from appointments.outbox.ics import appointment_ics
 from ikz_portal import clock
 from offices import config
 from offices.hours import BERLIN
 from offices.models import Document, Office, Service
-
-from . import shared_cache
-from .calendar import appointment_ics
-from .models import Appointment, Notification, Status
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def trigger_dispatch() -> None:
     attempt (CELERY_TASK_PUBLISH_RETRY_POLICY, the Redis timeouts), and after a failure this process
     does not try again for REDIS_RETRY_SECONDS (the broker is the same Redis as a rule).
     """
-    from .tasks import send_due_notifications
+    from appointments.tasks import send_due_notifications
 
     if not shared_cache.usable():
         return

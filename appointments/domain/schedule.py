@@ -10,11 +10,10 @@ import datetime as dt
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 
+from appointments.domain.availability import grid_starts
+from appointments.models import Appointment, Status
 from offices.hours import Interval, day_bounds, load_office_schedules, local, public_holidays, subtract
 from offices.models import Closure, Counter, Office
-
-from .availability import grid_starts
-from .models import Appointment, Status
 
 
 @dataclass

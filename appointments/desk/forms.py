@@ -5,10 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from appointments.models import Channel
+from appointments.ui.forms import PortalForm, ServiceField
 from offices.models import Counter, Municipality, Office, Service
-
-from .forms import PortalForm, ServiceField
-from .models import Channel
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 

@@ -21,15 +21,14 @@ from django.db import connection
 from django.db.models import BigIntegerField, F, Func
 from django.utils.translation import gettext_lazy as _
 
+from appointments.errors import PortalError
+from appointments.models import Appointment, FreedTime, Status
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices import config
 from offices.config import Configuration
 from offices.hours import BERLIN, Interval, OfficeSchedule, epoch_seconds, load_office_schedules, local, subtract
 from offices.models import Administration, Municipality, Office, Service
-
-from .errors import PortalError
-from .models import Appointment, FreedTime, Status
 
 
 class AvailabilityError(PortalError):

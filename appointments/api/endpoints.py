@@ -20,21 +20,21 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.throttling import BaseThrottle
 from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 
+from appointments.domain import booking
+from appointments.domain.availability import SlotRequest, duration_minutes, find_slots
+from appointments.domain.links import find_booking
+from appointments.errors import PortalError
+from appointments.models import Appointment, Channel, Status
+from appointments.ops.unavailable import UNAVAILABLE, unavailable_response
+from appointments.outbox.notifications import documents_of, services_of
+from appointments.security import captcha
+from appointments.security.hoarding import Client, check_search_rate, normalise_email
+from appointments.security.limits import RateLimited, check_rate, client_address, record_blocked
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices import config
 from offices.hours import BERLIN
 from offices.models import Municipality, Office, Service
-
-from . import booking, captcha
-from .abuse import RateLimited, check_rate, client_address, record_blocked
-from .availability import SlotRequest, duration_minutes, find_slots
-from .errors import PortalError
-from .hoarding import Client, check_search_rate, normalise_email
-from .links import find_booking
-from .models import Appointment, Channel, Status
-from .notifications import documents_of, services_of
-from .unavailable import UNAVAILABLE, unavailable_response
 
 log = logging.getLogger(__name__)
 

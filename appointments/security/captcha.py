@@ -32,9 +32,8 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
+from appointments.models import SpentCaptcha
 from ikz_portal import clock
-
-from .models import SpentCaptcha
 
 ALGORITHM = "PBKDF2/SHA-256"
 # The browser tries counters from 0 up: on average 3,500 derivations of CAPTCHA_COST rounds, about
@@ -43,7 +42,7 @@ ALGORITHM = "PBKDF2/SHA-256"
 COUNTER_RANGE = (2_000, 5_000)
 # A real payload is well under 1,000 characters; anything much longer is not one.
 PAYLOAD_MAX = 4_000
-QUESTION_SALT = "appointments.captcha.question"
+QUESTION_SALT = "appointments.security.captcha.question"
 
 
 def enabled() -> bool:
@@ -51,7 +50,7 @@ def enabled() -> bool:
 
 
 def _secret(purpose: str) -> str:
-    return salted_hmac(f"appointments.captcha.{purpose}", "", algorithm="sha256").hexdigest()
+    return salted_hmac(f"appointments.security.captcha.{purpose}", "", algorithm="sha256").hexdigest()
 
 
 def expiry_seconds() -> int:

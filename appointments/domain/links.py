@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from . import booking
-from .abuse import check_rate, client_address
-from .models import Appointment
+from appointments.domain import booking
+from appointments.models import Appointment
+from appointments.security.limits import check_rate, client_address
 
 
 def find_booking(request, *, reference: str, token: str) -> Appointment:

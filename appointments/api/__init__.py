@@ -1,0 +1,1 @@
+"""The public JSON API v1 under /api/v1/: schemas, error shape, endpoints."""

@@ -1,0 +1,1 @@
+"""Request security: rate limits, the hoarding budget, the captcha, request shape checks."""

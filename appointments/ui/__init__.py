@@ -1,0 +1,1 @@
+"""What the citizen pages and the staff workspace share: form base classes and their markup."""

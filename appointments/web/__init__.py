@@ -1,0 +1,1 @@
+"""The citizen pages: search, book, confirm, manage. Thin views over the domain services."""
