@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for the IKZ Vorderpfalz appointment portal."""
+
 import os
 import sys
 

@@ -3,6 +3,7 @@
 Also the appointments' side of the office page: its capacity for the coming weeks, for the saved
 configuration and, with "Preview capacity", for the changes on the page before they are saved
 (offices knows nothing of appointments, so the office page is extended from here)."""
+
 import datetime as dt
 
 from django.contrib import admin, messages
@@ -74,9 +75,25 @@ class AppointmentAdmin(AuditedAdmin):
     # Times, counters and statuses change only through the booking service, which keeps the
     # outbox and the no-overlap rule consistent.
     readonly_fields = (
-        "reference", "office", "counter", "start", "end", "vehicles", "home_administration", "municipality",
-        "status", "hold_expires_at", "channel", "language", "created_at", "updated_at", "submitted_at",
-        "confirmed_at", "cancelled_at", "relocation_offered_at", "note",
+        "reference",
+        "office",
+        "counter",
+        "start",
+        "end",
+        "vehicles",
+        "home_administration",
+        "municipality",
+        "status",
+        "hold_expires_at",
+        "channel",
+        "language",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "confirmed_at",
+        "cancelled_at",
+        "relocation_offered_at",
+        "note",
     )
     fields = readonly_fields + ("name", "email", "phone")
 
@@ -163,16 +180,20 @@ class OfficeCapacityAdmin(OfficeAdmin):
             for closure in [f.instance for f in _kept_forms(formset) if f.has_changed() and f.instance.pk]:
                 count = len(affected(closure, clock.now()))
                 if count:
-                    messages.warning(request, format_html(
-                        '{} <a href="{}">{}</a>',
-                        ngettext(
-                            "%(count)s booked appointment lies in the closure “%(closure)s”.",
-                            "%(count)s booked appointments lie in the closure “%(closure)s”.",
-                            count,
-                        ) % {"count": count, "closure": closure},
-                        reverse("clerk:closures", args=[form.instance.slug]),
-                        _("Move them or offer new times in the staff area"),
-                    ))
+                    messages.warning(
+                        request,
+                        format_html(
+                            '{} <a href="{}">{}</a>',
+                            ngettext(
+                                "%(count)s booked appointment lies in the closure “%(closure)s”.",
+                                "%(count)s booked appointments lie in the closure “%(closure)s”.",
+                                count,
+                            )
+                            % {"count": count, "closure": closure},
+                            reverse("clerk:closures", args=[form.instance.slug]),
+                            _("Move them or offer new times in the staff area"),
+                        ),
+                    )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if change and obj is not None:

@@ -1,5 +1,6 @@
 """The one error type the booking side raises: a machine `code`, a translated message, optionally
 the form field it concerns. Views turn it into a form error or an HTTP status."""
+
 from __future__ import annotations
 
 

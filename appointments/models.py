@@ -1,4 +1,5 @@
 """Appointments (with their services) and the outbox of messages about them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,14 +27,7 @@ class Status(models.TextChoices):
 
 # Statuses that occupy their counter. The PostgreSQL exclusion constraint (migration 0002) lists
 # the same statuses: change both together.
-LIVE_STATUSES = (
-    Status.HELD,
-    Status.UNCONFIRMED,
-    Status.CONFIRMED,
-    Status.CHECKED_IN,
-    Status.COMPLETED,
-    Status.NO_SHOW,
-)
+LIVE_STATUSES = (Status.HELD, Status.UNCONFIRMED, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)
 # Statuses whose occupation ends when `hold_expires_at` has passed.
 EXPIRING_STATUSES = (Status.HELD, Status.UNCONFIRMED)
 
@@ -48,9 +42,7 @@ class Channel(models.TextChoices):
 class AppointmentQuerySet(models.QuerySet):
     def occupying(self, now):
         """Appointments that hold their counter at `now`: live, and not an expired hold."""
-        return self.filter(status__in=LIVE_STATUSES).exclude(
-            status__in=EXPIRING_STATUSES, hold_expires_at__lte=now
-        )
+        return self.filter(status__in=LIVE_STATUSES).exclude(status__in=EXPIRING_STATUSES, hold_expires_at__lte=now)
 
     def overlapping(self, start, end):
         return self.filter(start__lt=end, end__gt=start)
@@ -62,7 +54,14 @@ def hash_token(token: str) -> str:
 
 # Personal data of an appointment: erased after the retention period, never copied into its history.
 PERSONAL_FIELDS = [
-    "name", "email", "email_key", "phone", "token_hash", "hold_token_hash", "note", "client_address_key",
+    "name",
+    "email",
+    "email_key",
+    "phone",
+    "token_hash",
+    "hold_token_hash",
+    "note",
+    "client_address_key",
     "client_network_key",
 ]
 
@@ -130,11 +129,13 @@ class Appointment(models.Model):
             models.Index(fields=["email_key"], name="appointment_email_key"),
             # The hoarding budget counts the pending rows of a client's address and network.
             models.Index(
-                fields=["client_network_key"], name="appointment_pending_network",
+                fields=["client_network_key"],
+                name="appointment_pending_network",
                 condition=Q(status__in=["held", "unconfirmed"]),
             ),
             models.Index(
-                fields=["client_address_key"], name="appointment_pending_address",
+                fields=["client_address_key"],
+                name="appointment_pending_address",
                 condition=Q(status__in=["held", "unconfirmed"]),
             ),
         ]
@@ -168,9 +169,7 @@ class AppointmentService(models.Model):
     class Meta:
         verbose_name = _("service of an appointment")
         verbose_name_plural = _("services of an appointment")
-        constraints = [
-            models.UniqueConstraint(fields=["appointment", "service"], name="appointment_service_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["appointment", "service"], name="appointment_service_unique")]
 
     def __str__(self):
         return f"{self.service} × {self.vehicles}"

@@ -6,6 +6,7 @@ After a failure the process leaves Redis alone for REDIS_RETRY_SECONDS, so a Red
 answer costs one timeout (REDIS_TIMEOUT_SECONDS) per process and period instead of one per request,
 and it warns at most once a minute instead of once per request.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,10 @@ def failed(error: BaseException, fallback: str) -> None:
         _warned_at = now
     log.warning(
         "Redis cannot be reached (%s: %s); %s. Trying again in %s s; this warning repeats at most once a minute.",
-        type(error).__name__, error, fallback, settings.REDIS_RETRY_SECONDS,
+        type(error).__name__,
+        error,
+        fallback,
+        settings.REDIS_RETRY_SECONDS,
     )
 
 

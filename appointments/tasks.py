@@ -1,4 +1,5 @@
 """Celery entry points: thin, the real work lives in the service modules."""
+
 from celery import shared_task
 
 from appointments.domain import booking, retention

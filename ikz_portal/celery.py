@@ -1,4 +1,5 @@
 """The Celery app. Without a broker (the embedded default) tasks run in-process after commit."""
+
 import gc
 import logging
 import os

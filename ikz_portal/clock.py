@@ -4,6 +4,7 @@ The entry points (views, the API, the admin, tasks, commands) read the time from
 pass it down; the services below them take `now=`. Tests freeze this clock through the `clock`
 fixture (time-machine), which moves every reading of the time in the process at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt

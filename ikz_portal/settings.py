@@ -4,6 +4,7 @@ One module, driven by environment variables with safe defaults: with nothing set
 an embedded SQLite database, an in-process task runner and a mail folder, which is what the README's
 run command and a newcomer need. Production sets DATABASE_URL, REDIS_URL and the mail server.
 """
+
 import datetime as dt
 import os
 from pathlib import Path
@@ -47,8 +48,11 @@ def installation_key(path: Path) -> str:
             file.write(secrets.token_urlsafe(50))
         try:
             os.link(draft, path)
-            print(f"No SECRET_KEY set: made a random key for this installation in {path}. "
-                  "Set SECRET_KEY (the same on every host) for production.", file=sys.stderr)
+            print(
+                f"No SECRET_KEY set: made a random key for this installation in {path}. "
+                "Set SECRET_KEY (the same on every host) for production.",
+                file=sys.stderr,
+            )
         except FileExistsError:
             pass  # another process was first; its key counts
         except OSError:  # a file system without hard links
@@ -74,7 +78,9 @@ if not SECRET_KEY:
     # Never a key that is published with the code: without SECRET_KEY (development, tests, a
     # trial installation) each installation makes its own, once, in its var/ folder.
     SECRET_KEY = installation_key(VAR_DIR / "secret_key")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 if PRODUCTION:
@@ -155,9 +161,9 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-            ],
+            ]
         },
-    },
+    }
 ]
 
 # --- database ---------------------------------------------------------------------------------

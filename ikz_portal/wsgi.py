@@ -1,4 +1,5 @@
 """WSGI entry point (gunicorn ikz_portal.wsgi)."""
+
 import gc
 import os
 

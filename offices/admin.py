@@ -7,6 +7,7 @@ changes of that row, and an office's "Changes" page those of the office with its
 closures, holiday openings, cooperation rules and memberships, the rows edited on the office page.
 An administrator of an administration (AdministrationManager) manages the memberships of that
 administration's offices only."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -157,19 +158,14 @@ class OfficeAdmin(AuditedAdmin):
     fieldsets = [
         (None, {"fields": ("name", "slug", "administration", "is_active")}),
         (_("Address and contact"), {"fields": ("street", "postcode", "city", "phone", "email", "directions")}),
-        (
-            _("Booking"),
-            {"fields": ("slot_minutes", "booking_horizon_days", "min_lead_minutes", "hours_are_example")},
-        ),
+        (_("Booking"), {"fields": ("slot_minutes", "booking_horizon_days", "min_lead_minutes", "hours_are_example")}),
     ]
     inlines = [CounterInline, OpeningHoursInline, ClosureInline, HolidayOpeningInline]
     change_form_template = "admin/offices/office/change_form.html"
 
     def get_urls(self):
         changes = path(
-            "<path:object_id>/changes/",
-            self.admin_site.admin_view(self.changes_view),
-            name="offices_office_changes",
+            "<path:object_id>/changes/", self.admin_site.admin_view(self.changes_view), name="offices_office_changes"
         )
         return [changes, *super().get_urls()]
 
@@ -342,10 +338,7 @@ class ServiceAdmin(AuditedAdmin):
     filter_horizontal = ("documents", "offices")
     fieldsets = [
         (None, {"fields": ("name_de", "name_en", "slug", "description_de", "description_en", "position")}),
-        (
-            _("Duration"),
-            {"fields": ("minutes_first_vehicle", "minutes_per_extra_vehicle", "max_vehicles")},
-        ),
+        (_("Duration"), {"fields": ("minutes_first_vehicle", "minutes_per_extra_vehicle", "max_vehicles")}),
         (_("Booking"), {"fields": ("bookable_online", "offices", "documents")}),
     ]
 

@@ -1,6 +1,7 @@
 """The audit trail of the configuration, read from django-simple-history's tables: who changed what,
 when, from which value to which. Shared by the admin's per-row "History" pages and an office's
 "Changes" page, which gathers the rows edited on the office page."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -10,6 +10,7 @@ number comes from a sequence (PostgreSQL) or at random (SQLite), never by counti
 back change cannot leave an old number that stands for other data. Appointments are not
 configuration: the occupied times are read in every search, never from here.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -87,17 +88,25 @@ def load(*, version: int | None, day: dt.date) -> Configuration:
     # The services through their link table rather than by prefetching: with a rule per office and
     # partner (a state has hundreds), prefetching builds a related manager per rule.
     services = defaultdict(set)
-    for rule_id, service_id in CooperationRule.services.through.objects.values_list(
-        "cooperationrule_id", "service_id"
-    ):
+    for rule_id, service_id in CooperationRule.services.through.objects.values_list("cooperationrule_id", "service_id"):
         services[rule_id].add(service_id)
     rows = [
-        RuleRow(rule.office_id, rule.administration_id, rule.valid_from, rule.valid_until,
-                frozenset(services[rule.id]), rule)
+        RuleRow(
+            rule.office_id,
+            rule.administration_id,
+            rule.valid_from,
+            rule.valid_until,
+            frozenset(services[rule.id]),
+            rule,
+        )
         for rule in rules
     ]
     return Configuration(
-        version=version, day=day, offices=offices, schedules=schedules, rules=rows,
+        version=version,
+        day=day,
+        offices=offices,
+        schedules=schedules,
+        rules=rows,
         services={s.slug: s for s in Service.objects.prefetch_related("documents")},
         municipalities={m.slug: m for m in Municipality.objects.select_related("administration")},
     )

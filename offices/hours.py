@@ -5,6 +5,7 @@ that a day with a daylight-saving change has the real length of its intervals (2
 `load_office_schedules` reads all configuration for a set of offices in a fixed number of queries;
 the rest are pure functions over what it read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -117,9 +118,7 @@ class OfficeSchedule:
 
     def counters_for(self, service_ids: set[int], *, online: bool = True) -> list[CounterInfo]:
         """Counters that handle all of `service_ids`; online bookings skip the internal contingent."""
-        return [
-            c for c in self.counters if self.counter_offers(c, service_ids) and (c.bookable_online or not online)
-        ]
+        return [c for c in self.counters if self.counter_offers(c, service_ids) and (c.bookable_online or not online)]
 
     def is_closed_for_holiday(self, day: dt.date) -> bool:
         return is_public_holiday(day) and day not in self.holiday_openings
@@ -220,9 +219,7 @@ def load_office_schedules(offices: list[Office], date_from: dt.date, date_to: dt
         schedule = schedules[office_id]
         target = schedule.counter_hours[counter_id] if counter_id else schedule.office_hours
         target[weekday].append((opens, closes))
-    for closure in Closure.objects.filter(
-        office_id__in=office_ids, start_date__lte=date_to, end_date__gte=date_from
-    ):
+    for closure in Closure.objects.filter(office_id__in=office_ids, start_date__lte=date_to, end_date__gte=date_from):
         schedules[closure.office_id].closures.append(closure)
     for office_id, day in HolidayOpening.objects.filter(
         Q(office_id__in=office_ids), date__gte=date_from, date__lte=date_to

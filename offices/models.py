@@ -1,5 +1,6 @@
 """What an administrator configures: administrations, municipalities, offices, counters, hours,
 closures, services and the cooperation rules. This app knows nothing of appointments."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -151,7 +152,9 @@ class Office(models.Model):
     def clean(self):
         # A daylight-saving change shifts the wall clock by 60 minutes: the grid must divide it.
         if self.slot_minutes and 60 % self.slot_minutes:
-            raise ValidationError({"slot_minutes": _("The slot grid must divide an hour (5, 10, 15, 20, 30 or 60 minutes).")})
+            raise ValidationError(
+                {"slot_minutes": _("The slot grid must divide an hour (5, 10, 15, 20, 30 or 60 minutes).")}
+            )
 
     @property
     def address(self) -> str:
@@ -196,9 +199,7 @@ class OpeningHours(models.Model):
     """One working interval on a weekday. Rows without a counter are the office's hours; a counter
     with rows of its own works only those (its own hours replace the office's entirely)."""
 
-    office = models.ForeignKey(
-        Office, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("office")
-    )
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="opening_hours", verbose_name=_("office"))
     counter = models.ForeignKey(
         Counter,
         on_delete=models.CASCADE,
@@ -246,7 +247,8 @@ class OpeningHours(models.Model):
         if overlapping.exists():
             other = overlapping.first()
             raise ValidationError(
-                _("These hours overlap %(other)s on the same day.") % {"other": f"{other.opens:%H:%M}–{other.closes:%H:%M}"}
+                _("These hours overlap %(other)s on the same day.")
+                % {"other": f"{other.opens:%H:%M}–{other.closes:%H:%M}"}
             )
 
 
@@ -371,9 +373,7 @@ class AdministrationManager(models.Model):
         verbose_name = _("administrator of an administration")
         verbose_name_plural = _("administrators of an administration")
         ordering = ["administration", "user"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "administration"], name="administration_manager_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "administration"], name="administration_manager_unique")]
 
     def __str__(self):
         return f"{self.user} – {self.administration.name}"
@@ -463,9 +463,7 @@ class Service(models.Model):
                 name="service_has_duration",
                 violation_error_message=_("A service needs a duration of at least one minute."),
             ),
-            models.CheckConstraint(
-                condition=Q(max_vehicles__gte=1), name="service_max_vehicles_positive"
-            ),
+            models.CheckConstraint(condition=Q(max_vehicles__gte=1), name="service_max_vehicles_positive"),
         ]
 
     def __str__(self):
@@ -511,10 +509,7 @@ class CooperationRule(models.Model):
         Office, on_delete=models.CASCADE, related_name="cooperation_rules", verbose_name=_("office")
     )
     administration = models.ForeignKey(
-        Administration,
-        on_delete=models.CASCADE,
-        related_name="cooperation_rules",
-        verbose_name=_("residents of"),
+        Administration, on_delete=models.CASCADE, related_name="cooperation_rules", verbose_name=_("residents of")
     )
     services = models.ManyToManyField(
         Service,
@@ -547,7 +542,9 @@ class CooperationRule(models.Model):
         ordering = ["office", "administration"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_from__lte=models.F("valid_until")),
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_from__lte=models.F("valid_until")),
                 name="cooperation_rule_valid_period",
                 violation_error_message=_("The rule must not end before it starts."),
             )

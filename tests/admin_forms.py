@@ -1,5 +1,6 @@
 """The POST an administrator's browser sends from an admin change page: every field of the form
 and of its inline formsets with the values shown, so that a test changes only what it means to."""
+
 from __future__ import annotations
 
 from django import forms

@@ -8,6 +8,7 @@ fixture freezes every reading of the time in the process (time-machine: `ikz_por
 module moves it with `clock.now = …` (a module with another start overrides the fixture and sets it).
 The suite must pass whatever the machine's date is: CI runs it once with the system clock moved.
 """
+
 import datetime as dt
 from types import SimpleNamespace
 

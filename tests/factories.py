@@ -1,4 +1,5 @@
 """Small worlds for tests that need exact hours rather than the demo data."""
+
 import datetime as dt
 
 from appointments.domain.availability import SlotRequest

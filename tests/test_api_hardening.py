@@ -5,6 +5,7 @@ large body in the API's error shape (413 too_large), and booking answers that no
 Persona: Erika Mustermann of Frankenthal books through the API; a guesser tries references and
 tokens from another address. The clock stands at Tuesday 1 December 2026, 07:00 (the `clock` fixture).
 """
+
 import json
 import re
 
@@ -17,8 +18,14 @@ from appointments.models import Appointment, Notification
 START = "2026-12-02T08:00:00+01:00"
 LATER = "2026-12-02T10:00:00+01:00"
 BOOKING = {
-    "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": "frankenthal",
-    "start": START, "name": "Erika Mustermann", "email": "erika@example.org", "privacy_consent": True,
+    "services": ["umschreibung"],
+    "vehicles": 1,
+    "municipality": "frankenthal-pfalz",
+    "office": "frankenthal",
+    "start": START,
+    "name": "Erika Mustermann",
+    "email": "erika@example.org",
+    "privacy_consent": True,
 }
 
 
@@ -39,8 +46,11 @@ def booked(erika):
     response = erika.post("/api/v1/bookings", json.dumps(BOOKING), content_type="application/json")
     assert response.status_code == 201, response.content
     reference = response.json()["reference"]
-    token = Notification.objects.filter(appointment__reference=reference, kind=Notification.Kind.OPT_IN).latest(
-        "id").payload["token"]
+    token = (
+        Notification.objects.filter(appointment__reference=reference, kind=Notification.Kind.OPT_IN)
+        .latest("id")
+        .payload["token"]
+    )
     return reference, token
 
 
@@ -61,9 +71,9 @@ def assert_error(response, status, code):
 # --- 8: JSON only -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", [
-    "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "",
-])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""]
+)
 def test_a_booking_sent_as_anything_but_json_is_refused_with_415(erika, content_type):
     """What a form or a fetch without preflight on another site can send books nothing."""
     response = erika.generic("POST", "/api/v1/bookings", json.dumps(BOOKING), content_type=content_type)
@@ -71,8 +81,9 @@ def test_a_booking_sent_as_anything_but_json_is_refused_with_415(erika, content_
     assert not Appointment.objects.exists()
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
-                                          "Application/JSON;charset=UTF-8"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]
+)
 def test_json_with_or_without_a_charset_books(erika, content_type):
     response = erika.generic("POST", "/api/v1/bookings", json.dumps(BOOKING), content_type=content_type)
     assert response.status_code == 201, response.content
@@ -109,6 +120,7 @@ def test_the_portals_own_scripts_write_to_the_api_only_as_json():
 
 
 # --- 9: no reference oracle --------------------------------------------------------------------------
+
 
 def manage_requests(reference, token):
     return [
@@ -148,8 +160,13 @@ def test_wrong_tokens_are_rate_limited_per_address(booked, settings):
     limited = guesser.get(f"/api/v1/bookings/{reference}", {"token": "guess"})
     assert_error(limited, 429, "rate_limited")
     assert int(limited["Retry-After"]) > 0
-    assert_error(guesser.post(f"/api/v1/bookings/{reference}/cancel", json.dumps({"token": "guess"}),
-                              content_type="application/json"), 429, "rate_limited")
+    assert_error(
+        guesser.post(
+            f"/api/v1/bookings/{reference}/cancel", json.dumps({"token": "guess"}), content_type="application/json"
+        ),
+        429,
+        "rate_limited",
+    )
     # Erika, from her own address, is not affected; nor is a right token from the guesser's address.
     assert Client().get(f"/api/v1/bookings/{reference}", {"token": token}).status_code == 200
     assert guesser.get(f"/api/v1/bookings/{reference}", {"token": token}).status_code == 200
@@ -200,10 +217,14 @@ def test_booking_answers_are_not_stored_by_any_cache(booked):
     answers = [
         Client().get(f"/api/v1/bookings/{reference}", {"token": token}),
         Client().get(f"/api/v1/bookings/{reference}", {"token": "guess"}),
-        Client().post("/api/v1/bookings", json.dumps({**BOOKING, "start": LATER, "email": "max@example.org"}),
-                      content_type="application/json"),
-        Client().post(f"/api/v1/bookings/{reference}/confirm", json.dumps({"token": token}),
-                      content_type="application/json"),
+        Client().post(
+            "/api/v1/bookings",
+            json.dumps({**BOOKING, "start": LATER, "email": "max@example.org"}),
+            content_type="application/json",
+        ),
+        Client().post(
+            f"/api/v1/bookings/{reference}/confirm", json.dumps({"token": token}), content_type="application/json"
+        ),
     ]
     for response in answers:
         assert response.status_code < 500

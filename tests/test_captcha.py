@@ -5,6 +5,7 @@ solve challenges with ALTCHA's own Python solver, as a script would. A browser w
 gets a small question instead; the test browser here has no JavaScript, so it sees the <noscript>
 content. The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:00 in Berlin.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,13 @@ from tests.appointments.test_pages import calendar_url, page_of, submit, text
 from tests.conftest import berlin
 
 START = "2026-12-01T09:00:00+01:00"
-HOLD = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",
-        "start": START}
+HOLD = {
+    "service": "umschreibung",
+    "vehicles": "1",
+    "municipality": "frankenthal-pfalz",
+    "office": "frankenthal",
+    "start": START,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +67,7 @@ def blocked() -> int:
 
 # --- the challenge --------------------------------------------------------------------------------
 
+
 def test_the_challenge_is_signed_expires_and_is_never_cached(citizen):
     response = citizen.get("/captcha/challenge/")
     assert response.status_code == 200
@@ -84,6 +91,7 @@ def test_the_default_cost_makes_a_browser_work():
 
 
 # --- the calendar's slot forms ----------------------------------------------------------------------
+
 
 def test_every_slot_form_carries_the_widget_and_a_no_javascript_flag(citizen):
     response = citizen.get(calendar_url())
@@ -129,6 +137,7 @@ def test_without_the_captcha_the_calendar_has_no_widget(citizen, settings):
 
 # --- holding with the widget's solution --------------------------------------------------------------
 
+
 def test_a_solved_challenge_places_the_hold(citizen):
     response = citizen.post(reverse("appointments:hold"), {**HOLD, "altcha": solved(citizen)})
     assert response.status_code == 302
@@ -154,8 +163,12 @@ def tampered(payload: str, **changes) -> str:
 
 def expired_payload() -> str:
     challenge = altcha.create_challenge(
-        captcha.ALGORITHM, 1, counter=5, expires_at=int(time.time()) - 1,
-        hmac_secret=captcha._secret("challenge"), hmac_key_secret=captcha._secret("key"),
+        captcha.ALGORITHM,
+        1,
+        counter=5,
+        expires_at=int(time.time()) - 1,
+        hmac_secret=captcha._secret("challenge"),
+        hmac_key_secret=captcha._secret("key"),
     )
     return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
 
@@ -163,8 +176,12 @@ def expired_payload() -> str:
 def foreign_payload() -> str:
     """Solved, but a challenge another site signed."""
     challenge = altcha.create_challenge(
-        captcha.ALGORITHM, 1, counter=5, expires_at=int(time.time()) + 600,
-        hmac_secret="someone else", hmac_key_secret="someone else's key",
+        captcha.ALGORITHM,
+        1,
+        counter=5,
+        expires_at=int(time.time()) + 600,
+        hmac_secret="someone else",
+        hmac_key_secret="someone else's key",
     )
     return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
 
@@ -172,7 +189,7 @@ def foreign_payload() -> str:
 def unsigned_key_payload() -> str:
     """Signed by us but without a key signature: a client could name any cost for it."""
     challenge = altcha.create_challenge(
-        captcha.ALGORITHM, 1, expires_at=int(time.time()) + 600, hmac_secret=captcha._secret("challenge"),
+        captcha.ALGORITHM, 1, expires_at=int(time.time()) + 600, hmac_secret=captcha._secret("challenge")
     )
     return altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
 
@@ -185,7 +202,9 @@ def unsigned_key_payload() -> str:
         lambda client: "not base64 at all %%%",
         lambda client: base64.b64encode(b"[1, 2, 3]").decode(),
         lambda client: base64.b64encode(b'{"challenge": "x", "solution": {}}').decode(),
-        lambda client: base64.b64encode(json.dumps({"challenge": None, "solution": None, "test": True}).encode()).decode(),
+        lambda client: base64.b64encode(
+            json.dumps({"challenge": None, "solution": None, "test": True}).encode()
+        ).decode(),
         lambda client: tampered(solved(client), derivedKey="00" * 32),
         lambda client: tampered(solved(client), derivedKey="not hex"),
         lambda client: "A" * 5000,
@@ -193,8 +212,20 @@ def unsigned_key_payload() -> str:
         lambda client: foreign_payload(),
         lambda client: unsigned_key_payload(),
     ],
-    ids=["missing", "empty", "garbage", "list", "wrong-shape", "widget-test-mode", "wrong-key", "non-hex-key",
-         "too-long", "expired", "foreign", "unsigned-key"],
+    ids=[
+        "missing",
+        "empty",
+        "garbage",
+        "list",
+        "wrong-shape",
+        "widget-test-mode",
+        "wrong-key",
+        "non-hex-key",
+        "too-long",
+        "expired",
+        "foreign",
+        "unsigned-key",
+    ],
 )
 def test_a_missing_or_wrong_solution_shows_the_calendar_again(citizen, make_payload):
     payload = make_payload(citizen)
@@ -221,6 +252,7 @@ def test_the_captcha_can_be_switched_off(citizen, settings):
 
 
 # --- without JavaScript: the question -----------------------------------------------------------------
+
 
 def question_of(response) -> tuple[dict, int]:
     page = page_of(response)
@@ -271,17 +303,27 @@ def test_a_wrong_answer_asks_a_new_question(citizen, clock):
 
 @pytest.mark.parametrize("token", ["", "forged", "x" * 600])
 def test_a_forged_question_is_refused(citizen, token):
-    response = citizen.post(reverse("appointments:hold"), {**HOLD, "captcha_question": token or "-", "captcha_answer": "7"})
+    response = citizen.post(
+        reverse("appointments:hold"), {**HOLD, "captcha_question": token or "-", "captcha_answer": "7"}
+    )
     assert response.status_code == 400
     assert Appointment.objects.count() == 0
 
 
 # --- the API -------------------------------------------------------------------------------------------
 
+
 def api_booking(client, **extra):
     body = {
-        "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": "frankenthal",
-        "start": START, "name": "Erika Mustermann", "email": "erika@example.org", "privacy_consent": True, **extra,
+        "services": ["umschreibung"],
+        "vehicles": 1,
+        "municipality": "frankenthal-pfalz",
+        "office": "frankenthal",
+        "start": START,
+        "name": "Erika Mustermann",
+        "email": "erika@example.org",
+        "privacy_consent": True,
+        **extra,
     }
     return client.post("/api/v1/bookings", json.dumps(body), content_type="application/json")
 

@@ -7,6 +7,7 @@ unchecked. Answers on this path are rate-limited per client address (RATE_LIMIT_
 how long to wait and why, and the accessibility statement explains the check.
 The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:00 in Berlin.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,13 @@ from appointments.models import Appointment
 from appointments.security import captcha
 from tests.appointments.test_pages import page_of, submit, text
 
-HOLD = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",
-        "start": "2026-12-01T10:00:00+01:00"}
+HOLD = {
+    "service": "umschreibung",
+    "vehicles": "1",
+    "municipality": "frankenthal-pfalz",
+    "office": "frankenthal",
+    "start": "2026-12-01T10:00:00+01:00",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -152,10 +158,13 @@ def test_the_wait_never_outlasts_the_question(settings):
     assert captcha.wait_seconds() == 60
 
 
-@pytest.mark.parametrize("language, words", [
-    ("en", ["Without JavaScript", "add two small numbers", "wait 20 seconds", "picture puzzle"]),
-    ("de", ["Ohne JavaScript", "zwei kleine Zahlen zu addieren", "20 Sekunden zu warten", "Bilderrätsel"]),
-])
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        ("en", ["Without JavaScript", "add two small numbers", "wait 20 seconds", "picture puzzle"]),
+        ("de", ["Ohne JavaScript", "zwei kleine Zahlen zu addieren", "20 Sekunden zu warten", "Bilderrätsel"]),
+    ],
+)
 def test_the_accessibility_statement_explains_the_check(db, language, words):
     response = Client(HTTP_ACCEPT_LANGUAGE=language).get("/barrierefreiheit/")
     assert response.status_code == 200

@@ -11,6 +11,7 @@ threads, restarts the server with `pg_ctl restart -m fast`, then stops it for a 
   error shape; after the start, 200 again;
 - no booking is left half-done: every appointment has its e-mail in the outbox.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,9 +87,13 @@ class PostgresServer:
     def initialise(self) -> None:
         if self.user:
             shutil.chown(self.folder, user=self.user)
-        self.run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        self.run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
         self.start()
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True) as db:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as db:
             db.execute("CREATE DATABASE ikz")
 
     @property
@@ -128,7 +133,9 @@ class Portal:
             status, headers, content = error.code, error.headers, error.read()
         except OSError as error:  # no answer: refused, reset, timed out
             status, headers, content = 0, {}, repr(error).encode()
-        return Answer(started, time.monotonic() - started, request.method, path, status, headers.get("Retry-After"), content)
+        return Answer(
+            started, time.monotonic() - started, request.method, path, status, headers.get("Retry-After"), content
+        )
 
 
 @pytest.fixture(scope="module")
@@ -171,18 +178,35 @@ def portal(server):
         CAPTCHA_ENABLED="0",
     )
     for command in (["migrate", "--noinput"], ["seed_demo", "--force"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=env, check=True,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=BASE_DIR, env=env, check=True, capture_output=True, timeout=300
+        )
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ikz_portal.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--timeout", "30", "--graceful-timeout", "5"],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=open(server.folder / "gunicorn.log", "wb"),
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "ikz_portal.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(server.folder / "gunicorn.log", "wb"),
     )
     portal = Portal(port)
     try:
-        assert wait_until(lambda: portal.request("/healthz", timeout=3).status == 200, timeout=60), \
-            (server.folder / "gunicorn.log").read_text()[-3000:]
+        assert wait_until(lambda: portal.request("/healthz", timeout=3).status == 200, timeout=60), (
+            server.folder / "gunicorn.log"
+        ).read_text()[-3000:]
         yield portal
     finally:
         process.send_signal(signal.SIGTERM)
@@ -221,11 +245,22 @@ class Traffic:
         while not self.stop.is_set() and self.free:
             slot = self.free.pop(0)
             n += 1
-            self.answers.append(self.portal.request("/api/v1/bookings", {
-                "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-                "office": slot["office"], "start": slot["start"], "name": "Erika Mustermann",
-                "email": f"erika{n}@example.org", "privacy_consent": True, "language": "de",
-            }))
+            self.answers.append(
+                self.portal.request(
+                    "/api/v1/bookings",
+                    {
+                        "services": ["umschreibung"],
+                        "vehicles": 1,
+                        "municipality": "frankenthal-pfalz",
+                        "office": slot["office"],
+                        "start": slot["start"],
+                        "name": "Erika Mustermann",
+                        "email": f"erika{n}@example.org",
+                        "privacy_consent": True,
+                        "language": "de",
+                    },
+                )
+            )
             time.sleep(0.05)
 
     def __enter__(self):
@@ -297,11 +332,20 @@ def test_a_stopped_server_is_503_and_a_started_one_200(server, portal):
         assert health.status == 503 and health.seconds < 3, (health.status, health.seconds)
         assert json.loads(health.body)["database"].startswith("failing")
 
-        booking = portal.request("/api/v1/bookings", {
-            "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-            "office": slot["office"], "start": slot["start"], "name": "Erika Mustermann",
-            "email": "erika.stopped@example.org", "privacy_consent": True, "language": "de",
-        })
+        booking = portal.request(
+            "/api/v1/bookings",
+            {
+                "services": ["umschreibung"],
+                "vehicles": 1,
+                "municipality": "frankenthal-pfalz",
+                "office": slot["office"],
+                "start": slot["start"],
+                "name": "Erika Mustermann",
+                "email": "erika.stopped@example.org",
+                "privacy_consent": True,
+                "language": "de",
+            },
+        )
         assert booking.status == 503 and booking.retry_after == "5" and booking.seconds < 3
         body = json.loads(booking.body)
         assert body["code"] == "service_unavailable" and body["message"].startswith("Der Dienst ist")
@@ -315,5 +359,7 @@ def test_a_stopped_server_is_503_and_a_started_one_200(server, portal):
     assert wait_until(lambda: portal.request("/healthz").status == 200, timeout=10)
     answers = [portal.request(path) for path in READS * 3]
     assert all(a.status == 200 for a in answers), figures(answers)
-    print(f"\nwith the server stopped: /healthz {health.status} in {health.seconds:.2f} s, "
-          f"booking {booking.status} in {booking.seconds:.2f} s, page {page.status}; after the start: {figures(answers)}")
+    print(
+        f"\nwith the server stopped: /healthz {health.status} in {health.seconds:.2f} s, "
+        f"booking {booking.status} in {booking.seconds:.2f} s, page {page.status}; after the start: {figures(answers)}"
+    )

@@ -1,6 +1,7 @@
 """The portal's own error pages (403, 403 for a refused form, 404, 500) in its look: German by
 default, English on request, and a 500 page that needs neither the request context nor the database.
 """
+
 import pytest
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory

@@ -11,6 +11,7 @@ with one field replaced by something odd. Whatever comes in:
 Examples are few per test (they run on every `make test`, on SQLite and on PostgreSQL; FUZZ_EXAMPLES
 raises them), without a deadline (the first query of a test is slower). The clock stands at Tuesday, 1 December 2026, 07:00.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,25 +43,72 @@ fuzz = hypothesis_settings(
 
 # --- values a client might send --------------------------------------------------------------------
 
-SLUGS = ["umschreibung", "ausserbetriebsetzung", "neuzulassung", "frankenthal", "schifferstadt",
-         "frankenthal-pfalz", "lambsheim", "ludwigshafen", ""]
-TIMES = ["2026-12-01T09:00:00+01:00", "2026-12-02T08:00:00+01:00", "2026-12-01T09:00:00", "2026-12-01",
-         "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-23:59", "2026-02-30T09:00:00+01:00",
-         "2026-12-01T09:00:00+25:00", "2026-12-01T09:03:00+01:00", "2026-03-29T02:30:00+01:00"]
+SLUGS = [
+    "umschreibung",
+    "ausserbetriebsetzung",
+    "neuzulassung",
+    "frankenthal",
+    "schifferstadt",
+    "frankenthal-pfalz",
+    "lambsheim",
+    "ludwigshafen",
+    "",
+]
+TIMES = [
+    "2026-12-01T09:00:00+01:00",
+    "2026-12-02T08:00:00+01:00",
+    "2026-12-01T09:00:00",
+    "2026-12-01",
+    "9999-12-31T23:59:59+14:00",
+    "0001-01-01T00:00:00-23:59",
+    "2026-02-30T09:00:00+01:00",
+    "2026-12-01T09:00:00+25:00",
+    "2026-12-01T09:03:00+01:00",
+    "2026-03-29T02:30:00+01:00",
+]
 DATES = ["2026-12-01", "2026-12-31", "2027-12-31", "9999-12-31", "0001-01-01", "2026-02-30", "20261201", "-1"]
 weird_text = st.one_of(
     st.text(max_size=30),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=30),
-    st.sampled_from(["\x00", "%00", "a\x00b", "../../etc/passwd", "' OR 1=1 --", "<script>", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-                     "x" * 5000, " ", "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace")]),
+    st.sampled_from(
+        [
+            "\x00",
+            "%00",
+            "a\x00b",
+            "../../etc/passwd",
+            "' OR 1=1 --",
+            "<script>",
+            "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+            "x" * 5000,
+            " ",
+            "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+        ]
+    ),
 )
 scalar = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False), weird_text, st.sampled_from(SLUGS), st.sampled_from(TIMES), st.sampled_from(DATES),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    weird_text,
+    st.sampled_from(SLUGS),
+    st.sampled_from(TIMES),
+    st.sampled_from(DATES),
 )
-json_value = st.recursive(scalar, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
-query_value = st.one_of(st.sampled_from(SLUGS), st.sampled_from(DATES), st.sampled_from(TIMES), weird_text,
-                        st.integers().map(str), st.sampled_from(["1", "0", "-1", "2", "99", "1.5", "1e9", "true"]))
+json_value = st.recursive(
+    scalar,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
+query_value = st.one_of(
+    st.sampled_from(SLUGS),
+    st.sampled_from(DATES),
+    st.sampled_from(TIMES),
+    weird_text,
+    st.integers().map(str),
+    st.sampled_from(["1", "0", "-1", "2", "99", "1.5", "1e9", "true"]),
+)
 
 
 def query(keys: list[str]):
@@ -77,9 +125,16 @@ def as_dict(pairs) -> dict[str, list[str]]:
 
 
 BOOKING_BODY = {
-    "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": "frankenthal",
-    "start": "2026-12-01T09:00:00+01:00", "name": "Erika Mustermann", "email": "erika@example.org",
-    "phone": "06233 12345", "privacy_consent": True, "language": "de",
+    "services": ["umschreibung"],
+    "vehicles": 1,
+    "municipality": "frankenthal-pfalz",
+    "office": "frankenthal",
+    "start": "2026-12-01T09:00:00+01:00",
+    "name": "Erika Mustermann",
+    "email": "erika@example.org",
+    "phone": "06233 12345",
+    "privacy_consent": True,
+    "language": "de",
 }
 
 
@@ -101,14 +156,21 @@ def booking_bodies(draw):
 
 # --- fixtures -------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def portal(demo, clock, settings):
     settings.BOOKING_RATE_LIMIT = "100000/h"  # the throttle has its own tests; here it would answer 429 to all
     cache.clear()
     existing, token = booking.book_in_office(
-        office=demo.frankenthal, start=berlin(2026, 12, 2, 9, 0), services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Erika Mustermann", email="erika@example.org",
-        channel="phone", now=NOW,
+        office=demo.frankenthal,
+        start=berlin(2026, 12, 2, 9, 0),
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Erika Mustermann",
+        email="erika@example.org",
+        channel="phone",
+        now=NOW,
     )
     yield {"demo": demo, "booking": existing, "token": token}
     cache.clear()
@@ -116,8 +178,14 @@ def portal(demo, clock, settings):
 
 def state(existing: Appointment) -> tuple:
     existing.refresh_from_db()
-    return (Appointment.objects.count(), Notification.objects.count(), existing.status, existing.start,
-            existing.office_id, existing.email)
+    return (
+        Appointment.objects.count(),
+        Notification.objects.count(),
+        existing.status,
+        existing.start,
+        existing.office_id,
+        existing.email,
+    )
 
 
 def check(response, before: tuple, after: tuple, *, api: bool = True):
@@ -131,8 +199,14 @@ def check(response, before: tuple, after: tuple, *, api: bool = True):
 
 # --- the API ----------------------------------------------------------------------------------------------
 
-SLOT_QUERY = [("service", "umschreibung"), ("municipality", "frankenthal-pfalz"), ("vehicles", "1"),
-              ("date_from", "2026-12-01"), ("date_to", "2026-12-03"), ("office", "frankenthal")]
+SLOT_QUERY = [
+    ("service", "umschreibung"),
+    ("municipality", "frankenthal-pfalz"),
+    ("vehicles", "1"),
+    ("date_from", "2026-12-01"),
+    ("date_to", "2026-12-03"),
+    ("office", "frankenthal"),
+]
 
 
 @st.composite
@@ -168,9 +242,18 @@ def test_bookings_never_fail_on_any_json_body(portal, body):
 
 
 @fuzz
-@given(raw=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)),
-       content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded",
-                                     "multipart/form-data; boundary=x", "application/json; charset=latin-1"]))
+@given(
+    raw=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/json; charset=latin-1",
+        ]
+    ),
+)
 def test_bookings_never_fail_on_broken_bodies(portal, raw, content_type):
     before = state(portal["booking"])
     response = Client().generic("POST", "/api/v1/bookings", raw, content_type=content_type)
@@ -182,8 +265,15 @@ def test_bookings_never_fail_on_broken_bodies(portal, raw, content_type):
     endpoint=st.sampled_from(["get", "confirm", "cancel", "reschedule"]),
     reference=st.one_of(st.just("REAL"), st.text(max_size=20), st.sampled_from(["FT-AAAAAA", "ft-", "%00", "a b"])),
     token=st.one_of(st.just("REAL"), weird_text, json_value),
-    body=st.one_of(json_value, st.fixed_dictionaries(
-        {"office": st.one_of(st.sampled_from(SLUGS), json_value), "start": st.one_of(st.sampled_from(TIMES), json_value)})),
+    body=st.one_of(
+        json_value,
+        st.fixed_dictionaries(
+            {
+                "office": st.one_of(st.sampled_from(SLUGS), json_value),
+                "start": st.one_of(st.sampled_from(TIMES), json_value),
+            }
+        ),
+    ),
 )
 def test_manage_endpoints_never_fail_and_refusals_change_nothing(portal, endpoint, reference, token, body):
     existing = portal["booking"]
@@ -200,14 +290,33 @@ def test_manage_endpoints_never_fail_and_refusals_change_nothing(portal, endpoin
         payload = dict(body) if isinstance(body, dict) else {"junk": body}
         payload["token"] = token
         response = client.post(f"{path}/{endpoint}", json.dumps(payload), content_type="application/json")
-    check(response, before, state(existing), api=response.status_code != 404 or response["Content-Type"].startswith("application/json"))
+    check(
+        response,
+        before,
+        state(existing),
+        api=response.status_code != 404 or response["Content-Type"].startswith("application/json"),
+    )
 
 
 # --- the booking pages ----------------------------------------------------------------------------------
 
+
 @fuzz
-@given(pairs=query(["service", "vehicles", "municipality", "office", "start", "altcha", "captcha_nojs",
-                    "captcha_question", "captcha_answer"]))
+@given(
+    pairs=query(
+        [
+            "service",
+            "vehicles",
+            "municipality",
+            "office",
+            "start",
+            "altcha",
+            "captcha_nojs",
+            "captcha_question",
+            "captcha_answer",
+        ]
+    )
+)
 def test_hold_never_fails_on_any_form(portal, pairs):
     before = state(portal["booking"])
     response = Client().post(reverse("appointments:hold"), as_dict(pairs))
@@ -222,10 +331,16 @@ def test_hold_never_fails_on_any_form(portal, pairs):
 def test_details_never_fail_on_any_form(portal, pairs):
     demo = portal["demo"]
     client = Client()
-    held = client.post(reverse("appointments:hold"), {
-        "service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",
-        "start": "2026-12-01T10:00:00+01:00",
-    })
+    held = client.post(
+        reverse("appointments:hold"),
+        {
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "office": "frankenthal",
+            "start": "2026-12-01T10:00:00+01:00",
+        },
+    )
     assert held.status_code == 302, held.content[:300]
     hold = Appointment.objects.get(status=Status.HELD, office=demo.frankenthal)
     before = state(portal["booking"]) + (hold.status, hold.email)

@@ -1,6 +1,7 @@
 """Two small guarantees: a locked login says when to try again (Retry-After), and an installation
 without SECRET_KEY never runs with a key published in the code.
 """
+
 import datetime as dt
 import os
 import stat
@@ -44,8 +45,9 @@ def test_the_retry_after_counts_from_the_latest_failure(demo, settings):
     from appointments.desk.login import seconds_until_unlocked
 
     settings.AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
-    AccessAttempt.objects.create(username="clerk-frankenthal", ip_address="127.0.0.1", user_agent="",
-                                 failures_since_start=5)
+    AccessAttempt.objects.create(
+        username="clerk-frankenthal", ip_address="127.0.0.1", user_agent="", failures_since_start=5
+    )
     # attempt_time is set on creation; move it back.
     AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
     request = RequestFactory().post(LOGIN)
@@ -58,10 +60,16 @@ def settings_key(var_dir, **env) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "PRODUCTION")}
     environment.update(IKZ_VAR_DIR=str(var_dir), **env)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-                               "print(settings.SECRET_KEY)"],
-        cwd=django_settings.BASE_DIR, env={**environment, "DJANGO_SETTINGS_MODULE": "ikz_portal.settings"},
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "ikz_portal.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -4,6 +4,7 @@ factor (TOTP, django-otp) for the accounts that have set one up.
 The personas are the demo's clerks and administrator (passwords from offices.demo). Attempts come
 from the test client's address 127.0.0.1 unless a test says otherwise.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,6 +60,7 @@ def current_code(device: TOTPDevice, *, offset: int = 0) -> str:
 
 # --- throttling -----------------------------------------------------------------------------------------
 
+
 def test_the_defaults_are_five_failures_and_fifteen_minutes():
     assert django_settings.AXES_ENABLED
     assert django_settings.AXES_FAILURE_LIMIT == 5
@@ -69,10 +71,18 @@ def test_the_defaults_are_five_failures_and_fifteen_minutes():
 
 def test_the_limits_come_from_the_environment():
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c",
-         "from django.conf import settings; print(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME)"],
-        cwd=django_settings.BASE_DIR, env={**os.environ, "AXES_FAILURE_LIMIT": "3", "AXES_COOLOFF_MINUTES": "45"},
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME)",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env={**os.environ, "AXES_FAILURE_LIMIT": "3", "AXES_COOLOFF_MINUTES": "45"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].split() == ["3", "0:45:00"]
@@ -149,6 +159,7 @@ def test_the_lockout_page_is_german_by_default(staff):
 
 # --- two factors ----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def device(staff):
     return TOTPDevice.objects.create(user=staff, name="Diensthandy", confirmed=True)
@@ -214,6 +225,7 @@ def test_guessing_codes_runs_into_the_lock(device, settings):
 
 # --- the admin with two factors required ----------------------------------------------------------------
 
+
 @pytest.fixture
 def otp_admin_site():
     """The admin as urls.py makes it with OTP_REQUIRED_FOR_ADMIN on."""
@@ -240,23 +252,33 @@ def test_with_otp_required_the_admin_refuses_a_password_only_session(demo, otp_a
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
     device = TOTPDevice.objects.create(user=superuser, name="Admin-Handy", confirmed=True)
-    response = browser.post("/admin/login/", {
-        "username": "admin", "password": DEMO_ADMIN_PASSWORD,
-        "otp_device": device.persistent_id, "otp_token": current_code(device),
-    })
+    response = browser.post(
+        "/admin/login/",
+        {
+            "username": "admin",
+            "password": DEMO_ADMIN_PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": current_code(device),
+        },
+    )
     assert response.status_code == 302
     assert browser.get("/admin/").status_code == 200
 
 
 def test_the_environment_switches_the_admin_to_otp():
-    script = ("import django; django.setup(); import ikz_portal.urls; from django.contrib import admin; "
-              "print(type(admin.site._wrapped).__name__)")
+    script = (
+        "import django; django.setup(); import ikz_portal.urls; from django.contrib import admin; "
+        "print(type(admin.site._wrapped).__name__)"
+    )
     outputs = {}
     for value in ("1", ""):
         result = subprocess.run(
-            [sys.executable, "-c", script], cwd=django_settings.BASE_DIR,
+            [sys.executable, "-c", script],
+            cwd=django_settings.BASE_DIR,
             env={**os.environ, "DJANGO_SETTINGS_MODULE": "ikz_portal.settings", "OTP_REQUIRED_FOR_ADMIN": value},
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         outputs[value] = result.stdout.strip().splitlines()[-1]

@@ -6,6 +6,7 @@ Bounded for CI: a few dozen examples per operation, no deadline. Run it longer w
 SCHEMATHESIS_EXAMPLES=500 make test ARGS=tests/test_openapi_fuzz.py. The clock stands at Tuesday,
 1 December 2026, 07:00 (the `clock` fixture), so that the demo's slots exist.
 """
+
 from __future__ import annotations
 
 import os

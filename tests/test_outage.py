@@ -9,6 +9,7 @@ message, exactly once. The figures are printed (`pytest -s`).
 
 The processes run on the real clock: the booking times come from the portal's own /api/v1/slots.
 """
+
 from __future__ import annotations
 
 import email
@@ -52,9 +53,23 @@ class RedisServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         assert wait_until(lambda: _answers(self.port), timeout=10), "redis-server did not start"
 
@@ -77,18 +92,28 @@ class Installation:
     def start(self, name: str, command: list[str]):
         log = open(self.directory / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         self.processes[name] = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def start_web_and_worker(self):
-        self.start("gunicorn", [str(BIN / "gunicorn"), "ikz_portal.wsgi", "--workers", "2",
-                                "--bind", f"127.0.0.1:{self.port}"])
+        self.start(
+            "gunicorn", [str(BIN / "gunicorn"), "ikz_portal.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{self.port}"]
+        )
         self.start("worker", [str(BIN / "celery"), "-A", "ikz_portal", "worker", "--loglevel=info"])
 
     def start_beat(self):
-        self.start("beat", [str(BIN / "celery"), "-A", "ikz_portal", "beat", "--loglevel=info",
-                            "-s", str(self.directory / "celerybeat-schedule")])
+        self.start(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "ikz_portal",
+                "beat",
+                "--loglevel=info",
+                "-s",
+                str(self.directory / "celerybeat-schedule"),
+            ],
+        )
 
     def log(self, name: str) -> str:
         return (self.directory / f"{name}.log").read_text(errors="replace")
@@ -172,10 +197,20 @@ def bookable_starts(base: str, count: int) -> list[tuple[str, str]]:
 
 
 def book(base: str, office: str, start: str, number: int) -> tuple[requests.Response, float]:
-    return timed("POST", f"{base}/api/v1/bookings", json={
-        "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": office,
-        "start": start, "name": "Erika Mustermann", "email": f"citizen{number}@example.org", "privacy_consent": True,
-    })
+    return timed(
+        "POST",
+        f"{base}/api/v1/bookings",
+        json={
+            "services": ["umschreibung"],
+            "vehicles": 1,
+            "municipality": "frankenthal-pfalz",
+            "office": office,
+            "start": start,
+            "name": "Erika Mustermann",
+            "email": f"citizen{number}@example.org",
+            "privacy_consent": True,
+        },
+    )
 
 
 def clerk_pages(base: str) -> dict[str, tuple[int, float]]:
@@ -186,9 +221,14 @@ def clerk_pages(base: str) -> dict[str, tuple[int, float]]:
     results = {"GET /mitarbeiter/anmelden/": (page.status_code, seconds)}
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token, "the login form carries a CSRF token"
-    response, seconds = timed("POST", login_url, session, data={
-        "csrfmiddlewaretoken": token.group(1), "username": "clerk-frankenthal", "password": DEMO_CLERK_PASSWORD,
-    }, headers={"Referer": login_url}, allow_redirects=False)
+    response, seconds = timed(
+        "POST",
+        login_url,
+        session,
+        data={"csrfmiddlewaretoken": token.group(1), "username": "clerk-frankenthal", "password": DEMO_CLERK_PASSWORD},
+        headers={"Referer": login_url},
+        allow_redirects=False,
+    )
     results["POST /mitarbeiter/anmelden/"] = (response.status_code, seconds)
     response, seconds = timed("GET", f"{base}/mitarbeiter/", session)  # on to today's schedule
     assert "/anmelden/" not in response.url, "logged in"
@@ -212,8 +252,10 @@ def test_bookings_go_on_while_redis_is_down_and_every_mail_goes_out_once(install
     portal.start_web_and_worker()
     assert wait_until(lambda: _get_status(f"{portal.base}/api/v1/services") == 200, timeout=60), portal.log("gunicorn")
     assert wait_until(lambda: Heartbeat.objects.filter(name="sweep").exists(), timeout=60), portal.log("worker")
-    note("seconds from starting gunicorn and the worker until the worker's first sweep (no beat yet)",
-         round(time.monotonic() - started, 1))
+    note(
+        "seconds from starting gunicorn and the worker until the worker's first sweep (no beat yet)",
+        round(time.monotonic() - started, 1),
+    )
     portal.start_beat()
 
     starts = bookable_starts(portal.base, BOOKINGS_BEFORE + BOOKINGS_DURING)
@@ -242,7 +284,9 @@ def test_bookings_go_on_while_redis_is_down_and_every_mail_goes_out_once(install
     assert [status for status, _seconds in outage] == [201] * BOOKINGS_DURING, outage
     assert max(seconds for _status, seconds in outage) < BOOKING_SECONDS_MAX, outage
     assert pages["GET /termin/"][0] == 200 and pages["GET /api/v1/slots"][0] == 200, pages
-    assert pages["POST /mitarbeiter/anmelden/"][0] == 302 and pages["GET /mitarbeiter/ → today's schedule"][0] == 200, pages
+    assert pages["POST /mitarbeiter/anmelden/"][0] == 302 and pages["GET /mitarbeiter/ → today's schedule"][0] == 200, (
+        pages
+    )
     assert pending == BOOKINGS_DURING
     assert len(smtp.accepted) == BOOKINGS_BEFORE
 
@@ -258,8 +302,10 @@ def test_bookings_go_on_while_redis_is_down_and_every_mail_goes_out_once(install
     assert wait_until(lambda: len(smtp.accepted) >= everyone, timeout=120, step=0.5), (
         portal.log("worker")[-3000:] + portal.log("beat")[-2000:]
     )
-    note(f"seconds from Redis back until every mail was out (beat sweeps every {SWEEP_SECONDS} s here)",
-         round(time.monotonic() - back, 1))
+    note(
+        f"seconds from Redis back until every mail was out (beat sweeps every {SWEEP_SECONDS} s here)",
+        round(time.monotonic() - back, 1),
+    )
     time.sleep(2 * SWEEP_SECONDS + 2)  # more sweeps: nothing may go out twice
 
     counts = recipients(smtp)

@@ -3,6 +3,7 @@ receives forwarded requests without trusting any proxy.
 
 Example of the README: one nginx in front, which appends the address it saw to X-Forwarded-For.
 """
+
 import logging
 
 import pytest
@@ -42,8 +43,11 @@ def fresh_warning(monkeypatch):
 
 
 def warnings_in(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "appointments.security.request_checks" and r.levelno == logging.WARNING]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "appointments.security.request_checks" and r.levelno == logging.WARNING
+    ]
 
 
 def test_production_behind_an_untrusted_proxy_warns_once(db, settings, caplog, fresh_warning):
@@ -59,11 +63,14 @@ def test_production_behind_an_untrusted_proxy_warns_once(db, settings, caplog, f
     assert "TRUSTED_PROXY_COUNT" in messages[0] and NGINX in messages[0]
 
 
-@pytest.mark.parametrize("production, proxies, forwarded", [
-    (False, 0, "203.0.113.7"),  # development: no warning
-    (True, 1, "203.0.113.7"),  # configured
-    (True, 0, ""),  # no proxy in front
-])
+@pytest.mark.parametrize(
+    "production, proxies, forwarded",
+    [
+        (False, 0, "203.0.113.7"),  # development: no warning
+        (True, 1, "203.0.113.7"),  # configured
+        (True, 0, ""),  # no proxy in front
+    ],
+)
 def test_no_warning_otherwise(db, settings, caplog, fresh_warning, production, proxies, forwarded):
     settings.PRODUCTION = production
     settings.SECURE_SSL_REDIRECT = False

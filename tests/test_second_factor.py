@@ -11,6 +11,7 @@ Personas: the Frankenthal clerk (with the report permission here, so that every 
 they may see), the demo administrator, a citizen's browser. The clock is Tuesday, 1 December 2026,
 07:30 in Berlin.
 """
+
 from __future__ import annotations
 
 import base64
@@ -99,6 +100,7 @@ def assert_every_page_opens(client: Client, demo) -> None:
 
 # --- the code, whichever login form ------------------------------------------------------------------
 
+
 def test_a_password_only_admin_login_of_a_device_holder_opens_nothing(demo, device):
     browser = Client(HTTP_ACCEPT_LANGUAGE="en")
     response = browser.post(ADMIN_LOGIN, {"username": CLERK, "password": DEMO_CLERK_PASSWORD})
@@ -129,9 +131,10 @@ def test_a_session_without_the_code_is_sent_to_the_login_and_ended(demo, device)
 
 def test_with_the_code_the_admin_login_verifies_the_session_and_everything_opens(demo, device):
     browser = Client(HTTP_ACCEPT_LANGUAGE="en")
-    response = browser.post(ADMIN_LOGIN, {
-        "username": CLERK, "password": DEMO_CLERK_PASSWORD, "otp_token": code_for(device), "next": "/admin/",
-    })
+    response = browser.post(
+        ADMIN_LOGIN,
+        {"username": CLERK, "password": DEMO_CLERK_PASSWORD, "otp_token": code_for(device), "next": "/admin/"},
+    )
     assert response.status_code == 302
     assert browser.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
     assert_every_page_opens(browser, demo)
@@ -139,7 +142,9 @@ def test_with_the_code_the_admin_login_verifies_the_session_and_everything_opens
 
 def test_with_the_code_the_staff_login_opens_the_admin_too(demo, device):
     browser = Client(HTTP_ACCEPT_LANGUAGE="en")
-    response = browser.post(STAFF_LOGIN, {"username": CLERK, "password": DEMO_CLERK_PASSWORD, "otp_token": code_for(device)})
+    response = browser.post(
+        STAFF_LOGIN, {"username": CLERK, "password": DEMO_CLERK_PASSWORD, "otp_token": code_for(device)}
+    )
     assert response.status_code == 302
     assert_every_page_opens(browser, demo)
     # The same session, without the code: nothing (the control that the pages check the session).
@@ -187,9 +192,12 @@ def test_accounts_without_a_device_log_in_as_before_when_devices_are_not_require
 
 # --- a device for every staff account ---------------------------------------------------------------
 
+
 def test_devices_are_required_with_production_and_by_the_setting():
-    script = ("from django.conf import settings; print(settings.OTP_REQUIRED_FOR_STAFF, "
-              "settings.STAFF_SESSION_MAX_HOURS, settings.STAFF_SESSION_IDLE_MINUTES)")
+    script = (
+        "from django.conf import settings; print(settings.OTP_REQUIRED_FOR_STAFF, "
+        "settings.STAFF_SESSION_MAX_HOURS, settings.STAFF_SESSION_IDLE_MINUTES)"
+    )
     outputs = {}
     for name, extra in {
         "default": {},
@@ -199,14 +207,20 @@ def test_devices_are_required_with_production_and_by_the_setting():
     }.items():
         env = {k: v for k, v in os.environ.items() if k not in {"PRODUCTION", "OTP_REQUIRED_FOR_STAFF"}}
         result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", script], cwd=django_settings.BASE_DIR,
-            env={**env, **extra}, capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", "shell", "-c", script],
+            cwd=django_settings.BASE_DIR,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert result.returncode == 0, result.stderr
         outputs[name] = result.stdout.strip().splitlines()[-1]
     assert outputs == {
-        "default": "False 10 60", "production": "True 10 60",
-        "switched on": "True 10 60", "production, switched off": "False 10 60",
+        "default": "False 10 60",
+        "production": "True 10 60",
+        "switched on": "True 10 60",
+        "production, switched off": "False 10 60",
     }
 
 
@@ -232,7 +246,9 @@ def test_an_account_without_a_device_is_sent_to_set_one_up(demo, clerk_user, dev
     # Nothing of the staff area, nor the admin, before the device is set up.
     for url in staff_pages(demo).values():
         response = browser.get(url)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("clerk:second_factor_setup")), url
+        assert response.status_code == 302 and response["Location"].startswith(reverse("clerk:second_factor_setup")), (
+            url
+        )
     assert not TOTPDevice.objects.filter(user=clerk_user).exists()
 
 
@@ -241,7 +257,9 @@ def test_the_first_right_code_confirms_the_device_and_verifies_the_session(demo,
     page = setup_page_after_password(browser)
     secret = re.search(r'<code id="otp-secret" translate="no">([A-Z2-7 ]+)</code>', page.content.decode()).group(1)
 
-    response = browser.post(reverse("clerk:second_factor_setup"), {"otp_token": code_of_secret(secret), "next": "/admin/"})
+    response = browser.post(
+        reverse("clerk:second_factor_setup"), {"otp_token": code_of_secret(secret), "next": "/admin/"}
+    )
 
     assert response.status_code == 302 and response["Location"] == "/admin/"
     device = TOTPDevice.objects.get(user=clerk_user)
@@ -282,6 +300,7 @@ def test_the_admin_sends_an_account_without_a_device_to_the_setup(demo, devices_
 
 
 # --- session lengths -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def session_limits(settings):

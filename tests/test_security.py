@@ -1,4 +1,5 @@
 """Security settings: production is HTTPS-only with a strict Content-Security-Policy."""
+
 import os
 import subprocess
 import sys

@@ -10,6 +10,7 @@ translation shows up as English on a German page. These tests read the committed
 - the committed `django.mo` matches the `.po` (so a forgotten `compilemessages` fails here);
 - the citizen pages come out in German by default and in English on request.
 """
+
 from __future__ import annotations
 
 import gettext
@@ -33,6 +34,7 @@ NOT_SOURCE = {"tests", "var", "staticfiles", "node_modules"}
 
 
 # --- a small .po reader ------------------------------------------------------------------------
+
 
 @dataclass
 class Entry:
@@ -70,13 +72,15 @@ def parse_po(text: str) -> tuple[Entry | None, list[Entry]]:
     def finish():
         nonlocal fields, flags, current
         if "msgid" in fields:
-            entries.append(Entry(
-                msgid=fields["msgid"],
-                msgctxt=fields.get("msgctxt"),
-                msgid_plural=fields.get("msgid_plural"),
-                msgstr=fields.get("msgstr", {}),
-                flags=flags,
-            ))
+            entries.append(
+                Entry(
+                    msgid=fields["msgid"],
+                    msgctxt=fields.get("msgctxt"),
+                    msgid_plural=fields.get("msgid_plural"),
+                    msgstr=fields.get("msgstr", {}),
+                    flags=flags,
+                )
+            )
         fields, flags, current = {}, set(), None
 
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -122,7 +126,9 @@ def committed_catalogue() -> tuple[Entry | None, list[Entry]]:
     return parse_po(PO_PATH.read_text(encoding="utf-8"))
 
 
-_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc]|%[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc]|\{(\w*)\}")
+_PLACEHOLDER = re.compile(
+    r"%%|%\((\w+)\)[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc]|%[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc]|\{(\w*)\}"
+)
 
 
 def placeholders(text: str) -> set[str]:
@@ -140,6 +146,7 @@ def missing_translation(entry: Entry) -> bool:
 
 
 # --- (a) the committed catalogue ------------------------------------------------------------------
+
 
 def test_catalogue_header_is_german_utf8_with_two_plural_forms():
     header, entries = committed_catalogue()
@@ -191,12 +198,14 @@ def test_the_parser_reads_plurals_continuations_and_flags():
 
 # --- (b) no user-visible string without a translation ---------------------------------------------
 
+
 def _copy_source(target: Path) -> None:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo")
     names = set(SOURCE_ENTRIES)
     # A new Django app at the top level (a package of its own) is source too.
     names |= {
-        p.name for p in BASE_DIR.iterdir()
+        p.name
+        for p in BASE_DIR.iterdir()
         if p.is_dir() and (p / "__init__.py").exists() and p.name not in NOT_SOURCE and not p.name.startswith(".")
     }
     for name in sorted(names):
@@ -216,7 +225,10 @@ def test_every_string_in_the_source_has_a_german_translation(tmp_path):
     _copy_source(tmp_path)
     result = subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "de", "--no-location"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, f"makemessages failed:\n{result.stdout}\n{result.stderr}"
 
@@ -227,12 +239,12 @@ def test_every_string_in_the_source_has_a_german_translation(tmp_path):
     assert not missing, (
         f"{len(missing)} user-visible strings have no German translation. Run "
         "`python manage.py makemessages -l de --no-location --ignore=.venv --ignore=var --ignore=tests`, "
-        "translate them in locale/de/LC_MESSAGES/django.po and run `compilemessages -l de`:\n"
-        + "\n".join(missing)
+        "translate them in locale/de/LC_MESSAGES/django.po and run `compilemessages -l de`:\n" + "\n".join(missing)
     )
 
 
 # --- (c) the compiled catalogue is up to date -----------------------------------------------------
+
 
 def test_the_compiled_catalogue_matches_the_po_file():
     assert MO_PATH.exists(), f"{MO_PATH} is missing: run `python manage.py compilemessages -l de`"
@@ -243,8 +255,11 @@ def test_the_compiled_catalogue_matches_the_po_file():
     for entry in entries:
         if entry.msgid_plural is not None:
             for n, index in ((1, 0), (2, 1)):
-                got = (compiled.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n) if entry.msgctxt
-                       else compiled.ngettext(entry.msgid, entry.msgid_plural, n))
+                got = (
+                    compiled.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n)
+                    if entry.msgctxt
+                    else compiled.ngettext(entry.msgid, entry.msgid_plural, n)
+                )
                 if got != entry.msgstr.get(index):
                     stale.append(f"{entry.label()!r} (n={n}): .mo has {got!r}")
         else:
@@ -259,15 +274,19 @@ def test_the_compiled_catalogue_matches_the_po_file():
 
 # --- (d) what the citizen sees --------------------------------------------------------------------
 
+
 def _german(english: str) -> str:
     _, entries = committed_catalogue()
     return next(e.msgstr[0] for e in entries if e.msgid == english and e.msgctxt is None)
 
 
-@pytest.mark.parametrize("url, english", [
-    ("/", ["Book an appointment for your vehicle registration", "Skip to main content", "Privacy notice"]),
-    ("/termin/", ["Find an appointment", "Where do you live?", "Show free appointments", "Privacy notice"]),
-])
+@pytest.mark.parametrize(
+    "url, english",
+    [
+        ("/", ["Book an appointment for your vehicle registration", "Skip to main content", "Privacy notice"]),
+        ("/termin/", ["Find an appointment", "Where do you live?", "Show free appointments", "Privacy notice"]),
+    ],
+)
 def test_citizen_pages_are_german_by_default(demo, url, english):
     response = Client().get(url)
     assert response.status_code == 200
@@ -280,10 +299,13 @@ def test_citizen_pages_are_german_by_default(demo, url, english):
         assert source not in html, f"{url}: {source!r} appears in English on the German page"
 
 
-@pytest.mark.parametrize("url, english", [
-    ("/", ["Book an appointment for your vehicle registration", "Skip to main content"]),
-    ("/termin/", ["Find an appointment", "Where do you live?", "Show free appointments"]),
-])
+@pytest.mark.parametrize(
+    "url, english",
+    [
+        ("/", ["Book an appointment for your vehicle registration", "Skip to main content"]),
+        ("/termin/", ["Find an appointment", "Where do you live?", "Show free appointments"]),
+    ],
+)
 def test_citizen_pages_are_english_on_request(demo, url, english):
     response = Client(headers={"accept-language": "en"}).get(url)
     assert response.status_code == 200

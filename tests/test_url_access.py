@@ -10,6 +10,7 @@
 Path parameters are filled with the Frankenthal office, a Frankenthal booking and closure, and for
 the admin with a Frankenthal object of the model the address belongs to.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,23 +53,67 @@ PUBLIC_PAGES = [
 # Names of the public patterns (namespace:name); the walk below fails on any pattern that is neither
 # in this list nor in the clerk or admin namespaces.
 PUBLIC_NAMES = {
-    "healthz", "healthz_full", "set_language",
-    *(f"appointments:{name}" for name in (
-        "start", "privacy", "accessibility", "easy_read", "imprint", "search", "calendar", "hold",
-        "captcha_challenge", "details", "submitted", "confirm", "ics", "cancel", "reschedule", "manage",
-    )),
-    *(f"api-v1:{name}" for name in (
-        "openapi-json", "openapi-view", "api-root", "list_services", "list_offices", "list_municipalities",
-        "list_slots", "create_booking", "get_booking", "confirm_booking", "cancel_booking", "reschedule_booking",
-    )),
+    "healthz",
+    "healthz_full",
+    "set_language",
+    *(
+        f"appointments:{name}"
+        for name in (
+            "start",
+            "privacy",
+            "accessibility",
+            "easy_read",
+            "imprint",
+            "search",
+            "calendar",
+            "hold",
+            "captcha_challenge",
+            "details",
+            "submitted",
+            "confirm",
+            "ics",
+            "cancel",
+            "reschedule",
+            "manage",
+        )
+    ),
+    *(
+        f"api-v1:{name}"
+        for name in (
+            "openapi-json",
+            "openapi-view",
+            "api-root",
+            "list_services",
+            "list_offices",
+            "list_municipalities",
+            "list_slots",
+            "create_booking",
+            "get_booking",
+            "confirm_booking",
+            "cancel_booking",
+            "reschedule_booking",
+        )
+    ),
 }
 # Staff pages that concern no office or booking: a clerk of any office may open them.
-CLERK_PAGES_WITHOUT_OBJECT = {"clerk:home", "clerk:login", "clerk:logout", "clerk:search", "clerk:reports",
-                              "clerk:settlement_csv"}
+CLERK_PAGES_WITHOUT_OBJECT = {
+    "clerk:home",
+    "clerk:login",
+    "clerk:logout",
+    "clerk:search",
+    "clerk:reports",
+    "clerk:settlement_csv",
+}
 # Admin pages every staff account may open: its own password, the index (showing only what the
 # account may see), the admin's JavaScript catalogue, logging out.
-ADMIN_PAGES_FOR_ANY_STAFF = {"admin:index", "admin:login", "admin:logout", "admin:password_change",
-                             "admin:password_change_done", "admin:jsi18n"}
+ADMIN_PAGES_FOR_ANY_STAFF = {
+    "admin:index",
+    "admin:login",
+    "admin:logout",
+    "admin:password_change",
+    "admin:password_change_done",
+    "admin:jsi18n",
+}
 
 
 @dataclass(frozen=True)
@@ -120,7 +165,9 @@ def frankenthal(desk):
     demo = desk.demo
     booking = walk_in(demo, name=CITIZEN_NAME, email="frieda@example.org")
     closure = Closure.objects.create(
-        office=demo.frankenthal, start_date=DAY + dt.timedelta(days=7), end_date=DAY + dt.timedelta(days=7),
+        office=demo.frankenthal,
+        start_date=DAY + dt.timedelta(days=7),
+        end_date=DAY + dt.timedelta(days=7),
         reason="Personalversammlung",
     )
     return {"booking": booking, "closure": closure, "office": demo.frankenthal}
@@ -198,6 +245,7 @@ def protected_routes() -> list[Route]:
 
 # --- the walk covers everything ----------------------------------------------------------------------
 
+
 def test_every_address_is_classified():
     routes = all_routes()
     assert any(r.namespace == "clerk" for r in routes) and any(r.namespace == "admin" for r in routes)
@@ -209,6 +257,7 @@ def test_every_address_is_classified():
 
 
 # --- anonymous visitors ---------------------------------------------------------------------------------
+
 
 def test_anonymous_visitors_are_sent_to_a_login_page_everywhere_in_staff_and_admin(desk, frankenthal):
     failures = []
@@ -232,6 +281,7 @@ def test_the_login_pages_themselves_are_open(desk):
 
 
 # --- a clerk of the other office --------------------------------------------------------------------------
+
 
 def test_a_schifferstadt_clerk_cannot_open_or_change_frankenthal_objects(desk, frankenthal):
     booking = frankenthal["booking"]
@@ -262,7 +312,9 @@ def test_the_same_pages_open_for_the_frankenthal_clerk(desk, frankenthal):
         route = next(r for r in all_routes() if r.name == name)
         response = desk.frankenthal_clerk.get(url_for(route, frankenthal), follow=True)
         assert response.status_code == 200, (name, response.status_code)
-    page = desk.frankenthal_clerk.get(url_for(next(r for r in all_routes() if r.name == "clerk:appointment"), frankenthal))
+    page = desk.frankenthal_clerk.get(
+        url_for(next(r for r in all_routes() if r.name == "clerk:appointment"), frankenthal)
+    )
     assert CITIZEN_NAME.encode() in page.content
 
 
@@ -276,6 +328,7 @@ def test_admin_lists_are_refused_to_clerks(desk, frankenthal):
 
 
 # --- the citizen's side stays public ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", PUBLIC_PAGES)
 def test_citizen_pages_and_the_public_api_stay_public(demo, url):

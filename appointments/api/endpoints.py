@@ -4,6 +4,7 @@ Every error answer has the shape {"code", "message", "errors"?}; the status foll
 (ERROR_STATUS). Nothing a client can send may end in a 500: ninja's own validation and parse errors
 and stray ValueErrors from odd input are turned into 400 answers here.
 """
+
 import datetime as dt
 import logging
 import threading
@@ -69,7 +70,6 @@ ERROR_STATUS = {
     "same_time": 409,
     "captcha_invalid": 400,
 }
-
 
 
 def berlin_iso(value: dt.datetime) -> str:
@@ -576,10 +576,7 @@ def list_slots(
         offices=tuple(offices),
     )
     slots = find_slots(request=slot_request, now=now)
-    return {
-        "duration_minutes": duration_minutes(services, vehicles),
-        "slots": [slot_out(slot) for slot in slots],
-    }
+    return {"duration_minutes": duration_minutes(services, vehicles), "slots": [slot_out(slot) for slot in slots]}
 
 
 @api.post(
@@ -640,8 +637,15 @@ def get_booking(request, reference: str, token: Annotated[str, Query(max_length=
 
 @api.post(
     "/bookings/{reference}/confirm",
-    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 410: ErrorOut,
-              429: ErrorOut},
+    response={
+        200: BookingOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ConflictOut,
+        410: ErrorOut,
+        429: ErrorOut,
+    },
     tags=["manage"],
     summary="Confirm a booking with the token from the e-mail",
 )
@@ -666,8 +670,15 @@ def cancel_booking(request, reference: str, data: TokenIn):
 
 @api.post(
     "/bookings/{reference}/reschedule",
-    response={200: BookingOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 410: ErrorOut,
-              429: ErrorOut},
+    response={
+        200: BookingOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ConflictOut,
+        410: ErrorOut,
+        429: ErrorOut,
+    },
     tags=["manage"],
     summary="Move a booking to another time or office",
     description="On 409 `slot_taken` the booking keeps its old time; `alternatives` lists free slots nearby. "

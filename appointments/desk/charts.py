@@ -5,6 +5,7 @@ SVG presentation attributes. The colours are the Okabe–Ito palette, which peop
 colour-vision deficiencies tell apart; every chart also has a legend in words and a data table
 beside it, which is what a screen reader reads.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,5 +1,6 @@
 """Forms of the clerks' pages: they parse what the browser sends; the rules live in clerk.py and
 booking.py, whose errors the views carry back to the fields. Rendered by hand in templates/clerk/."""
+
 from __future__ import annotations
 
 from django import forms
@@ -14,7 +15,9 @@ TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 class ReferenceForm(forms.Form):
     reference = forms.CharField(
-        label=_("Booking reference"), max_length=200, error_messages={"required": _("Please enter a booking reference.")}
+        label=_("Booking reference"),
+        max_length=200,
+        error_messages={"required": _("Please enter a booking reference.")},
     )
 
 
@@ -36,7 +39,10 @@ class WalkInForm(PortalForm):
         label=_("Vehicles"),
         min_value=1,
         max_value=10,
-        error_messages={"required": _("Please give the number of vehicles."), "invalid": _("Please give the number of vehicles.")},
+        error_messages={
+            "required": _("Please give the number of vehicles."),
+            "invalid": _("Please give the number of vehicles."),
+        },
     )
     municipality = forms.ModelChoiceField(
         queryset=Municipality.objects.select_related("administration").order_by("administration__name", "name"),
@@ -50,7 +56,10 @@ class WalkInForm(PortalForm):
     time = forms.TimeField(
         label=_("Time"),
         input_formats=TIME_FORMATS,
-        error_messages={"required": _("Please give the time, e.g. 09:15."), "invalid": _("Please give the time, e.g. 09:15.")},
+        error_messages={
+            "required": _("Please give the time, e.g. 09:15."),
+            "invalid": _("Please give the time, e.g. 09:15."),
+        },
     )
     name = forms.CharField(label=_("Name"), required=False, strip=False)
     email = forms.CharField(label=_("E-mail address (optional)"), required=False, strip=False)
@@ -58,20 +67,19 @@ class WalkInForm(PortalForm):
     channel = forms.ChoiceField(
         label=_("Booked"),
         choices=[(Channel.COUNTER, Channel.COUNTER.label), (Channel.PHONE, Channel.PHONE.label)],
-        error_messages={"required": _("Please choose how the booking was made."), "invalid_choice": _("Please choose how the booking was made.")},
+        error_messages={
+            "required": _("Please choose how the booking was made."),
+            "invalid_choice": _("Please choose how the booking was made."),
+        },
     )
     language = forms.ChoiceField(
-        label=_("Language of the e-mails"),
-        choices=[("de", _("German")), ("en", _("English"))],
-        required=False,
+        label=_("Language of the e-mails"), choices=[("de", _("German")), ("en", _("English"))], required=False
     )
 
     def __init__(self, *args, office: Office, **kwargs):
         super().__init__(*args, **kwargs)
         self.office = office
-        self.fields["service"].queryset = (
-            Service.objects.filter(offices=office).order_by("position", "name_de")
-        )
+        self.fields["service"].queryset = Service.objects.filter(offices=office).order_by("position", "name_de")
 
     # what the template shows again
     def selected_services(self) -> set[str]:
@@ -97,7 +105,10 @@ class BlockForm(PortalForm):
 
     counter = forms.ChoiceField(
         label=_("Counter"),
-        error_messages={"required": _("Please choose a counter."), "invalid_choice": _("Please choose a counter from the list.")},
+        error_messages={
+            "required": _("Please choose a counter."),
+            "invalid_choice": _("Please choose a counter from the list."),
+        },
     )
     day = forms.DateField(
         label=_("Day"),
@@ -105,15 +116,20 @@ class BlockForm(PortalForm):
         error_messages={"required": _("Please give the day."), "invalid": _("Please give the day, e.g. 2026-12-01.")},
     )
     start_time = forms.TimeField(
-        label=_("From"), required=False, input_formats=TIME_FORMATS,
+        label=_("From"),
+        required=False,
+        input_formats=TIME_FORMATS,
         error_messages={"invalid": _("Please give the time, e.g. 09:15.")},
     )
     end_time = forms.TimeField(
-        label=_("Until"), required=False, input_formats=TIME_FORMATS,
+        label=_("Until"),
+        required=False,
+        input_formats=TIME_FORMATS,
         error_messages={"invalid": _("Please give the time, e.g. 11:30.")},
     )
     reason = forms.CharField(
-        label=_("Reason"), max_length=200,
+        label=_("Reason"),
+        max_length=200,
         error_messages={"required": _("Please give a reason."), "max_length": _("At most 200 characters.")},
     )
 
@@ -152,5 +168,10 @@ class BlockForm(PortalForm):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(label=_("Note"), required=False, max_length=2000, strip=True,
-                           error_messages={"max_length": _("A note may have at most 2000 characters.")})
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        strip=True,
+        error_messages={"max_length": _("A note may have at most 2000 characters.")},
+    )

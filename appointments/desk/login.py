@@ -10,6 +10,7 @@ Two factors are optional per account: a staff member with a confirmed TOTP devic
 administrator in the admin, "TOTP devices", which shows the QR code) enters its current code
 below the password; everyone else logs in as before.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,9 @@ class StaffLoginForm(AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "token_required": _("Your account uses two-factor login: please also enter the code from your authenticator app."),
+        "token_required": _(
+            "Your account uses two-factor login: please also enter the code from your authenticator app."
+        ),
         "invalid_token": _("The code is not correct, or it has expired. Please enter the code the app shows now."),
     }
 
@@ -83,8 +86,9 @@ def locked_out(request, original_response=None, credentials=None):
     """django-axes' answer once a user name is locked on this address (AXES_LOCKOUT_CALLABLE), with
     Retry-After: the seconds until the lock's cool-off ends."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else None
-    response = render(request, "clerk/lockout.html", {"minutes": minutes, "my_offices": []},
-                      status=settings.AXES_HTTP_RESPONSE_CODE)
+    response = render(
+        request, "clerk/lockout.html", {"minutes": minutes, "my_offices": []}, status=settings.AXES_HTTP_RESPONSE_CODE
+    )
     seconds = seconds_until_unlocked(request, credentials)
     if seconds is not None:
         response["Retry-After"] = str(seconds)

@@ -5,6 +5,7 @@ charts), and the settlement between the partners with a CSV export.
 Thin: parse the period, call reports.py, render. Anonymous visitors go to the login page; staff
 without the permission get 403.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,11 +46,13 @@ class PeriodForm(forms.Form):
     """From month to month (YYYY-MM); at most MAX_MONTHS months."""
 
     start = forms.DateField(
-        label=gettext_lazy("From (month)"), input_formats=["%Y-%m"],
+        label=gettext_lazy("From (month)"),
+        input_formats=["%Y-%m"],
         error_messages={"invalid": gettext_lazy("Please give the month as YYYY-MM, e.g. 2026-01.")},
     )
     end = forms.DateField(
-        label=gettext_lazy("To (month)"), input_formats=["%Y-%m"],
+        label=gettext_lazy("To (month)"),
+        input_formats=["%Y-%m"],
         error_messages={"invalid": gettext_lazy("Please give the month as YYYY-MM, e.g. 2026-12.")},
     )
 
@@ -131,7 +134,12 @@ def office_section(office, months) -> dict:
         }
         for m in months
     ]
-    return {"office": office, "rows": rows, "appointments_chart": appointments_chart, "utilisation_chart": utilisation_chart}
+    return {
+        "office": office,
+        "rows": rows,
+        "appointments_chart": appointments_chart,
+        "utilisation_chart": utilisation_chart,
+    }
 
 
 @require_GET
@@ -145,15 +153,19 @@ def reports(request):
     sections = [office_section(months[0].office, months) for months in figures.values() if months]
     rows, totals = settlement(period=period)
     query = f"?start={period.first:%Y-%m}&end={period.last:%Y-%m}"
-    return clerk_views.page(request, "clerk/reports.html", {
-        "form": form,
-        "period": period,
-        "sections": sections,
-        "settlement_rows": rows,
-        "settlement_totals": totals,
-        "csv_url": reverse("clerk:settlement_csv") + query,
-        "language_next": reverse("clerk:reports") + query,
-    })
+    return clerk_views.page(
+        request,
+        "clerk/reports.html",
+        {
+            "form": form,
+            "period": period,
+            "sections": sections,
+            "settlement_rows": rows,
+            "settlement_totals": totals,
+            "csv_url": reverse("clerk:settlement_csv") + query,
+            "language_next": reverse("clerk:reports") + query,
+        },
+    )
 
 
 @require_GET
@@ -171,13 +183,32 @@ def settlement_csv(request):
     )
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
-    writer.writerow([
-        _("From"), _("To"), _("Performing office"), _("Residents of"), _("Service"), _("Cases"), _("Vehicles"),
-        _("For the partner"),
-    ])
+    writer.writerow(
+        [
+            _("From"),
+            _("To"),
+            _("Performing office"),
+            _("Residents of"),
+            _("Service"),
+            _("Cases"),
+            _("Vehicles"),
+            _("For the partner"),
+        ]
+    )
     for row in rows:
-        writer.writerow([clerk_views.spreadsheet_safe(value) for value in (
-            f"{period.first:%Y-%m}", f"{period.last:%Y-%m}", row.office.name, row.administration.name,
-            row.service.name, row.cases, row.vehicles, _("yes") if row.is_partner else _("no"),
-        )])
+        writer.writerow(
+            [
+                clerk_views.spreadsheet_safe(value)
+                for value in (
+                    f"{period.first:%Y-%m}",
+                    f"{period.last:%Y-%m}",
+                    row.office.name,
+                    row.administration.name,
+                    row.service.name,
+                    row.cases,
+                    row.vehicles,
+                    _("yes") if row.is_partner else _("no"),
+                )
+            ]
+        )
     return response

@@ -6,6 +6,7 @@ to set one up (QR code, first code) after its password.
 The staff login (staff_login.py) and the admin's login form verify the code at login; django-otp's
 OTPMiddleware then reports the session as verified (`request.user.is_verified()`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,6 +44,7 @@ SETUP_KEY_SESSION = "second_factor_setup_key"
 
 # --- the policy ---------------------------------------------------------------------------------
 
+
 def has_device(user) -> bool:
     return user.is_authenticated and user_has_device(user, confirmed=True)
 
@@ -73,7 +75,10 @@ def refusal(request, *, login_url: str = "clerk:login"):
         return None
     if has_device(user):
         logout(request)
-        messages.warning(request, _("Your account uses two-factor login. Please log in again with the code from your authenticator app."))
+        messages.warning(
+            request,
+            _("Your account uses two-factor login. Please log in again with the code from your authenticator app."),
+        )
         return redirect_to_login(request.get_full_path(), login_url)
     if device_required(user):
         return HttpResponseRedirect(setup_url(request.get_full_path()))
@@ -95,6 +100,7 @@ def verified_staff(view):
 
 # --- the admin ----------------------------------------------------------------------------------
 
+
 class AdminLoginForm(OTPAdminAuthenticationForm):
     """The admin's login with django-otp's code field: the code is required from accounts with a
     device (every account with OTP_REQUIRED_FOR_ADMIN); an account with a single device need not
@@ -110,7 +116,8 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
             except forms.ValidationError as error:
                 if error.code == "invalid_token":
                     user_login_failed.send(
-                        sender=__name__, credentials={"username": self.cleaned_data.get("username")},
+                        sender=__name__,
+                        credentials={"username": self.cleaned_data.get("username")},
                         request=self.request,
                     )
                 raise
@@ -145,8 +152,13 @@ class SecondFactorAdminSite(OTPAdminSite):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             user = request.user
-            if (device_required(user) and user.is_staff and not is_verified(user) and not has_device(user)
-                    and request.path != reverse("admin:logout", current_app=self.name)):
+            if (
+                device_required(user)
+                and user.is_staff
+                and not is_verified(user)
+                and not has_device(user)
+                and request.path != reverse("admin:logout", current_app=self.name)
+            ):
                 return HttpResponseRedirect(setup_url(request.get_full_path()))
             return inner(request, *args, **kwargs)
 
@@ -155,9 +167,11 @@ class SecondFactorAdminSite(OTPAdminSite):
 
 # --- setting up a device ------------------------------------------------------------------------
 
+
 class SetupForm(forms.Form):
     otp_token = forms.CharField(
-        label=gettext_lazy("Code from your authenticator app"), max_length=10,
+        label=gettext_lazy("Code from your authenticator app"),
+        max_length=10,
         error_messages={"required": gettext_lazy("Please enter the code the app shows now.")},
     )
 
@@ -165,7 +179,7 @@ class SetupForm(forms.Form):
 def _secret_text(key_hex: str) -> str:
     """The secret as authenticator apps expect it for manual entry: base32, in groups of four."""
     secret = base64.b32encode(bytes.fromhex(key_hex)).decode().rstrip("=")
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def _code_matches(key_hex: str, token: str) -> tuple[bool, int]:
@@ -182,7 +196,9 @@ def _code_matches(key_hex: str, token: str) -> tuple[bool, int]:
 
 def _safe_next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse("clerk:home")
 
@@ -208,18 +224,35 @@ def setup(request):
             if matched:
                 with transaction.atomic():
                     device = TOTPDevice.objects.create(
-                        user=user, name=_("Authenticator app"), key=key, confirmed=True,
+                        user=user,
+                        name=_("Authenticator app"),
+                        key=key,
+                        confirmed=True,
                         last_t=step,  # the code just used does not log in a second time
                     )
                 otp_login(request, device)
                 del request.session[SETUP_KEY_SESSION]
-                messages.success(request, _("Two-factor login is set up. From now on, log in with your password and the code from the app."))
+                messages.success(
+                    request,
+                    _("Two-factor login is set up. From now on, log in with your password and the code from the app."),
+                )
                 return redirect(_safe_next(request))
-            form.add_error("otp_token", _("The code is not correct, or it has expired. Please enter the code the app shows now."))
+            form.add_error(
+                "otp_token", _("The code is not correct, or it has expired. Please enter the code the app shows now.")
+            )
         status = 400
     config_url = TOTPDevice(user=user, key=key).config_url
     qr_code = segno.make(config_url, error="m").svg_data_uri(scale=5, border=2)
-    return render(request, "clerk/second_factor_setup.html", {
-        "form": form, "qr_code": qr_code, "secret": _secret_text(key), "next": _safe_next(request),
-        "required": device_required(user), "my_offices": [],
-    }, status=status)
+    return render(
+        request,
+        "clerk/second_factor_setup.html",
+        {
+            "form": form,
+            "qr_code": qr_code,
+            "secret": _secret_text(key),
+            "next": _safe_next(request),
+            "required": device_required(user),
+            "my_offices": [],
+        },
+        status=status,
+    )

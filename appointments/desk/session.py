@@ -5,6 +5,7 @@ Only logged-in accounts are concerned: citizens browse anonymously, and their se
 references of their held bookings) are never touched here. The times are kept in the session, so
 every web process sees the same ones.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -73,7 +74,9 @@ class StaffSessionMiddleware:
         if reason is not None:
             logout(request)
             if reason == "day":
-                messages.info(request, _("Your session has ended after the maximum time of a working day. Please log in again."))
+                messages.info(
+                    request, _("Your session has ended after the maximum time of a working day. Please log in again.")
+                )
             else:
                 messages.info(request, _("You were logged out after a time without activity. Please log in again."))
             return

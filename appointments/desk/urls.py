@@ -1,6 +1,7 @@
 """The clerks' workspace under /mitarbeiter/. The fixed words come first: an office slug such as
 "suche" must not shadow them. The QR code in the confirmation e-mail links to `checkin`: keep its
 name and shape (the reference as the only argument)."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 

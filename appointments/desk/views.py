@@ -6,6 +6,7 @@ Thin: parse, call clerk.py / schedule.py, render. Who may see what is decided in
 another office answers 403, an unknown office or reference 404, a malformed date 404, never a 500.
 Everything works without JavaScript.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,8 @@ from offices.models import Closure, Office
 REFRESH_SECONDS = 15
 
 
-
 # --- helpers ----------------------------------------------------------------------------------
+
 
 def formats() -> dict[str, str]:
     if (translation.get_language() or "de").startswith("de"):
@@ -103,7 +104,9 @@ def schedule_url(office: Office, day: dt.date, **query) -> str:
 
 def safe_next(request, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback
 
@@ -129,6 +132,7 @@ def appointment_or_refusal(request, reference: str) -> tuple[Appointment | None,
 
 
 # --- home, schedule -------------------------------------------------------------------------------
+
 
 @require_GET
 @staff_page
@@ -166,8 +170,9 @@ def schedule_context(request, office: Office, day: dt.date, now: dt.datetime) ->
     }
 
 
-def render_schedule(request, office: Office, day: dt.date, *, walk_in_form=None, message: str = "",
-                    alternatives=(), status: int = 200):
+def render_schedule(
+    request, office: Office, day: dt.date, *, walk_in_form=None, message: str = "", alternatives=(), status: int = 200
+):
     now = clock.now()
     context = schedule_context(request, office, day, now)
     if walk_in_form is None:
@@ -175,7 +180,9 @@ def render_schedule(request, office: Office, day: dt.date, *, walk_in_form=None,
         walk_in_form = WalkInForm(
             office=office,
             initial={
-                "vehicles": 1, "channel": "counter", "language": "de",
+                "vehicles": 1,
+                "channel": "counter",
+                "language": "de",
                 "time": next_free.astimezone(BERLIN).strftime("%H:%M") if next_free else "",
             },
         )
@@ -244,23 +251,38 @@ def export_csv(request, office: Office, day: str):
     response["Content-Disposition"] = f'attachment; filename="termine-{office.slug}-{parsed.isoformat()}.csv"'
     response.write("\ufeff")
     writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
-    writer.writerow([
-        _("Time"), _("End"), _("Counter"), _("Reference"), _("Services"), _("Vehicles"), _("Name"), _("Status"),
-        _("Channel"), _("Home administration"),
-    ])
+    writer.writerow(
+        [
+            _("Time"),
+            _("End"),
+            _("Counter"),
+            _("Reference"),
+            _("Services"),
+            _("Vehicles"),
+            _("Name"),
+            _("Status"),
+            _("Channel"),
+            _("Home administration"),
+        ]
+    )
     for a in sorted(schedule.appointments, key=lambda a: (a.start, a.counter.name)):
-        writer.writerow([spreadsheet_safe(v) for v in (
-            a.start.astimezone(BERLIN).strftime("%H:%M"),
-            a.end.astimezone(BERLIN).strftime("%H:%M"),
-            a.counter.name,
-            a.reference,
-            ", ".join(item.service.name for item in a.items.all()),
-            a.vehicles,
-            a.name,
-            a.get_status_display(),
-            a.get_channel_display(),
-            a.home_administration.name,
-        )])
+        writer.writerow(
+            [
+                spreadsheet_safe(v)
+                for v in (
+                    a.start.astimezone(BERLIN).strftime("%H:%M"),
+                    a.end.astimezone(BERLIN).strftime("%H:%M"),
+                    a.counter.name,
+                    a.reference,
+                    ", ".join(item.service.name for item in a.items.all()),
+                    a.vehicles,
+                    a.name,
+                    a.get_status_display(),
+                    a.get_channel_display(),
+                    a.home_administration.name,
+                )
+            ]
+        )
     return response
 
 
@@ -283,21 +305,35 @@ def walk_in(request, office: Office, day: str):
     data = form.cleaned_data
     try:
         appointment, _token = clerk.book_walk_in(
-            user=request.user, office=office, start=local(parsed, data["time"]), services=list(data["service"]),
-            vehicles=data["vehicles"], municipality=data["municipality"], name=data["name"], email=data["email"],
-            phone=data["phone"], channel=data["channel"], language=data.get("language") or "de", now=clock.now(),
+            user=request.user,
+            office=office,
+            start=local(parsed, data["time"]),
+            services=list(data["service"]),
+            vehicles=data["vehicles"],
+            municipality=data["municipality"],
+            name=data["name"],
+            email=data["email"],
+            phone=data["phone"],
+            channel=data["channel"],
+            language=data.get("language") or "de",
+            now=clock.now(),
         )
     except PortalError as error:
         if error.code == "forbidden":
             return forbidden(request, str(error.message))
         add_errors(form, error, rename=FIELD_OF)
         return render_schedule(
-            request, office, parsed, walk_in_form=form, alternatives=error.extra.get("alternatives", ()),
+            request,
+            office,
+            parsed,
+            walk_in_form=form,
+            alternatives=error.extra.get("alternatives", ()),
             status=409 if error.code == "slot_taken" else 400,
         )
     messages.success(
         request,
-        _("Booked: %(reference)s at %(time)s, %(counter)s.") % {
+        _("Booked: %(reference)s at %(time)s, %(counter)s.")
+        % {
             "reference": appointment.reference,
             "time": appointment.start.astimezone(BERLIN).strftime("%H:%M"),
             "counter": appointment.counter.name,
@@ -308,11 +344,12 @@ def walk_in(request, office: Office, day: str):
 
 # --- one booking -----------------------------------------------------------------------------
 
+
 def appointment_page(request, appointment: Appointment, *, problem: str = "", status: int = 200, note_form=None):
     now = clock.now()
-    appointment = Appointment.objects.select_related(
-        "office", "counter", "municipality", "home_administration"
-    ).get(pk=appointment.pk)
+    appointment = Appointment.objects.select_related("office", "counter", "municipality", "home_administration").get(
+        pk=appointment.pk
+    )
     day = appointment.start.astimezone(BERLIN).date()
     context = {
         "appointment": appointment,
@@ -366,7 +403,10 @@ def act(request, reference: str, action: str):
             return forbidden(request, str(error.message))
         return appointment_page(request, found, problem=str(error.message), status=409)
     if changed.status == before:
-        messages.info(request, _("Nothing changed: the appointment is already “%(status)s”.") % {"status": changed.get_status_display()})
+        messages.info(
+            request,
+            _("Nothing changed: the appointment is already “%(status)s”.") % {"status": changed.get_status_display()},
+        )
     else:
         messages.success(request, f"{changed.reference}: {done}")
     return HttpResponseRedirect(safe_next(request, reverse("clerk:appointment", args=[changed.reference])))
@@ -380,7 +420,9 @@ def note(request, reference: str):
         return refusal
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return appointment_page(request, found, problem=" ".join(form.errors.get("note", [])), status=400, note_form=form)
+        return appointment_page(
+            request, found, problem=" ".join(form.errors.get("note", [])), status=400, note_form=form
+        )
     try:
         clerk.set_note(appointment=found, user=request.user, note=form.cleaned_data["note"], now=clock.now())
     except PortalError as error:
@@ -392,6 +434,7 @@ def note(request, reference: str):
 
 
 # --- finding a booking -----------------------------------------------------------------------
+
 
 @require_GET
 @staff_page
@@ -421,6 +464,7 @@ def checkin_link(request, reference: str):
 
 # --- blocks -----------------------------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 @staff_page
 @with_office
@@ -439,28 +483,43 @@ def block(request, office: Office):
     data = form.cleaned_data
     try:
         closure, outcomes = clerk.block(
-            user=request.user, office=office, counter=form.chosen_counter(), day=data["day"],
-            start_time=data.get("start_time"), end_time=data.get("end_time"), reason=data["reason"], now=now,
+            user=request.user,
+            office=office,
+            counter=form.chosen_counter(),
+            day=data["day"],
+            start_time=data.get("start_time"),
+            end_time=data.get("end_time"),
+            reason=data["reason"],
+            now=now,
         )
     except PortalError as error:
         if error.code == "forbidden" and not error.field:
             return forbidden(request, str(error.message))
         add_errors(form, error)
-        return page(request, "clerk/block.html", {"office": office, "form": form}, 409 if error.code == "overlap" else 400)
+        return page(
+            request, "clerk/block.html", {"office": office, "form": form}, 409 if error.code == "overlap" else 400
+        )
     return relocation_result(request, office, closure, outcomes)
 
 
 def relocation_result(request, office: Office, closure: Closure, outcomes):
-    groups = {key: [o for o in outcomes if o.result == key] for key in (Result.MOVED, Result.OFFERED, Result.OPEN, Result.RELEASED)}
-    return page(request, "clerk/block_result.html", {
-        "office": office,
-        "closure": closure,
-        "closure_text": clerk.describe_closure(closure),
-        "groups": groups,
-        "total": len(outcomes),
-        "schedule_url": schedule_url(office, closure.start_date),
-        "language_next": reverse("clerk:closures", args=[office.slug]),
-    })
+    groups = {
+        key: [o for o in outcomes if o.result == key]
+        for key in (Result.MOVED, Result.OFFERED, Result.OPEN, Result.RELEASED)
+    }
+    return page(
+        request,
+        "clerk/block_result.html",
+        {
+            "office": office,
+            "closure": closure,
+            "closure_text": clerk.describe_closure(closure),
+            "groups": groups,
+            "total": len(outcomes),
+            "schedule_url": schedule_url(office, closure.start_date),
+            "language_next": reverse("clerk:closures", args=[office.slug]),
+        },
+    )
 
 
 @require_GET
@@ -476,9 +535,11 @@ def closures(request, office: Office):
         {"closure": c, "text": clerk.describe_closure(c), "may_relocate": c.counter_id is not None or lead}
         for c in rows.order_by("start_date", "start_time", "counter__name")
     ]
-    return page(request, "clerk/closures.html", {
-        "office": office, "entries": entries, "block_url": reverse("clerk:block", args=[office.slug]),
-    })
+    return page(
+        request,
+        "clerk/closures.html",
+        {"office": office, "entries": entries, "block_url": reverse("clerk:block", args=[office.slug])},
+    )
 
 
 @require_POST

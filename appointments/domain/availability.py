@@ -6,6 +6,7 @@ rules from memory (offices.config: one query to know they are current) and reads
 intervals in one query, whatever the date range, and then works in memory, in whole seconds since
 the epoch, linear in the number of appointments and candidate start times.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -163,8 +164,9 @@ def _occupying(counter_ids, start, end, now, *, ignore=None, online=True):
         since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
         occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
     return (
-        occupying
-        .filter(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
+        occupying.filter(
+            counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start
+        )
         .exclude(pk=ignore)
         # No ORDER BY: the model's ordering would join counter and office and sort every row.
         .order_by()
@@ -201,11 +203,16 @@ def _fetch_occupying(shape: tuple, query: Callable, counter_ids, start, end, now
     if not compiled:
         return _fetch(query(counter_ids, start, end, now, ignore))
     sql, roles = compiled
-    values = {"start": start, "end": end, "now": now, "lower": start - LONGEST_APPOINTMENT, "since": now - delay,
-              "ignore": ignore}
+    values = {
+        "start": start,
+        "end": end,
+        "now": now,
+        "lower": start - LONGEST_APPOINTMENT,
+        "since": now - delay,
+        "ignore": ignore,
+    }
     params = [
-        counter_ids[what] if kind == "counter" else values[what] if kind == "value" else what
-        for kind, what in roles
+        counter_ids[what] if kind == "counter" else values[what] if kind == "value" else what for kind, what in roles
     ]
     return _fetch_sql(sql, params)
 
@@ -279,19 +286,24 @@ def _occupied_seconds(counter_ids, start, end, now, *, with_home=False) -> list[
             homes.extend(home)
         return [(counter_id, *(columns if with_home else columns[:2])) for counter_id, columns in grouped.items()]
     arrays = {
-        "starts": ArrayAgg(Func(
-            F("start"), template="floor(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
-        )),
-        "ends": ArrayAgg(Func(
-            F("end"), template="ceil(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
-        )),
+        "starts": ArrayAgg(
+            Func(
+                F("start"), template="floor(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
+            )
+        ),
+        "ends": ArrayAgg(
+            Func(F("end"), template="ceil(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField())
+        ),
     }
     if with_home:
         arrays["homes"] = ArrayAgg("home_administration_id")
 
     def query(counter_ids, start, end, now, ignore):
-        return _occupying(counter_ids, start, end, now).values("counter_id").annotate(**arrays).values_list(
-            "counter_id", *arrays
+        return (
+            _occupying(counter_ids, start, end, now)
+            .values("counter_id")
+            .annotate(**arrays)
+            .values_list("counter_id", *arrays)
         )
 
     return _fetch_occupying(("seconds", with_home), query, counter_ids, start, end, now)
@@ -323,9 +335,9 @@ def busy_intervals(
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
     midnights = [local(day, dt.time(0)) for day in days]
     next_midnights = midnights[1:] + [dt.datetime.max.replace(tzinfo=dt.timezone.utc)]
-    for counter_id, a_start, a_end in (_recently_freed(counter_ids, start, end, now) if online else []):
+    for counter_id, a_start, a_end in _recently_freed(counter_ids, start, end, now) if online else []:
         index = bisect_right(midnights, a_start) - 1
-        for day in days[max(index, 0): bisect_left(midnights, a_end)]:
+        for day in days[max(index, 0) : bisect_left(midnights, a_end)]:
             busy[(counter_id, day)].append((a_start, a_end))
     if partner_minutes is None:
         for counter_id, a_start, a_end in rows:
@@ -333,13 +345,13 @@ def busy_intervals(
             if index >= 0 and a_end <= next_midnights[index]:
                 busy[(counter_id, days[index])].append((a_start, a_end))
             else:  # began before the range, or runs across midnight: every day it touches
-                for day in days[max(index, 0): bisect_left(midnights, a_end)]:
+                for day in days[max(index, 0) : bisect_left(midnights, a_end)]:
                     busy[(counter_id, day)].append((a_start, a_end))
         return busy
     office_and_home = {c: (office.id, office.administration_id) for c, office in office_of.items()}
     for counter_id, a_start, a_end, home_id in rows:
         index = bisect_right(midnights, a_start) - 1
-        for day in days[max(index, 0): bisect_left(midnights, a_end)]:
+        for day in days[max(index, 0) : bisect_left(midnights, a_end)]:
             busy[(counter_id, day)].append((a_start, a_end))
         office_id, administration_id = office_and_home[counter_id]
         if home_id != administration_id:
@@ -349,7 +361,12 @@ def busy_intervals(
 
 
 def occupied_by_counter(
-    counter_ids, start: dt.datetime, end: dt.datetime, now: dt.datetime, *, partner_minutes: dict | None = None,
+    counter_ids,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    *,
+    partner_minutes: dict | None = None,
     office_of: dict | None = None,
 ) -> dict[int, list[tuple[int, int]]]:
     """What `busy_intervals` reads online, per counter only (in no particular order) and in whole
@@ -513,7 +530,11 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     partner_minutes: dict = defaultdict(float)
     reserve = any(reserve_applies(s.office, administration_id, request.date_to, now) for s in schedules.values())
     occupied = occupied_by_counter(
-        counter_ids, range_start, range_end, now, partner_minutes=partner_minutes if reserve else None,
+        counter_ids,
+        range_start,
+        range_end,
+        now,
+        partner_minutes=partner_minutes if reserve else None,
         office_of=office_of,
     )
 
@@ -530,10 +551,13 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         not_before = epoch_seconds(not_before, up=True)
         grid = office.slot_minutes * 60
         days = [
-            day for day in daterange(first, last)
+            day
+            for day in daterange(first, last)
             if rules.allows(office, administration_id, service_ids, day)
-            and not (reserve_applies(office, administration_id, day, now)
-                     and reserve_blocks(schedule, day, minutes, partner_minutes))
+            and not (
+                reserve_applies(office, administration_id, day, now)
+                and reserve_blocks(schedule, day, minutes, partner_minutes)
+            )
         ]
         runs: list[tuple[int, int]] = []
         for counter in counters:
@@ -564,7 +588,10 @@ def earliest_slot(*, request: SlotRequest, now: dt.datetime) -> Slot | None:
     horizon = max((o.booking_horizon_days for o in offices), default=0)
     first = max(request.date_from, today(now))
     week = SlotRequest(**{**request.__dict__, "date_from": first, "date_to": first + dt.timedelta(days=6)})
-    for attempt in (week, SlotRequest(**{**request.__dict__, "date_from": first, "date_to": today(now) + dt.timedelta(days=horizon)})):
+    for attempt in (
+        week,
+        SlotRequest(**{**request.__dict__, "date_from": first, "date_to": today(now) + dt.timedelta(days=horizon)}),
+    ):
         slots = find_slots(request=attempt, now=now)
         if slots:
             return slots[0]
@@ -634,8 +661,13 @@ def free_counters(
     if lock is not None:
         lock()
     busy = busy_intervals(
-        [c.id for c in (schedule.counters if reserve else counters)], day_start, day_end, now, ignore=ignore,
-        online=online, partner_minutes=partner_minutes if reserve else None,
+        [c.id for c in (schedule.counters if reserve else counters)],
+        day_start,
+        day_end,
+        now,
+        ignore=ignore,
+        online=online,
+        partner_minutes=partner_minutes if reserve else None,
         office_of={c.id: office for c in schedule.counters},
     )
     if online and reserve and reserve_blocks(schedule, day, minutes, partner_minutes):
@@ -659,8 +691,16 @@ def free_counters(
     return choices
 
 
-def nearest_slots(*, office: Office, services, vehicles: int, municipality: Municipality, around: dt.datetime,
-                  now: dt.datetime, count: int) -> list[Slot]:
+def nearest_slots(
+    *,
+    office: Office,
+    services,
+    vehicles: int,
+    municipality: Municipality,
+    around: dt.datetime,
+    now: dt.datetime,
+    count: int,
+) -> list[Slot]:
     """Free slots nearest to `around` within three days before and a week after, at any allowed
     office, for a "just taken" answer.
 

@@ -6,6 +6,7 @@ counter. On SQLite every write transaction starts with BEGIN IMMEDIATE (see sett
 are serialised and the check inside the transaction is the truth.
 Messages go to the outbox in the same transaction (notifications.queue).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -222,17 +223,14 @@ def _alternatives_when_taken():
         raise
 
 
-def _create(*, office, services, vehicles, municipality, start, now, fields, client: Client | None = None) -> Appointment:
+def _create(
+    *, office, services, vehicles, municipality, start, now, fields, client: Client | None = None
+) -> Appointment:
     """Check the request and insert the booking, inside the caller's transaction (which writes
     what goes with it, such as its messages); raise _Taken when every suitable counter is taken.
     With `client`, the booking counts against its hoarding budget (checked here, before the insert)."""
     services = list(dict.fromkeys(services))  # a concern named twice is still one concern
-    check_request(
-        services=services,
-        vehicles=vehicles,
-        municipality=municipality,
-        online=is_online(fields["channel"]),
-    )
+    check_request(services=services, vehicles=vehicles, municipality=municipality, online=is_online(fields["channel"]))
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
     start = start.astimezone(dt.timezone.utc)
@@ -242,12 +240,18 @@ def _create(*, office, services, vehicles, municipality, start, now, fields, cli
         check_budget(client=client, office=office, start=start, minutes=duration_minutes(services, vehicles), now=now)
         fields = {**fields, **client.fields}
     appointment = _insert(
-        office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+        office=office,
+        services=services,
+        vehicles=vehicles,
+        municipality=municipality,
+        start=start,
+        now=now,
         fields=fields,
     )
     if appointment is None:
-        raise _Taken(office=office, services=services, vehicles=vehicles, municipality=municipality, start=start,
-                     now=now)
+        raise _Taken(
+            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now
+        )
     return appointment
 
 
@@ -267,7 +271,12 @@ def place_hold(
     token = new_token()
     with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
-            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+            office=office,
+            services=services,
+            vehicles=vehicles,
+            municipality=municipality,
+            start=start,
+            now=now,
             fields={
                 "status": Status.HELD,
                 "hold_expires_at": now + dt.timedelta(minutes=settings.HOLD_MINUTES),
@@ -365,8 +374,14 @@ def book(
     with _alternatives_when_taken(), transaction.atomic():
         # Written unconfirmed at once: one insert (and one history row), no update after it.
         appointment = _create(
-            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
-            fields={**contact, **fields, "language": language, "channel": channel}, client=client,
+            office=office,
+            services=services,
+            vehicles=vehicles,
+            municipality=municipality,
+            start=start,
+            now=now,
+            fields={**contact, **fields, "language": language, "channel": channel},
+            client=client,
         )
         notifications.queue(appointment, Notification.Kind.OPT_IN, due_at=now, token=token)
     return appointment
@@ -400,7 +415,8 @@ def book_in_office(
     except ValidationError as problem:
         errors["name"] = (
             [_("Please enter the citizen's name (at most %(max)s characters).") % {"max": NAME_MAX}]
-            if problem.code == "required" else list(problem.messages)
+            if problem.code == "required"
+            else list(problem.messages)
         )
         name = ""
     contact = {"name": name, "email": "", "phone": (phone or "").strip()}
@@ -417,7 +433,12 @@ def book_in_office(
     token = new_token() if contact["email"] else None
     with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
-            office=office, services=services, vehicles=vehicles, municipality=municipality, start=start, now=now,
+            office=office,
+            services=services,
+            vehicles=vehicles,
+            municipality=municipality,
+            start=start,
+            now=now,
             fields={
                 **contact,
                 "email_key": normalise_email(contact["email"]),
@@ -440,10 +461,14 @@ def get_booking(*, reference: str, token: str) -> Appointment:
     reference = (reference or "").upper()[:12]
     # A reference comes from a URL: a NUL byte in it would make PostgreSQL fail the query (a 500).
     appointment = (
-        Appointment.objects.select_related("office", "office__administration", "counter")
-        .filter(reference=reference)
-        .first()
-    ) if "\x00" not in reference else None
+        (
+            Appointment.objects.select_related("office", "office__administration", "counter")
+            .filter(reference=reference)
+            .first()
+        )
+        if "\x00" not in reference
+        else None
+    )
     if appointment is None or not appointment.token_matches(token):
         raise BookingError("not_found", _("There is no booking with this reference, or the link is not valid for it."))
     return appointment
@@ -474,9 +499,16 @@ def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -
         appointment.confirmed_at = now
         # The budget needs the client's keys only while the booking waits (data minimisation).
         appointment.client_address_key = appointment.client_network_key = ""
-        appointment.save(update_fields=[
-            "status", "hold_expires_at", "confirmed_at", "client_address_key", "client_network_key", "updated_at"
-        ])
+        appointment.save(
+            update_fields=[
+                "status",
+                "hold_expires_at",
+                "confirmed_at",
+                "client_address_key",
+                "client_network_key",
+                "updated_at",
+            ]
+        )
         notifications.queue(appointment, Notification.Kind.CONFIRMATION, due_at=now, token=token)
         notifications.queue_reminders(appointment, token=token, now=now)
     return appointment
@@ -497,9 +529,16 @@ def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) ->
         appointment.cancelled_at = now
         appointment.hold_expires_at = None
         appointment.client_address_key = appointment.client_network_key = ""
-        appointment.save(update_fields=[
-            "status", "cancelled_at", "hold_expires_at", "client_address_key", "client_network_key", "updated_at"
-        ])
+        appointment.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "hold_expires_at",
+                "client_address_key",
+                "client_network_key",
+                "updated_at",
+            ]
+        )
         notifications.drop_pending(appointment)
         if was_confirmed:
             notifications.queue(appointment, Notification.Kind.CANCELLATION, due_at=now)
@@ -562,8 +601,9 @@ def reschedule_booking(
                 notifications.queue(appointment, Notification.Kind.RESCHEDULE, due_at=now, token=token)
                 notifications.queue_reminders(appointment, token=token, now=now)
             return appointment
-    raise _slot_taken(office=office, services=services, vehicles=appointment.vehicles, municipality=municipality,
-                      start=start, now=now)
+    raise _slot_taken(
+        office=office, services=services, vehicles=appointment.vehicles, municipality=municipality, start=start, now=now
+    )
 
 
 def expire_stale(*, now: dt.datetime) -> int:
@@ -571,9 +611,9 @@ def expire_stale(*, now: dt.datetime) -> int:
     client keys that only their hoarding budget needed). Times freed by a move a day ago are
     forgotten: their delay is long over."""
     FreedTime.objects.filter(freed_at__lt=now - dt.timedelta(days=1)).delete()
-    return Appointment.objects.filter(
-        status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now
-    ).update(status=Status.EXPIRED, client_address_key="", client_network_key="")
+    return Appointment.objects.filter(status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now).update(
+        status=Status.EXPIRED, client_address_key="", client_network_key=""
+    )
 
 
 __all__ = [

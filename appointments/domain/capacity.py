@@ -2,6 +2,7 @@
 against the time the appointments occupy. A selector for the admin's office page, which shows it
 for the saved configuration and, before saving, for the one on the form (`preview_schedule`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,7 +49,11 @@ class DayCapacity:
 
 
 def office_capacity(
-    *, office: Office, date_from: dt.date, days: int = PREVIEW_DAYS, now: dt.datetime,
+    *,
+    office: Office,
+    date_from: dt.date,
+    days: int = PREVIEW_DAYS,
+    now: dt.datetime,
     schedule: OfficeSchedule | None = None,
 ) -> list[DayCapacity]:
     """Capacity per day from `date_from` on, for `days` days. `schedule`: a configuration other than
@@ -73,7 +78,11 @@ def office_capacity(
 
     rows = (
         Appointment.objects.occupying(now)
-        .filter(office=office, start__lt=local(date_to + dt.timedelta(days=1), dt.time(0)), end__gt=local(date_from, dt.time(0)))
+        .filter(
+            office=office,
+            start__lt=local(date_to + dt.timedelta(days=1), dt.time(0)),
+            end__gt=local(date_from, dt.time(0)),
+        )
         .values_list("counter_id", "start", "end")
     )
     for counter_id, start, end in rows:

@@ -6,6 +6,7 @@ member of, a superuser on all. Every status change writes an AppointmentEvent wi
 the transaction of the change. Rule violations raise ClerkError with a code (forbidden, not_found,
 invalid_state, wrong_day, too_early, nothing_to_undo, too_late, overlap, invalid).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,6 +40,7 @@ class ClerkError(PortalError):
 
 # --- who may act ----------------------------------------------------------------------------------
 
+
 def offices_for(user) -> QuerySet[Office]:
     """The offices whose schedules and bookings `user` may see and change."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -56,9 +58,10 @@ def is_lead(user, office: Office) -> bool:
     """Office leads (and superusers) may also close the whole office."""
     if not may_act(user, office.pk):
         return False
-    return user.is_superuser or Membership.objects.filter(
-        user=user, office=office, role=Membership.Role.OFFICE_LEAD
-    ).exists()
+    return (
+        user.is_superuser
+        or Membership.objects.filter(user=user, office=office, role=Membership.Role.OFFICE_LEAD).exists()
+    )
 
 
 def require_office(*, user, office: Office) -> None:
@@ -67,6 +70,7 @@ def require_office(*, user, office: Office) -> None:
 
 
 # --- finding a booking --------------------------------------------------------------------------
+
 
 def normalise_reference(text: str) -> str:
     """What a clerk types or a hand scanner sends: any case, spaces, no dash, or the whole check-in
@@ -89,14 +93,19 @@ def find_by_reference(*, reference: str, user) -> Appointment:
     the wrong office can be sent to the right one (the office is no personal data)."""
     normalised = normalise_reference(reference)
     appointment = (
-        Appointment.objects.select_related("office", "counter", "municipality", "home_administration")
-        .filter(reference=normalised)
-        .first()
-    ) if normalised else None
+        (
+            Appointment.objects.select_related("office", "counter", "municipality", "home_administration")
+            .filter(reference=normalised)
+            .first()
+        )
+        if normalised
+        else None
+    )
     if appointment is None:
         raise ClerkError(
             "not_found",
-            _("There is no booking with the reference “%(reference)s”.") % {"reference": (reference or "").strip()[:40]},
+            _("There is no booking with the reference “%(reference)s”.")
+            % {"reference": (reference or "").strip()[:40]},
         )
     if not may_act(user, appointment.office_id):
         raise ClerkError(
@@ -110,6 +119,7 @@ def find_by_reference(*, reference: str, user) -> Appointment:
 
 # --- status changes -------------------------------------------------------------------------------
 
+
 def _locked(appointment: Appointment, user) -> Appointment:
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if not may_act(user, locked.office_id):
@@ -117,8 +127,16 @@ def _locked(appointment: Appointment, user) -> Appointment:
     return locked
 
 
-def _record(appointment: Appointment, *, user, now, from_status: str, to_status: str, note: str = "",
-            reverts: AppointmentEvent | None = None) -> AppointmentEvent:
+def _record(
+    appointment: Appointment,
+    *,
+    user,
+    now,
+    from_status: str,
+    to_status: str,
+    note: str = "",
+    reverts: AppointmentEvent | None = None,
+) -> AppointmentEvent:
     return AppointmentEvent.objects.create(
         appointment=appointment,
         at=now,
@@ -234,9 +252,7 @@ def undo_last(*, appointment: Appointment, user, now: dt.datetime) -> Appointmen
             raise ClerkError("nothing_to_undo", _("There is no change to undo."))
         if local_date(event.at) != today(now):
             raise ClerkError("too_late", _("A change can only be undone on the day it was made."))
-        return _set_status(
-            appointment, event.from_status, user=user, now=now, note=gettext("Undone"), reverts=event
-        )
+        return _set_status(appointment, event.from_status, user=user, now=now, note=gettext("Undone"), reverts=event)
 
 
 def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> Appointment:
@@ -251,12 +267,19 @@ def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> 
         appointment.note = note
         _attribute(appointment, user)
         appointment.save(update_fields=["note", "updated_at"])
-        _record(appointment, user=user, now=now, from_status=appointment.status, to_status=appointment.status,
-                note=gettext("Note changed"))
+        _record(
+            appointment,
+            user=user,
+            now=now,
+            from_status=appointment.status,
+            to_status=appointment.status,
+            note=gettext("Note changed"),
+        )
     return appointment
 
 
 # --- walk-ins and phone bookings ------------------------------------------------------------------
+
 
 def book_walk_in(
     *,
@@ -277,8 +300,17 @@ def book_walk_in(
     require_office(user=user, office=office)
     with transaction.atomic():
         appointment, token = booking.book_in_office(
-            office=office, start=start, services=services, vehicles=vehicles, municipality=municipality,
-            name=name, email=email, phone=phone, channel=channel, language=language, now=now,
+            office=office,
+            start=start,
+            services=services,
+            vehicles=vehicles,
+            municipality=municipality,
+            name=name,
+            email=email,
+            phone=phone,
+            channel=channel,
+            language=language,
+            now=now,
         )
         note = gettext("Booked by phone") if channel == Channel.PHONE else gettext("Booked at the counter")
         _record(appointment, user=user, now=now, from_status="", to_status=appointment.status, note=note)
@@ -286,6 +318,7 @@ def book_walk_in(
 
 
 # --- blocking a counter ---------------------------------------------------------------------------
+
 
 def block(
     *,
@@ -322,13 +355,21 @@ def block(
         raise ClerkError("invalid", _("Please correct the marked fields."), errors=errors)
 
     closure = Closure(
-        office=office, counter=counter, start_date=day, end_date=day, start_time=start_time, end_time=end_time,
-        reason=reason, created_by=user,
+        office=office,
+        counter=counter,
+        start_date=day,
+        end_date=day,
+        start_time=start_time,
+        end_time=end_time,
+        reason=reason,
+        created_by=user,
     )
     with transaction.atomic():
         # Serialised with bookings at this office and with a colleague blocking the same counter.
         booking.lock_office(office)
-        for other in Closure.objects.filter(office=office, start_date__lte=day, end_date__gte=day).select_related("counter"):
+        for other in Closure.objects.filter(office=office, start_date__lte=day, end_date__gte=day).select_related(
+            "counter"
+        ):
             if other.counter_id in (None, closure.counter_id) and other.overlaps(closure):
                 raise ClerkError("overlap", overlap_message(other), closure=other)
         try:
@@ -348,7 +389,9 @@ def describe_closure(closure: Closure) -> str:
         when = gettext("%(day)s, all day") % {"day": day}
     else:
         when = gettext("%(day)s, %(start)s–%(end)s") % {
-            "day": day, "start": closure.start_time.strftime("%H:%M"), "end": closure.end_time.strftime("%H:%M"),
+            "day": day,
+            "start": closure.start_time.strftime("%H:%M"),
+            "end": closure.end_time.strftime("%H:%M"),
         }
     return f"{what}: {when} ({closure.reason})"
 

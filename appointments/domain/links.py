@@ -5,6 +5,7 @@ counts against the client address (RATE_LIMIT_BAD_TOKEN): past the limit the mis
 references cannot be tried in bulk. A right secret is always accepted: it cannot be guessed (256
 bits), and a citizen behind the same address as a guesser must still reach their booking.
 """
+
 from __future__ import annotations
 
 from django.conf import settings

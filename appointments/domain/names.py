@@ -6,6 +6,7 @@ be able to carry a message: letters of any script (with their combining marks), 
 name punctuation only. No digits (registration offices record names in letters), no web addresses,
 no control or formatting characters (a right-to-left override can make text read backwards).
 """
+
 from __future__ import annotations
 
 import re

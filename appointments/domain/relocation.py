@@ -5,6 +5,7 @@ Each booking is handled in its own transaction under the office's booking lock, 
 at the same moment either sees the closure or is found here. The function can run again for the
 same closure: what moved is no longer hit, and a citizen who already has an offer gets no second one.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -115,7 +116,10 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
         if new_counter_id is not None:
             appointment.refresh_from_db()
             _event(
-                appointment, user=user, now=now, to_status=appointment.status,
+                appointment,
+                user=user,
+                now=now,
+                to_status=appointment.status,
                 note=gettext("Moved from %(old)s to %(new)s: %(reason)s")
                 % {"old": old_counter.name, "new": appointment.counter.name, "reason": closure.reason},
             )
@@ -124,8 +128,13 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
         if appointment.status == Status.HELD:
             # Nobody has booked yet: the citizen is still typing. Their next step tells them the
             # reservation ran out and lets them choose another time.
-            _event(appointment, user=user, now=now, to_status=Status.EXPIRED,
-                   note=gettext("Reservation released: %(reason)s") % {"reason": closure.reason})
+            _event(
+                appointment,
+                user=user,
+                now=now,
+                to_status=Status.EXPIRED,
+                note=gettext("Reservation released: %(reason)s") % {"reason": closure.reason},
+            )
             Appointment.objects.filter(pk=pk).update(status=Status.EXPIRED, updated_at=now)
             appointment.status = Status.EXPIRED
             # A queryset update sends no signal: the audit trail is written here, with the author.
@@ -139,8 +148,13 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
 
         slots = _alternatives(appointment, services=services, now=now)
         _offer(appointment, slots=slots, now=now)
-        _event(appointment, user=user, now=now, to_status=appointment.status,
-               note=gettext("New times offered by e-mail: %(reason)s") % {"reason": closure.reason})
+        _event(
+            appointment,
+            user=user,
+            now=now,
+            to_status=appointment.status,
+            note=gettext("New times offered by e-mail: %(reason)s") % {"reason": closure.reason},
+        )
         return Outcome(appointment, Result.OFFERED, old_counter.name, slots=slots)
 
 

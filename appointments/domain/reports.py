@@ -15,6 +15,7 @@ month are the same before and after the personal data is erased.
 - settlement: completed appointments, per performing office, home administration and service, with
   the number of vehicles.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -121,9 +122,8 @@ def monthly_figures(*, period: Period, offices: list[Office] | None = None) -> d
     figures = {
         office.id: {month: MonthFigures(office=office, month=month) for month in period.months} for office in offices
     }
-    rows = (
-        Appointment.objects.filter(office__in=offices, start__gte=period.start, start__lt=period.end)
-        .values_list("office_id", "home_administration_id", "status", "start", "end", "created_at", "confirmed_at")
+    rows = Appointment.objects.filter(office__in=offices, start__gte=period.start, start__lt=period.end).values_list(
+        "office_id", "home_administration_id", "status", "start", "end", "created_at", "confirmed_at"
     )
     administration_of = {office.id: office.administration_id for office in offices}
     for office_id, home_id, status, start, end, created_at, confirmed_at in rows.iterator():
@@ -191,8 +191,11 @@ class SettlementTotal:
 def settlement(*, period: Period) -> tuple[list[SettlementRow], list[SettlementTotal]]:
     """Completed cases per performing office, home administration and service (with vehicles), and
     per office and home administration (appointments, cases, vehicles)."""
-    completed = {"appointment__status": Status.COMPLETED, "appointment__start__gte": period.start,
-                 "appointment__start__lt": period.end}
+    completed = {
+        "appointment__status": Status.COMPLETED,
+        "appointment__start__gte": period.start,
+        "appointment__start__lt": period.end,
+    }
     offices = {o.id: o for o in Office.objects.select_related("administration")}
     administrations = {a.id: a for a in Administration.objects.all()}
     services = {s.id: s for s in Service.objects.all()}
@@ -219,8 +222,11 @@ def settlement(*, period: Period) -> tuple[list[SettlementRow], list[SettlementT
     for row in appointments:
         key = (row["office_id"], row["home_administration_id"])
         totals[key] = SettlementTotal(
-            office=offices[key[0]], administration=administrations[key[1]], appointments=row["count"],
-            cases=0, vehicles=row["vehicles"] or 0,
+            office=offices[key[0]],
+            administration=administrations[key[1]],
+            appointments=row["count"],
+            cases=0,
+            vehicles=row["vehicles"] or 0,
         )
     for row in rows:
         totals[(row.office.id, row.administration.id)].cases += row.cases

@@ -4,6 +4,7 @@ What stays are the anonymous facts that statistics and the cost settlement betwe
 administrations need: home administration, municipality, office, counter, services, vehicles,
 times and outcome.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,15 +34,31 @@ def erase_personal_data(*, now: dt.datetime) -> int:
     erase_client_keys()
     cutoff = now - dt.timedelta(days=settings.RETENTION_DAYS)
     personal = (
-        ~Q(name="") | ~Q(email="") | ~Q(email_key="") | ~Q(phone="") | ~Q(token_hash="") | ~Q(hold_token_hash="")
-        | ~Q(note="") | ~Q(client_address_key="") | ~Q(client_network_key="")
+        ~Q(name="")
+        | ~Q(email="")
+        | ~Q(email_key="")
+        | ~Q(phone="")
+        | ~Q(token_hash="")
+        | ~Q(hold_token_hash="")
+        | ~Q(note="")
+        | ~Q(client_address_key="")
+        | ~Q(client_network_key="")
     )
-    due = Appointment.objects.filter(personal).filter(Q(end__lt=cutoff) | Q(updated_at__lt=cutoff, status__in=["cancelled", "expired"]))
+    due = Appointment.objects.filter(personal).filter(
+        Q(end__lt=cutoff) | Q(updated_at__lt=cutoff, status__in=["cancelled", "expired"])
+    )
     ids = list(due.values_list("id", flat=True))
     if not ids:
         return 0
     Appointment.objects.filter(id__in=ids).update(
-        name="", email="", email_key="", phone="", token_hash="", hold_token_hash="", note="", client_address_key="",
+        name="",
+        email="",
+        email_key="",
+        phone="",
+        token_hash="",
+        hold_token_hash="",
+        note="",
+        client_address_key="",
         client_network_key="",
     )
     Notification.objects.filter(appointment_id__in=ids).update(payload={}, last_error="")

@@ -4,6 +4,7 @@ the free gaps between them and the blocks, and the rows of the CSV export.
 Gaps are the counter's working time (offices.hours, the same definition the booking uses) minus
 the bookings that occupy it, so what the schedule shows as free is what a walk-in can be given.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,10 +82,7 @@ def appointments_of_day(office: Office, day: dt.date, now: dt.datetime) -> list[
 
 
 def blocks_on(closures: list[Closure], counter_id: int, day: dt.date) -> list[Closure]:
-    return [
-        c for c in closures
-        if c.counter_id in (None, counter_id) and c.start_date <= day <= c.end_date
-    ]
+    return [c for c in closures if c.counter_id in (None, counter_id) and c.start_date <= day <= c.end_date]
 
 
 def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedule:
@@ -97,7 +95,9 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
     known = {c[0] for c in counters}
     extra = {a.counter_id for a in appointments} - known
     if extra:
-        counters += [(c.id, c.name, c.bookable_online, False) for c in Counter.objects.filter(id__in=extra).order_by("name")]
+        counters += [
+            (c.id, c.name, c.bookable_online, False) for c in Counter.objects.filter(id__in=extra).order_by("name")
+        ]
 
     columns = []
     for counter_id, name, online, active in counters:
@@ -105,7 +105,10 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
         mine = [a for a in appointments if a.counter_id == counter_id]
         entries = [
             Entry(
-                "appointment", a.start, a.end, appointment=a,
+                "appointment",
+                a.start,
+                a.end,
+                appointment=a,
                 outside_hours=not any(w[0] <= a.start and a.end <= w[1] for w in working),
             )
             for a in mine
@@ -117,14 +120,20 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
             if closure.is_whole_day:
                 entries.append(Entry("block", day_start, day_end, closure=closure))
             else:
-                entries.append(Entry("block", local(day, closure.start_time), local(day, closure.end_time), closure=closure))
+                entries.append(
+                    Entry("block", local(day, closure.start_time), local(day, closure.end_time), closure=closure)
+                )
         order = {"block": 0, "appointment": 1, "gap": 2}
         entries.sort(key=lambda e: (e.start, order[e.kind]))
         columns.append(Column(counter_id, name, online, active, working, entries))
 
     holiday = public_holidays(day.year).get(day, "") if schedule.is_closed_for_holiday(day) else ""
     return DaySchedule(
-        office=office, day=day, columns=columns, appointments=appointments, holiday=holiday,
+        office=office,
+        day=day,
+        columns=columns,
+        appointments=appointments,
+        holiday=holiday,
         next_free=next_free_start(office, columns, now),
     )
 
@@ -142,4 +151,3 @@ def next_free_start(office: Office, columns: list[Column], now: dt.datetime) -> 
             if first is not None and (best is None or first < best):
                 best = first
     return best
-

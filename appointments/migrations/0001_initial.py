@@ -5,99 +5,207 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-        ('offices', '0001_initial'),
-    ]
+    dependencies = [("offices", "0001_initial")]
 
     operations = [
         migrations.CreateModel(
-            name='Appointment',
+            name="Appointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=12, unique=True, verbose_name='booking reference')),
-                ('start', models.DateTimeField(db_index=True, verbose_name='start')),
-                ('end', models.DateTimeField(verbose_name='end')),
-                ('vehicles', models.PositiveSmallIntegerField(default=1, verbose_name='vehicles')),
-                ('status', models.CharField(choices=[('held', 'held'), ('unconfirmed', 'unconfirmed'), ('confirmed', 'confirmed'), ('checked_in', 'checked in'), ('completed', 'completed'), ('no_show', 'no-show'), ('cancelled', 'cancelled'), ('expired', 'expired')], db_index=True, default='held', max_length=20, verbose_name='status')),
-                ('hold_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='hold expires at')),
-                ('channel', models.CharField(choices=[('online', 'online'), ('api', 'API'), ('counter', 'at the counter'), ('phone', 'by phone')], default='online', max_length=10, verbose_name='channel')),
-                ('language', models.CharField(default='de', max_length=5, verbose_name='language')),
-                ('name', models.CharField(blank=True, max_length=150, verbose_name='name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('token_hash', models.CharField(blank=True, editable=False, max_length=64, verbose_name='manage token (hash)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='submitted')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled')),
-                ('counter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='offices.counter', verbose_name='counter')),
-                ('home_administration', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='offices.administration', verbose_name='home administration')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='offices.municipality', verbose_name='municipality of residence')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='offices.office', verbose_name='office')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(max_length=12, unique=True, verbose_name="booking reference")),
+                ("start", models.DateTimeField(db_index=True, verbose_name="start")),
+                ("end", models.DateTimeField(verbose_name="end")),
+                ("vehicles", models.PositiveSmallIntegerField(default=1, verbose_name="vehicles")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "held"),
+                            ("unconfirmed", "unconfirmed"),
+                            ("confirmed", "confirmed"),
+                            ("checked_in", "checked in"),
+                            ("completed", "completed"),
+                            ("no_show", "no-show"),
+                            ("cancelled", "cancelled"),
+                            ("expired", "expired"),
+                        ],
+                        db_index=True,
+                        default="held",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("hold_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="hold expires at")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("online", "online"),
+                            ("api", "API"),
+                            ("counter", "at the counter"),
+                            ("phone", "by phone"),
+                        ],
+                        default="online",
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("language", models.CharField(default="de", max_length=5, verbose_name="language")),
+                ("name", models.CharField(blank=True, max_length=150, verbose_name="name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                (
+                    "token_hash",
+                    models.CharField(blank=True, editable=False, max_length=64, verbose_name="manage token (hash)"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="submitted")),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True, verbose_name="confirmed")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled")),
+                (
+                    "counter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="offices.counter",
+                        verbose_name="counter",
+                    ),
+                ),
+                (
+                    "home_administration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="offices.administration",
+                        verbose_name="home administration",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="offices.municipality",
+                        verbose_name="municipality of residence",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appointments",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment',
-                'verbose_name_plural': 'appointments',
-                'ordering': ['start', 'counter'],
+                "verbose_name": "appointment",
+                "verbose_name_plural": "appointments",
+                "ordering": ["start", "counter"],
             },
         ),
         migrations.CreateModel(
-            name='AppointmentService',
+            name="AppointmentService",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vehicles', models.PositiveSmallIntegerField(default=1, verbose_name='vehicles')),
-                ('minutes', models.PositiveSmallIntegerField(verbose_name='minutes')),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='appointments.appointment')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='offices.service', verbose_name='service')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("vehicles", models.PositiveSmallIntegerField(default=1, verbose_name="vehicles")),
+                ("minutes", models.PositiveSmallIntegerField(verbose_name="minutes")),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="appointments.appointment"
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="offices.service",
+                        verbose_name="service",
+                    ),
+                ),
             ],
-            options={
-                'verbose_name': 'service of an appointment',
-                'verbose_name_plural': 'services of an appointment',
-            },
+            options={"verbose_name": "service of an appointment", "verbose_name_plural": "services of an appointment"},
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('opt_in', 'confirm your booking'), ('confirmation', 'booking confirmed'), ('reminder', 'reminder'), ('cancellation', 'cancellation'), ('reschedule', 'appointment moved')], max_length=20, verbose_name='kind')),
-                ('state', models.CharField(choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('dropped', 'dropped')], default='pending', max_length=10, verbose_name='state')),
-                ('due_at', models.DateTimeField(verbose_name='due at')),
-                ('payload', models.JSONField(blank=True, default=dict, verbose_name='payload')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='appointments.appointment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opt_in", "confirm your booking"),
+                            ("confirmation", "booking confirmed"),
+                            ("reminder", "reminder"),
+                            ("cancellation", "cancellation"),
+                            ("reschedule", "appointment moved"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
+                            ("dropped", "dropped"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                ("due_at", models.DateTimeField(verbose_name="due at")),
+                ("payload", models.JSONField(blank=True, default=dict, verbose_name="payload")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="appointments.appointment",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notification',
-                'verbose_name_plural': 'notifications',
-                'ordering': ['due_at', 'id'],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+                "ordering": ["due_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['counter', 'start'], name='appointment_counter_start'),
+            model_name="appointment", index=models.Index(fields=["counter", "start"], name="appointment_counter_start")
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('start__lt', models.F('end'))), name='appointment_start_before_end'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("start__lt", models.F("end"))), name="appointment_start_before_end"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointment',
-            constraint=models.CheckConstraint(condition=models.Q(('vehicles__gte', 1)), name='appointment_vehicles_positive'),
+            model_name="appointment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("vehicles__gte", 1)), name="appointment_vehicles_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='appointmentservice',
-            constraint=models.UniqueConstraint(fields=('appointment', 'service'), name='appointment_service_unique'),
+            model_name="appointmentservice",
+            constraint=models.UniqueConstraint(fields=("appointment", "service"), name="appointment_service_unique"),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['state', 'due_at'], name='notification_due'),
+            model_name="notification", index=models.Index(fields=["state", "due_at"], name="notification_due")
         ),
     ]

@@ -4,6 +4,7 @@ It is created here rather than in Model.Meta because SQLite (the embedded defaul
 constraints; there the booking service serialises writers and re-checks inside its transaction.
 The status list must match appointments.models.LIVE_STATUSES.
 """
+
 from django.db import migrations
 
 LIVE = "'held', 'unconfirmed', 'confirmed', 'checked_in', 'completed', 'no_show'"

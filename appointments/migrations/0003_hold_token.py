@@ -4,15 +4,12 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0002_no_overlap_on_postgresql'),
-    ]
+    dependencies = [("appointments", "0002_no_overlap_on_postgresql")]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='hold_token_hash',
+            model_name="appointment",
+            name="hold_token_hash",
             field=models.CharField(blank=True, editable=False, max_length=64),
-        ),
+        )
     ]

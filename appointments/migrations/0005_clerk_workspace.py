@@ -6,44 +6,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0004_heartbeat'),
-        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-    ]
+    dependencies = [("appointments", "0004_heartbeat"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='note',
-            field=models.TextField(blank=True, verbose_name='note'),
+            model_name="appointment", name="note", field=models.TextField(blank=True, verbose_name="note")
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='relocation_offered_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='new time offered'),
+            model_name="appointment",
+            name="relocation_offered_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="new time offered"),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('opt_in', 'confirm your booking'), ('confirmation', 'booking confirmed'), ('reminder', 'reminder'), ('cancellation', 'cancellation'), ('reschedule', 'appointment moved'), ('relocation_offer', 'counter closed: new time offered')], max_length=20, verbose_name='kind'),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opt_in", "confirm your booking"),
+                    ("confirmation", "booking confirmed"),
+                    ("reminder", "reminder"),
+                    ("cancellation", "cancellation"),
+                    ("reschedule", "appointment moved"),
+                    ("relocation_offer", "counter closed: new time offered"),
+                ],
+                max_length=20,
+                verbose_name="kind",
+            ),
         ),
         migrations.CreateModel(
-            name='AppointmentEvent',
+            name="AppointmentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='at')),
-                ('from_status', models.CharField(blank=True, choices=[('held', 'held'), ('unconfirmed', 'unconfirmed'), ('confirmed', 'confirmed'), ('checked_in', 'checked in'), ('completed', 'completed'), ('no_show', 'no-show'), ('cancelled', 'cancelled'), ('expired', 'expired')], max_length=20, verbose_name='from status')),
-                ('to_status', models.CharField(choices=[('held', 'held'), ('unconfirmed', 'unconfirmed'), ('confirmed', 'confirmed'), ('checked_in', 'checked in'), ('completed', 'completed'), ('no_show', 'no-show'), ('cancelled', 'cancelled'), ('expired', 'expired')], max_length=20, verbose_name='to status')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='appointments.appointment', verbose_name='appointment')),
-                ('reverts', models.OneToOneField(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reverted_by', to='appointments.appointmentevent')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(verbose_name="at")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("held", "held"),
+                            ("unconfirmed", "unconfirmed"),
+                            ("confirmed", "confirmed"),
+                            ("checked_in", "checked in"),
+                            ("completed", "completed"),
+                            ("no_show", "no-show"),
+                            ("cancelled", "cancelled"),
+                            ("expired", "expired"),
+                        ],
+                        max_length=20,
+                        verbose_name="from status",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("held", "held"),
+                            ("unconfirmed", "unconfirmed"),
+                            ("confirmed", "confirmed"),
+                            ("checked_in", "checked in"),
+                            ("completed", "completed"),
+                            ("no_show", "no-show"),
+                            ("cancelled", "cancelled"),
+                            ("expired", "expired"),
+                        ],
+                        max_length=20,
+                        verbose_name="to status",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="appointments.appointment",
+                        verbose_name="appointment",
+                    ),
+                ),
+                (
+                    "reverts",
+                    models.OneToOneField(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reverted_by",
+                        to="appointments.appointmentevent",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'appointment event',
-                'verbose_name_plural': 'appointment events',
-                'ordering': ['at', 'id'],
+                "verbose_name": "appointment event",
+                "verbose_name_plural": "appointment events",
+                "ordering": ["at", "id"],
             },
         ),
     ]

@@ -4,25 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0005_clerk_workspace'),
-    ]
+    dependencies = [("appointments", "0005_clerk_workspace")]
 
     operations = [
         migrations.CreateModel(
-            name='BlockedAttempt',
+            name="BlockedAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(verbose_name='day')),
-                ('reason', models.CharField(max_length=40, verbose_name='reason')),
-                ('count', models.PositiveIntegerField(default=0, verbose_name='count')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(verbose_name="day")),
+                ("reason", models.CharField(max_length=40, verbose_name="reason")),
+                ("count", models.PositiveIntegerField(default=0, verbose_name="count")),
             ],
             options={
-                'verbose_name': 'blocked attempt',
-                'verbose_name_plural': 'blocked attempts',
-                'ordering': ['-day', 'reason'],
-                'constraints': [models.UniqueConstraint(fields=('day', 'reason'), name='blocked_attempt_unique')],
+                "verbose_name": "blocked attempt",
+                "verbose_name_plural": "blocked attempts",
+                "ordering": ["-day", "reason"],
+                "constraints": [models.UniqueConstraint(fields=("day", "reason"), name="blocked_attempt_unique")],
             },
-        ),
+        )
     ]

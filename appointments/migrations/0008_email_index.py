@@ -5,15 +5,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0007_audit_trail_and_report_permission'),
-        ('offices', '0008_config_version'),
-    ]
+    dependencies = [("appointments", "0007_audit_trail_and_report_permission"), ("offices", "0008_config_version")]
 
     operations = [
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(django.db.models.functions.text.Upper('email'), name='appointment_email_upper'),
-        ),
+            model_name="appointment",
+            index=models.Index(django.db.models.functions.text.Upper("email"), name="appointment_email_upper"),
+        )
     ]

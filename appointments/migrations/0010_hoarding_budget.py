@@ -25,43 +25,43 @@ def fill_email_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0009_spentcaptcha'),
-        ('offices', '0008_config_version'),
-    ]
+    dependencies = [("appointments", "0009_spentcaptcha"), ("offices", "0008_config_version")]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name='appointment',
-            name='appointment_email_upper',
-        ),
+        migrations.RemoveIndex(model_name="appointment", name="appointment_email_upper"),
         migrations.AddField(
-            model_name='appointment',
-            name='client_address_key',
+            model_name="appointment",
+            name="client_address_key",
             field=models.CharField(blank=True, editable=False, max_length=32),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='client_network_key',
+            model_name="appointment",
+            name="client_network_key",
             field=models.CharField(blank=True, editable=False, max_length=32),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='email_key',
+            model_name="appointment",
+            name="email_key",
             field=models.CharField(blank=True, editable=False, max_length=254),
         ),
         migrations.RunPython(fill_email_keys, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(fields=['email_key'], name='appointment_email_key'),
+            model_name="appointment", index=models.Index(fields=["email_key"], name="appointment_email_key")
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(condition=models.Q(('status__in', ['held', 'unconfirmed'])), fields=['client_network_key'], name='appointment_pending_network'),
+            model_name="appointment",
+            index=models.Index(
+                condition=models.Q(("status__in", ["held", "unconfirmed"])),
+                fields=["client_network_key"],
+                name="appointment_pending_network",
+            ),
         ),
         migrations.AddIndex(
-            model_name='appointment',
-            index=models.Index(condition=models.Q(('status__in', ['held', 'unconfirmed'])), fields=['client_address_key'], name='appointment_pending_address'),
+            model_name="appointment",
+            index=models.Index(
+                condition=models.Q(("status__in", ["held", "unconfirmed"])),
+                fields=["client_address_key"],
+                name="appointment_pending_address",
+            ),
         ),
     ]

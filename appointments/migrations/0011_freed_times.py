@@ -5,25 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0010_hoarding_budget'),
-        ('offices', '0008_config_version'),
-    ]
+    dependencies = [("appointments", "0010_hoarding_budget"), ("offices", "0008_config_version")]
 
     operations = [
         migrations.CreateModel(
-            name='FreedTime',
+            name="FreedTime",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField(verbose_name='start')),
-                ('end', models.DateTimeField(verbose_name='end')),
-                ('freed_at', models.DateTimeField(db_index=True, verbose_name='freed at')),
-                ('counter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='offices.counter', verbose_name='counter')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField(verbose_name="start")),
+                ("end", models.DateTimeField(verbose_name="end")),
+                ("freed_at", models.DateTimeField(db_index=True, verbose_name="freed at")),
+                (
+                    "counter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="offices.counter",
+                        verbose_name="counter",
+                    ),
+                ),
             ],
-            options={
-                'verbose_name': 'time freed by a move',
-                'verbose_name_plural': 'times freed by a move',
-            },
-        ),
+            options={"verbose_name": "time freed by a move", "verbose_name_plural": "times freed by a move"},
+        )
     ]

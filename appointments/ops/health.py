@@ -5,6 +5,7 @@ well (database, broker, the sweep, mail): the monitor's question.
 Each check waits at most HEALTH_CHECK_TIMEOUT_SECONDS and tries once; a failing check is an
 answer, never a 500. The JSON names every check with its value and lists the ones that fail.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ Such a request answers 503 with Retry-After: the API's error shape for /api/, th
 otherwise. Whatever the request had written is gone with it: Django's atomic rolls the transaction
 back (or the server does, when the connection died), so nothing is left half-done.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Calendar files (.ics) for an appointment, in Europe/Berlin with its VTIMEZONE."""
+
 from __future__ import annotations
 
 from django.conf import settings

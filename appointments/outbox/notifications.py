@@ -8,6 +8,7 @@ two dispatchers never send it at the same time; a duplicate is possible only whe
 after the mail server accepted the message and before the row was marked sent (its claim then
 runs out and the row is sent again).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -217,9 +218,7 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
     if notification.kind in (Notification.Kind.CONFIRMATION, Notification.Kind.RESCHEDULE):
         message.attach("termin.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH")
     elif notification.kind == Notification.Kind.CANCELLATION:
-        message.attach(
-            "termin.ics", appointment_ics(appointment, cancel=True), "text/calendar; method=CANCEL"
-        )
+        message.attach("termin.ics", appointment_ics(appointment, cancel=True), "text/calendar; method=CANCEL")
     return message
 
 
@@ -320,7 +319,9 @@ def send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
                     due_at=now if failed else now + retry_delay(attempts),
                     state=Notification.State.FAILED if failed else Notification.State.PENDING,
                 )
-                log.warning("sending notification %s failed (%s, attempt %s)", notification_id, type(exc).__name__, attempts)
+                log.warning(
+                    "sending notification %s failed (%s, attempt %s)", notification_id, type(exc).__name__, attempts
+                )
                 continue
             Notification.objects.filter(pk=notification_id, state=Notification.State.PENDING).update(
                 state=Notification.State.SENT, sent_at=clock.now(), payload={}, attempts=notification.attempts + 1

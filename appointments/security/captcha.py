@@ -19,6 +19,7 @@ moment it was issued, and an answer counts only after CAPTCHA_NOJS_WAIT_SECONDS 
 page meanwhile); and answers on this path have their own, lower rate limit per client address
 (RATE_LIMIT_NOJS, in the view).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -111,6 +112,7 @@ def verify_payload(payload) -> bool:
 
 # --- the question for browsers without JavaScript -----------------------------------------------
 
+
 def wait_seconds() -> int:
     """How long after a question was issued its answer counts (never so long that it expires first)."""
     return max(0, min(settings.CAPTCHA_NOJS_WAIT_SECONDS, expiry_seconds() - 60))
@@ -121,9 +123,7 @@ def new_question() -> dict:
     (it is only as secret as the question on the page)."""
     first, second = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
     issued = int(clock.timestamp())
-    token = signing.dumps(
-        {"a": first, "b": second, "t": issued, "n": secrets.token_hex(8)}, salt=QUESTION_SALT
-    )
+    token = signing.dumps({"a": first, "b": second, "t": issued, "n": secrets.token_hex(8)}, salt=QUESTION_SALT)
     return {"first": first, "second": second, "token": token, "issued": issued}
 
 
@@ -133,8 +133,13 @@ def read_question(token) -> dict | None:
         return None
     try:
         data = signing.loads(token, salt=QUESTION_SALT, max_age=expiry_seconds())
-        return {"first": int(data["a"]), "second": int(data["b"]), "token": token, "issued": int(data["t"]),
-                "nonce": str(data["n"])}
+        return {
+            "first": int(data["a"]),
+            "second": int(data["b"]),
+            "token": token,
+            "issued": int(data["t"]),
+            "nonce": str(data["n"]),
+        }
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
 

@@ -9,6 +9,7 @@ live unconfirmed rows are the truth, whatever Redis does.
 An appointment keeps keyed digests of the address and the network (never the address itself) only
 while it is unconfirmed: confirming erases them, and so does the retention sweep for the rest.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,8 +92,10 @@ class BudgetExceeded(RateLimited):
         PortalError.__init__(
             self,
             "too_many_unconfirmed",
-            _("Too many appointments are currently reserved and not yet confirmed from your connection. "
-              "Please confirm them with the link in the e-mail, or wait until they expire, then try again."),
+            _(
+                "Too many appointments are currently reserved and not yet confirmed from your connection. "
+                "Please confirm them with the link in the e-mail, or wait until they expire, then try again."
+            ),
             retry_after=retry_after,
         )
         self.retry_after = retry_after
@@ -131,8 +134,7 @@ def online_minutes(office: Office, day: dt.date, now: dt.datetime) -> int:
     )
 
 
-def check_budget(*, client: Client | None, office: Office, start: dt.datetime, minutes: int,
-                 now: dt.datetime) -> None:
+def check_budget(*, client: Client | None, office: Office, start: dt.datetime, minutes: int, now: dt.datetime) -> None:
     """Raise BudgetExceeded when one more hold of `minutes` at `office` and `start` would exceed the
     client's budget. Runs inside the booking transaction, before the insert."""
     if client is None or not (client.address_key or client.network_key):

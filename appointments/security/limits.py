@@ -8,6 +8,7 @@ windows) until it can again. A client whose requests are spread over several pro
 up to that many times its limit for a while: a weaker limit beats refusing every booking, or
 answering 500, because Redis is down.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,9 +30,7 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 class RateLimited(PortalError):
     def __init__(self, retry_after: int):
-        super().__init__(
-            "rate_limited", _("Too many requests. Please try again later."), retry_after=retry_after
-        )
+        super().__init__("rate_limited", _("Too many requests. Please try again later."), retry_after=retry_after)
         self.retry_after = retry_after
 
 
@@ -42,7 +41,7 @@ class Rate:
 
 
 def parse_rate(text: str) -> Rate | None:
-    """"30/h" → 30 per hour; "" or "0" switches the limit off."""
+    """ "30/h" → 30 per hour; "" or "0" switches the limit off."""
     text = (text or "").strip()
     if not text or text == "0":
         return None

@@ -2,6 +2,7 @@
 limit, booking answers are never stored by a cache, and a warning when production runs behind a
 proxy whose forwarded addresses it does not trust.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,7 +63,9 @@ class ApiRequestMiddleware:
             and not is_json(request.META.get("CONTENT_TYPE", ""))
         ):
             response = api_error(
-                415, "unsupported_media_type", _("Please send the request body as JSON (Content-Type: application/json).")
+                415,
+                "unsupported_media_type",
+                _("Please send the request body as JSON (Content-Type: application/json)."),
             )
         else:
             response = self.get_response(request)

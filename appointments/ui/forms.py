@@ -1,4 +1,5 @@
 """Form pieces the citizen pages and the staff workspace share: the error summary and the service field."""
+
 from __future__ import annotations
 
 from django import forms

@@ -3,6 +3,7 @@
 Django's default names the technical reason in English; a citizen needs to know what to do next in
 their language, on a page that looks like the rest of the portal.
 """
+
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 

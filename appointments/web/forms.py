@@ -4,6 +4,7 @@ fields; the booking rules themselves live in availability.py and booking.py.
 The templates render every field by hand (labels, hints, aria-describedby, error summary), so the
 forms offer a few helpers for that instead of widgets' HTML.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,6 @@
 """The citizen's pages. The e-mails link to `confirm`, `manage` and `ics` with the reference as the
 only argument and `?token=…` appended: keep those names and that shape."""
+
 from django.urls import path
 
 from appointments.web import views

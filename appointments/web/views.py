@@ -4,6 +4,7 @@ Thin: parse the request, call availability/booking, render. Everything works wit
 A client can send anything: bad input becomes a form error (400), a wrong secret a 403 page, an
 unknown reference a 404 page, never a 500.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,8 +42,8 @@ from offices.models import Administration, Municipality, Office
 SESSION_HOLDS = 10
 
 
-
 # --- helpers --------------------------------------------------------------------------------
+
 
 def formats() -> dict[str, str]:
     """Date formats of the active language: "Dienstag, 1. Dezember 2026, 08:00 Uhr" in German."""
@@ -62,7 +63,9 @@ def error_page(request, status: int, title: str, message: str, *, link: tuple[st
 def rate_limited_page(request, error: RateLimited):
     minutes = max(1, round(error.retry_after / 60))
     response = error_page(
-        request, 429, _("Too many requests"),
+        request,
+        429,
+        _("Too many requests"),
         _("You have sent many requests in a short time. Please wait about %(minutes)s minutes and try again.")
         % {"minutes": minutes},
         link=(reverse("appointments:start"), _("Go to the start page")),
@@ -75,15 +78,23 @@ def booking_error_page(request, error: PortalError):
     """The pages for "no such booking" and "this link is not valid"."""
     if error.code == "not_found":
         return error_page(
-            request, 404, _("Booking not found"),
-            _("There is no booking with this reference, or the link is incomplete. Please use the complete "
-              "link from your most recent e-mail."),
+            request,
+            404,
+            _("Booking not found"),
+            _(
+                "There is no booking with this reference, or the link is incomplete. Please use the complete "
+                "link from your most recent e-mail."
+            ),
             link=(reverse("appointments:start"), _("Book an appointment")),
         )
     return error_page(
-        request, 403, _("This link is not valid"),
-        _("This link does not belong to this booking, or it is incomplete. Please use the complete "
-          "link from your most recent e-mail."),
+        request,
+        403,
+        _("This link is not valid"),
+        _(
+            "This link does not belong to this booking, or it is incomplete. Please use the complete "
+            "link from your most recent e-mail."
+        ),
         link=(reverse("appointments:start"), _("Go to the start page")),
     )
 
@@ -111,6 +122,7 @@ def slot_value(slot) -> str:
 
 
 # --- calendar ---------------------------------------------------------------------------------
+
 
 def calendar_context(
     *,
@@ -183,8 +195,19 @@ def with_slot_values(context: dict) -> dict:
     return context
 
 
-def render_booking_calendar(request, *, services, vehicles, municipality, office=None, day=None, now,
-                            message: str = "", alternatives=(), status: int = 200):
+def render_booking_calendar(
+    request,
+    *,
+    services,
+    vehicles,
+    municipality,
+    office=None,
+    day=None,
+    now,
+    message: str = "",
+    alternatives=(),
+    status: int = 200,
+):
     first, last = horizon(now)
     slots = find_slots(
         request=SlotRequest(
@@ -215,6 +238,7 @@ def render_booking_calendar(request, *, services, vehicles, municipality, office
 
 # --- the journey ------------------------------------------------------------------------------
 
+
 @require_GET
 def start(request):
     offices = Office.objects.filter(is_active=True).select_related("administration")
@@ -223,13 +247,18 @@ def start(request):
 
 # --- information pages (the footer links to them; text only, in the templates) -----------------
 
+
 @require_GET
 def privacy(request):
-    return page(request, "appointments/privacy.html", {
-        "administrations": Administration.objects.all(),
-        "retention_days": settings.RETENTION_DAYS,
-        "unconfirmed_minutes": settings.UNCONFIRMED_MINUTES,
-    })
+    return page(
+        request,
+        "appointments/privacy.html",
+        {
+            "administrations": Administration.objects.all(),
+            "retention_days": settings.RETENTION_DAYS,
+            "unconfirmed_minutes": settings.UNCONFIRMED_MINUTES,
+        },
+    )
 
 
 @require_GET
@@ -241,8 +270,11 @@ def accessibility(request):
 @require_GET
 def easy_read(request):
     """The booking in Leichte Sprache (German) and in plain language (English)."""
-    return page(request, "appointments/easy_read.html", {"hold_minutes": settings.HOLD_MINUTES,
-                                                         "unconfirmed_minutes": settings.UNCONFIRMED_MINUTES})
+    return page(
+        request,
+        "appointments/easy_read.html",
+        {"hold_minutes": settings.HOLD_MINUTES, "unconfirmed_minutes": settings.UNCONFIRMED_MINUTES},
+    )
 
 
 @require_GET
@@ -304,8 +336,13 @@ def calendar(request):
         return page(request, "appointments/search.html", {"form": form}, 400)
     data = form.cleaned_data
     return render_booking_calendar(
-        request, services=list(data["service"]), vehicles=data["vehicles"], municipality=data["municipality"],
-        office=data.get("office"), day=data.get("date"), now=now,
+        request,
+        services=list(data["service"]),
+        vehicles=data["vehicles"],
+        municipality=data["municipality"],
+        office=data.get("office"),
+        day=data.get("date"),
+        now=now,
     )
 
 
@@ -335,11 +372,17 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
         answer = post.get("captcha_answer", "")
         if question is not None and (remaining := captcha.seconds_to_wait(question)):
             return captcha_question_page(
-                request, data, question=question, answer=answer, status=400, error=ngettext(
+                request,
+                data,
+                question=question,
+                answer=answer,
+                status=400,
+                error=ngettext(
                     "Please wait %(seconds)s more second, then send your answer again. Your answer has been kept.",
                     "Please wait %(seconds)s more seconds, then send your answer again. Your answer has been kept.",
                     remaining,
-                ) % {"seconds": remaining},
+                )
+                % {"seconds": remaining},
             )
         if question is not None:
             # Answers without JavaScript have a budget of their own, lower than the holds': waiting
@@ -358,10 +401,16 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
         return captcha_question_page(request, data)
     record_blocked("captcha")
     return render_booking_calendar(
-        request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
-        day=local_date(data["start"]) if within_horizon(data["start"], now) else None, now=now,
-        message=_("The automatic check that protects the appointments from programs did not succeed. "
-                  "Please choose your time again; your browser then repeats the check."),
+        request,
+        services=services,
+        vehicles=data["vehicles"],
+        municipality=data["municipality"],
+        day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
+        now=now,
+        message=_(
+            "The automatic check that protects the appointments from programs did not succeed. "
+            "Please choose your time again; your browser then repeats the check."
+        ),
         status=400,
     )
 
@@ -371,20 +420,25 @@ def captcha_question_page(
 ):
     services = list(data["service"])
     items = request_items(services, data["vehicles"], data["municipality"])
-    return page(request, "appointments/captcha_question.html", {
-        "question": question or captcha.new_question(),
-        "answer": answer[:3],
-        "wait_seconds": captcha.wait_seconds(),
-        "error": error,
-        "errors": [error] if error else [],
-        "hidden": items,
-        "office": data["office"],
-        "services": services,
-        "start": data["start"],
-        "start_value": data["start"].astimezone(BERLIN).isoformat(),
-        "back_url": query_url("appointments:calendar", items),
-        "language_next": query_url("appointments:calendar", items),
-    }, status)
+    return page(
+        request,
+        "appointments/captcha_question.html",
+        {
+            "question": question or captcha.new_question(),
+            "answer": answer[:3],
+            "wait_seconds": captcha.wait_seconds(),
+            "error": error,
+            "errors": [error] if error else [],
+            "hidden": items,
+            "office": data["office"],
+            "services": services,
+            "start": data["start"],
+            "start_value": data["start"].astimezone(BERLIN).isoformat(),
+            "back_url": query_url("appointments:calendar", items),
+            "language_next": query_url("appointments:calendar", items),
+        },
+        status,
+    )
 
 
 @require_POST
@@ -406,17 +460,27 @@ def hold(request):
         return rate_limited_page(request, error)
     try:
         appointment, token = booking.place_hold(
-            office=data["office"], start=data["start"], services=services, vehicles=data["vehicles"],
-            municipality=data["municipality"], now=now, language=translation.get_language() or "de",
+            office=data["office"],
+            start=data["start"],
+            services=services,
+            vehicles=data["vehicles"],
+            municipality=data["municipality"],
+            now=now,
+            language=translation.get_language() or "de",
             client=Client.of(request),
         )
     except PortalError as error:
         # "Just taken" (with the nearest alternatives), a time that is not bookable (any more), or
         # too many times held unconfirmed from this connection (the hoarding budget: 429).
         response = render_booking_calendar(
-            request, services=services, vehicles=data["vehicles"], municipality=data["municipality"],
-            day=local_date(data["start"]) if within_horizon(data["start"], now) else None, now=now,
-            message=str(error.message), alternatives=error.extra.get("alternatives", ()),
+            request,
+            services=services,
+            vehicles=data["vehicles"],
+            municipality=data["municipality"],
+            day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
+            now=now,
+            message=str(error.message),
+            alternatives=error.extra.get("alternatives", ()),
             status=409 if error.code == "slot_taken" else 429 if isinstance(error, RateLimited) else 400,
         )
         if isinstance(error, RateLimited):
@@ -440,17 +504,29 @@ def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse
     an unknown reference answer alike: the page must not tell which references exist."""
     reference = reference.upper()[:12]
     appointment = (
-        Appointment.objects.select_related("office", "office__administration", "municipality")
-        .filter(reference=reference)
-        .first()
-    ) if "\x00" not in reference else None  # PostgreSQL rejects NUL bytes in a query
+        (
+            Appointment.objects.select_related("office", "office__administration", "municipality")
+            .filter(reference=reference)
+            .first()
+        )
+        if "\x00" not in reference
+        else None
+    )  # PostgreSQL rejects NUL bytes in a query
     token = request.session.get("holds", {}).get(appointment.reference) if appointment is not None else None
     if not token:
-        return None, "", error_page(
-            request, 404, _("Reservation not found"),
-            _("This browser holds no reservation with this reference: it was made in another browser, or "
-              "your session has ended. Please choose a time again."),
-            link=(reverse("appointments:search"), _("Find an appointment")),
+        return (
+            None,
+            "",
+            error_page(
+                request,
+                404,
+                _("Reservation not found"),
+                _(
+                    "This browser holds no reservation with this reference: it was made in another browser, or "
+                    "your session has ended. Please choose a time again."
+                ),
+                link=(reverse("appointments:search"), _("Find an appointment")),
+            ),
         )
     return appointment, token, None
 
@@ -467,8 +543,10 @@ def appointment_context(appointment: Appointment) -> dict:
 
 def restart_url(appointment: Appointment, context: dict) -> str:
     """The calendar for the same request, to choose a time again."""
-    return reverse("appointments:calendar") + "?" + urlencode(
-        request_items(context["services"], appointment.vehicles, appointment.municipality)
+    return (
+        reverse("appointments:calendar")
+        + "?"
+        + urlencode(request_items(context["services"], appointment.vehicles, appointment.municipality))
     )
 
 
@@ -506,8 +584,13 @@ def details(request, reference: str):
             return rate_limited_page(request, error)
         try:
             booking.submit_booking(
-                appointment=appointment, hold_token=token, name=data["name"], email=data["email"],
-                phone=data["phone"], privacy_consent=data["privacy_consent"], now=now,
+                appointment=appointment,
+                hold_token=token,
+                name=data["name"],
+                email=data["email"],
+                phone=data["phone"],
+                privacy_consent=data["privacy_consent"],
+                now=now,
             )
         except PortalError as error:
             if error.code == "already_submitted":
@@ -533,9 +616,7 @@ def submitted(request, reference: str):
     if appointment.status == Status.HELD:
         return redirect("appointments:details", appointment.reference)
     context = appointment_context(appointment)
-    return page(
-        request, "appointments/submitted.html", {**context, "confirm_minutes": settings.UNCONFIRMED_MINUTES}
-    )
+    return page(request, "appointments/submitted.html", {**context, "confirm_minutes": settings.UNCONFIRMED_MINUTES})
 
 
 def token_of(request) -> str:
@@ -671,8 +752,11 @@ def reschedule(request, reference: str):
         if form.is_valid():
             try:
                 booking.reschedule_booking(
-                    appointment=appointment, token=token, office=form.cleaned_data["office"],
-                    start=form.cleaned_data["start"], now=now,
+                    appointment=appointment,
+                    token=token,
+                    office=form.cleaned_data["office"],
+                    start=form.cleaned_data["start"],
+                    now=now,
                 )
             except PortalError as error:
                 if error.code == "bad_token":
@@ -692,7 +776,8 @@ def reschedule(request, reference: str):
         first, last = horizon(now)
         form = CalendarForm(
             {"date": request.GET.get("date", ""), "office": request.GET.get("office", "")},
-            first_day=first, last_day=last,
+            first_day=first,
+            last_day=last,
         )
         # Only the filter fields matter here: the request itself is the booking's.
         form.is_valid()
@@ -706,14 +791,21 @@ def reschedule(request, reference: str):
     first, last = horizon(now)
     slots = find_slots(
         request=SlotRequest(
-            services=tuple(services), vehicles=appointment.vehicles, municipality=appointment.municipality,
-            date_from=first, date_to=last,
+            services=tuple(services),
+            vehicles=appointment.vehicles,
+            municipality=appointment.municipality,
+            date_from=first,
+            date_to=last,
         ),
         now=now,
     )
     context = calendar_context(
-        slots=slots, link_items=[("token", token)], link_name="appointments:reschedule",
-        link_kwargs={"reference": appointment.reference}, office=office, day=day,
+        slots=slots,
+        link_items=[("token", token)],
+        link_name="appointments:reschedule",
+        link_kwargs={"reference": appointment.reference},
+        office=office,
+        day=day,
     )
     context.update(
         base,

@@ -6,205 +6,454 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Administration',
+            name="Administration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('plate_code', models.CharField(help_text='Distinguishing sign on number plates; also the prefix of booking references.', max_length=3, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z]{1,3}$', 'One to three capital letters, e.g. RP or FT.')], verbose_name='plate code')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='contact e-mail')),
-                ('website', models.URLField(blank=True, verbose_name='website')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "plate_code",
+                    models.CharField(
+                        help_text="Distinguishing sign on number plates; also the prefix of booking references.",
+                        max_length=3,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z]{1,3}$", "One to three capital letters, e.g. RP or FT."
+                            )
+                        ],
+                        verbose_name="plate code",
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="contact e-mail")),
+                ("website", models.URLField(blank=True, verbose_name="website")),
+            ],
+            options={"verbose_name": "administration", "verbose_name_plural": "administrations", "ordering": ["name"]},
+        ),
+        migrations.CreateModel(
+            name="Document",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                ("name_de", models.CharField(max_length=200, verbose_name="name (German)")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="name (English)")),
+                ("position", models.PositiveSmallIntegerField(default=100, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'administration',
-                'verbose_name_plural': 'administrations',
-                'ordering': ['name'],
+                "verbose_name": "document",
+                "verbose_name_plural": "documents",
+                "ordering": ["position", "name_de"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Municipality",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('name_de', models.CharField(max_length=200, verbose_name='name (German)')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='name (English)')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=80, unique=True, verbose_name="slug")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "postcode",
+                    models.CharField(
+                        db_index=True,
+                        max_length=5,
+                        validators=[django.core.validators.RegexValidator("^\\d{5}$", "A postcode has five digits.")],
+                        verbose_name="postcode",
+                    ),
+                ),
+                (
+                    "association",
+                    models.CharField(
+                        blank=True,
+                        help_text="Leave empty for a town without one.",
+                        max_length=120,
+                        verbose_name="Verbandsgemeinde",
+                    ),
+                ),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="municipalities",
+                        to="offices.administration",
+                        verbose_name="administration",
+                    ),
+                ),
+            ],
+            options={"verbose_name": "municipality", "verbose_name_plural": "municipalities", "ordering": ["name"]},
+        ),
+        migrations.CreateModel(
+            name="Office",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                ("name", models.CharField(max_length=160, verbose_name="name")),
+                ("street", models.CharField(max_length=160, verbose_name="street and number")),
+                (
+                    "postcode",
+                    models.CharField(
+                        max_length=5,
+                        validators=[django.core.validators.RegexValidator("^\\d{5}$", "A postcode has five digits.")],
+                        verbose_name="postcode",
+                    ),
+                ),
+                ("city", models.CharField(max_length=120, verbose_name="city")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="e-mail")),
+                ("directions", models.TextField(blank=True, verbose_name="directions and accessibility")),
+                (
+                    "slot_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="Appointments start on this grid, counted from midnight, e.g. every 5 minutes.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(60),
+                        ],
+                        verbose_name="slot grid (minutes)",
+                    ),
+                ),
+                (
+                    "booking_horizon_days",
+                    models.PositiveSmallIntegerField(
+                        default=56,
+                        help_text="How many days ahead citizens may book.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(365),
+                        ],
+                        verbose_name="booking horizon (days)",
+                    ),
+                ),
+                (
+                    "min_lead_minutes",
+                    models.PositiveIntegerField(
+                        default=120,
+                        help_text="How long before an appointment it can be booked online at the latest.",
+                        verbose_name="minimum lead time (minutes)",
+                    ),
+                ),
+                (
+                    "hours_are_example",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The opening hours are example data and not the office's published hours.",
+                        verbose_name="example hours",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="offices",
+                        to="offices.administration",
+                        verbose_name="administration",
+                    ),
+                ),
+            ],
+            options={"verbose_name": "office", "verbose_name_plural": "offices", "ordering": ["name"]},
+        ),
+        migrations.CreateModel(
+            name="Service",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                ("name_de", models.CharField(max_length=160, verbose_name="name (German)")),
+                ("name_en", models.CharField(blank=True, max_length=160, verbose_name="name (English)")),
+                ("description_de", models.TextField(blank=True, verbose_name="description (German)")),
+                ("description_en", models.TextField(blank=True, verbose_name="description (English)")),
+                (
+                    "minutes_first_vehicle",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(240),
+                        ],
+                        verbose_name="minutes for the first vehicle",
+                    ),
+                ),
+                (
+                    "minutes_per_extra_vehicle",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(240)],
+                        verbose_name="minutes per further vehicle",
+                    ),
+                ),
+                (
+                    "max_vehicles",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                        verbose_name="maximum vehicles",
+                    ),
+                ),
+                ("bookable_online", models.BooleanField(default=True, verbose_name="bookable online")),
+                ("position", models.PositiveSmallIntegerField(default=100, verbose_name="position")),
+                (
+                    "documents",
+                    models.ManyToManyField(
+                        blank=True, related_name="services", to="offices.document", verbose_name="documents"
+                    ),
+                ),
+                (
+                    "offices",
+                    models.ManyToManyField(
+                        blank=True, related_name="services", to="offices.office", verbose_name="offices"
+                    ),
+                ),
+            ],
+            options={"verbose_name": "service", "verbose_name_plural": "services", "ordering": ["position", "name_de"]},
+        ),
+        migrations.CreateModel(
+            name="Counter",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="counters",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
+                (
+                    "services",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Leave empty when the counter handles every service the office offers.",
+                        related_name="counters",
+                        to="offices.service",
+                        verbose_name="services",
+                    ),
+                ),
+            ],
+            options={"verbose_name": "counter", "verbose_name_plural": "counters", "ordering": ["office", "name"]},
+        ),
+        migrations.CreateModel(
+            name="CooperationRule",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("valid_from", models.DateField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_until", models.DateField(blank=True, null=True, verbose_name="valid until")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cooperation_rules",
+                        to="offices.administration",
+                        verbose_name="residents of",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cooperation_rules",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
+                (
+                    "services",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Leave empty for all services.",
+                        related_name="cooperation_rules",
+                        to="offices.service",
+                        verbose_name="services",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'document',
-                'verbose_name_plural': 'documents',
-                'ordering': ['position', 'name_de'],
+                "verbose_name": "cooperation rule",
+                "verbose_name_plural": "cooperation rules",
+                "ordering": ["office", "administration"],
             },
         ),
         migrations.CreateModel(
-            name='Municipality',
+            name="HolidayOpening",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True, verbose_name='slug')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('postcode', models.CharField(db_index=True, max_length=5, validators=[django.core.validators.RegexValidator('^\\d{5}$', 'A postcode has five digits.')], verbose_name='postcode')),
-                ('association', models.CharField(blank=True, help_text='Leave empty for a town without one.', max_length=120, verbose_name='Verbandsgemeinde')),
-                ('administration', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='municipalities', to='offices.administration', verbose_name='administration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(verbose_name="date")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="holiday_openings",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'municipality',
-                'verbose_name_plural': 'municipalities',
-                'ordering': ['name'],
+                "verbose_name": "opening on a public holiday",
+                "verbose_name_plural": "openings on public holidays",
+                "ordering": ["office", "date"],
+                "constraints": [models.UniqueConstraint(fields=("office", "date"), name="holiday_opening_unique")],
             },
         ),
         migrations.CreateModel(
-            name='Office',
+            name="Closure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('name', models.CharField(max_length=160, verbose_name='name')),
-                ('street', models.CharField(max_length=160, verbose_name='street and number')),
-                ('postcode', models.CharField(max_length=5, validators=[django.core.validators.RegexValidator('^\\d{5}$', 'A postcode has five digits.')], verbose_name='postcode')),
-                ('city', models.CharField(max_length=120, verbose_name='city')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail')),
-                ('directions', models.TextField(blank=True, verbose_name='directions and accessibility')),
-                ('slot_minutes', models.PositiveSmallIntegerField(default=5, help_text='Appointments start on this grid, counted from midnight, e.g. every 5 minutes.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(60)], verbose_name='slot grid (minutes)')),
-                ('booking_horizon_days', models.PositiveSmallIntegerField(default=56, help_text='How many days ahead citizens may book.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='booking horizon (days)')),
-                ('min_lead_minutes', models.PositiveIntegerField(default=120, help_text='How long before an appointment it can be booked online at the latest.', verbose_name='minimum lead time (minutes)')),
-                ('hours_are_example', models.BooleanField(default=False, help_text="The opening hours are example data and not the office's published hours.", verbose_name='example hours')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('administration', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offices', to='offices.administration', verbose_name='administration')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start_date", models.DateField(verbose_name="from")),
+                ("end_date", models.DateField(verbose_name="until (inclusive)")),
+                (
+                    "start_time",
+                    models.TimeField(
+                        blank=True, help_text="Empty: the whole day.", null=True, verbose_name="from time"
+                    ),
+                ),
+                ("end_time", models.TimeField(blank=True, null=True, verbose_name="until time")),
+                ("reason", models.CharField(max_length=200, verbose_name="reason")),
+                (
+                    "counter",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Leave empty to close the whole office.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="closures",
+                        to="offices.counter",
+                        verbose_name="counter",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="closures",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'office',
-                'verbose_name_plural': 'offices',
-                'ordering': ['name'],
+                "verbose_name": "closure",
+                "verbose_name_plural": "closures",
+                "ordering": ["office", "start_date"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("start_date__lte", models.F("end_date"))),
+                        name="closure_start_not_after_end",
+                        violation_error_message="The closure must not end before it starts.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("start_time__isnull", True), ("end_time__isnull", True)),
+                            models.Q(
+                                ("start_time__isnull", False),
+                                ("end_time__isnull", False),
+                                ("start_time__lt", models.F("end_time")),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="closure_times_both_or_none",
+                        violation_error_message="Give both times with the start before the end, or neither for whole days.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="OpeningHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('name_de', models.CharField(max_length=160, verbose_name='name (German)')),
-                ('name_en', models.CharField(blank=True, max_length=160, verbose_name='name (English)')),
-                ('description_de', models.TextField(blank=True, verbose_name='description (German)')),
-                ('description_en', models.TextField(blank=True, verbose_name='description (English)')),
-                ('minutes_first_vehicle', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(240)], verbose_name='minutes for the first vehicle')),
-                ('minutes_per_extra_vehicle', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(240)], verbose_name='minutes per further vehicle')),
-                ('max_vehicles', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)], verbose_name='maximum vehicles')),
-                ('bookable_online', models.BooleanField(default=True, verbose_name='bookable online')),
-                ('position', models.PositiveSmallIntegerField(default=100, verbose_name='position')),
-                ('documents', models.ManyToManyField(blank=True, related_name='services', to='offices.document', verbose_name='documents')),
-                ('offices', models.ManyToManyField(blank=True, related_name='services', to='offices.office', verbose_name='offices')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ],
+                        verbose_name="weekday",
+                    ),
+                ),
+                ("opens", models.TimeField(verbose_name="opens")),
+                ("closes", models.TimeField(verbose_name="closes")),
+                (
+                    "counter",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Leave empty for the office's hours.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opening_hours",
+                        to="offices.counter",
+                        verbose_name="counter",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opening_hours",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service',
-                'verbose_name_plural': 'services',
-                'ordering': ['position', 'name_de'],
-            },
-        ),
-        migrations.CreateModel(
-            name='Counter',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='counters', to='offices.office', verbose_name='office')),
-                ('services', models.ManyToManyField(blank=True, help_text='Leave empty when the counter handles every service the office offers.', related_name='counters', to='offices.service', verbose_name='services')),
-            ],
-            options={
-                'verbose_name': 'counter',
-                'verbose_name_plural': 'counters',
-                'ordering': ['office', 'name'],
-            },
-        ),
-        migrations.CreateModel(
-            name='CooperationRule',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_until', models.DateField(blank=True, null=True, verbose_name='valid until')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('administration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cooperation_rules', to='offices.administration', verbose_name='residents of')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cooperation_rules', to='offices.office', verbose_name='office')),
-                ('services', models.ManyToManyField(blank=True, help_text='Leave empty for all services.', related_name='cooperation_rules', to='offices.service', verbose_name='services')),
-            ],
-            options={
-                'verbose_name': 'cooperation rule',
-                'verbose_name_plural': 'cooperation rules',
-                'ordering': ['office', 'administration'],
-            },
-        ),
-        migrations.CreateModel(
-            name='HolidayOpening',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='holiday_openings', to='offices.office', verbose_name='office')),
-            ],
-            options={
-                'verbose_name': 'opening on a public holiday',
-                'verbose_name_plural': 'openings on public holidays',
-                'ordering': ['office', 'date'],
-                'constraints': [models.UniqueConstraint(fields=('office', 'date'), name='holiday_opening_unique')],
-            },
-        ),
-        migrations.CreateModel(
-            name='Closure',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start_date', models.DateField(verbose_name='from')),
-                ('end_date', models.DateField(verbose_name='until (inclusive)')),
-                ('start_time', models.TimeField(blank=True, help_text='Empty: the whole day.', null=True, verbose_name='from time')),
-                ('end_time', models.TimeField(blank=True, null=True, verbose_name='until time')),
-                ('reason', models.CharField(max_length=200, verbose_name='reason')),
-                ('counter', models.ForeignKey(blank=True, help_text='Leave empty to close the whole office.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='offices.counter', verbose_name='counter')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='offices.office', verbose_name='office')),
-            ],
-            options={
-                'verbose_name': 'closure',
-                'verbose_name_plural': 'closures',
-                'ordering': ['office', 'start_date'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('start_date__lte', models.F('end_date'))), name='closure_start_not_after_end', violation_error_message='The closure must not end before it starts.'), models.CheckConstraint(condition=models.Q(models.Q(('start_time__isnull', True), ('end_time__isnull', True)), models.Q(('start_time__isnull', False), ('end_time__isnull', False), ('start_time__lt', models.F('end_time'))), _connector='OR'), name='closure_times_both_or_none', violation_error_message='Give both times with the start before the end, or neither for whole days.')],
-            },
-        ),
-        migrations.CreateModel(
-            name='OpeningHours',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], verbose_name='weekday')),
-                ('opens', models.TimeField(verbose_name='opens')),
-                ('closes', models.TimeField(verbose_name='closes')),
-                ('counter', models.ForeignKey(blank=True, help_text="Leave empty for the office's hours.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='opening_hours', to='offices.counter', verbose_name='counter')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opening_hours', to='offices.office', verbose_name='office')),
-            ],
-            options={
-                'verbose_name': 'opening hours',
-                'verbose_name_plural': 'opening hours',
-                'ordering': ['office', 'counter', 'weekday', 'opens'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('opens__lt', models.F('closes'))), name='opening_hours_opens_before_closes', violation_error_message='The opening time must be before the closing time.')],
+                "verbose_name": "opening hours",
+                "verbose_name_plural": "opening hours",
+                "ordering": ["office", "counter", "weekday", "opens"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("opens__lt", models.F("closes"))),
+                        name="opening_hours_opens_before_closes",
+                        violation_error_message="The opening time must be before the closing time.",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('minutes_first_vehicle__gt', 0)), name='service_has_duration', violation_error_message='A service needs a duration of at least one minute.'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("minutes_first_vehicle__gt", 0)),
+                name="service_has_duration",
+                violation_error_message="A service needs a duration of at least one minute.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('max_vehicles__gte', 1)), name='service_max_vehicles_positive'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_vehicles__gte", 1)), name="service_max_vehicles_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='counter',
-            constraint=models.UniqueConstraint(fields=('office', 'name'), name='counter_unique_name_per_office'),
+            model_name="counter",
+            constraint=models.UniqueConstraint(fields=("office", "name"), name="counter_unique_name_per_office"),
         ),
         migrations.AddConstraint(
-            model_name='cooperationrule',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_from__isnull', True), ('valid_until__isnull', True), ('valid_from__lte', models.F('valid_until')), _connector='OR'), name='cooperation_rule_valid_period', violation_error_message='The rule must not end before it starts.'),
+            model_name="cooperationrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_from__isnull", True),
+                    ("valid_until__isnull", True),
+                    ("valid_from__lte", models.F("valid_until")),
+                    _connector="OR",
+                ),
+                name="cooperation_rule_valid_period",
+                violation_error_message="The rule must not end before it starts.",
+            ),
         ),
     ]

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('offices', '0001_initial'),
-    ]
+    dependencies = [("offices", "0001_initial")]
 
     operations = [
         migrations.AddField(
-            model_name='counter',
-            name='bookable_online',
-            field=models.BooleanField(default=True, help_text="Switch off to keep this counter's time for walk-ins and phone bookings by staff (the office's internal contingent).", verbose_name='bookable online'),
-        ),
+            model_name="counter",
+            name="bookable_online",
+            field=models.BooleanField(
+                default=True,
+                help_text="Switch off to keep this counter's time for walk-ins and phone bookings by staff (the office's internal contingent).",
+                verbose_name="bookable online",
+            ),
+        )
     ]

@@ -6,31 +6,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('offices', '0002_counter_bookable_online'),
+        ("offices", "0002_counter_bookable_online"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='closure',
-            name='created_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+            model_name="closure",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="created by",
+            ),
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('clerk', 'clerk'), ('office_lead', 'office lead')], default='clerk', max_length=20, verbose_name='role')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='offices.office', verbose_name='office')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("clerk", "clerk"), ("office_lead", "office lead")],
+                        default="clerk",
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="offices.office",
+                        verbose_name="office",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membership',
-                'verbose_name_plural': 'memberships',
-                'ordering': ['office', 'user'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'office'), name='membership_unique_per_office')],
+                "verbose_name": "membership",
+                "verbose_name_plural": "memberships",
+                "ordering": ["office", "user"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "office"), name="membership_unique_per_office")
+                ],
             },
         ),
     ]

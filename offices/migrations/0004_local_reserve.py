@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('offices', '0003_membership_closure_created_by'),
-    ]
+    dependencies = [("offices", "0003_membership_closure_created_by")]
 
     operations = [
         migrations.AddField(
-            model_name='office',
-            name='local_reserve_percent',
-            field=models.PositiveSmallIntegerField(default=0, help_text="Share of the office's counter time on a day that only residents of its own administration can book, until the reserve is released.", validators=[django.core.validators.MaxValueValidator(100)], verbose_name='local reserve (%)'),
+            model_name="office",
+            name="local_reserve_percent",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Share of the office's counter time on a day that only residents of its own administration can book, until the reserve is released.",
+                validators=[django.core.validators.MaxValueValidator(100)],
+                verbose_name="local reserve (%)",
+            ),
         ),
         migrations.AddField(
-            model_name='office',
-            name='reserve_release_days',
-            field=models.PositiveSmallIntegerField(default=3, help_text="This many days before a day, its local reserve opens to the partner's residents.", validators=[django.core.validators.MaxValueValidator(365)], verbose_name='reserve released (days before)'),
+            model_name="office",
+            name="reserve_release_days",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="This many days before a day, its local reserve opens to the partner's residents.",
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="reserve released (days before)",
+            ),
         ),
     ]

@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('offices', '0004_local_reserve'),
-    ]
+    dependencies = [("offices", "0004_local_reserve")]
 
     operations = [
         migrations.AddField(
-            model_name='cooperationrule',
-            name='scope',
-            field=models.CharField(choices=[('only', 'only the listed services (all services when none is listed)'), ('except', 'all services except the listed ones')], default='only', help_text="With “all services except the listed ones”, the listed services stay with the home authority: the partner's residents can book them only at their own office. Rules add up: a service that another rule of this office covers for the same residents is still offered.", max_length=10, verbose_name='the rule covers'),
-        ),
+            model_name="cooperationrule",
+            name="scope",
+            field=models.CharField(
+                choices=[
+                    ("only", "only the listed services (all services when none is listed)"),
+                    ("except", "all services except the listed ones"),
+                ],
+                default="only",
+                help_text="With “all services except the listed ones”, the listed services stay with the home authority: the partner's residents can book them only at their own office. Rules add up: a service that another rule of this office covers for the same residents is still offered.",
+                max_length=10,
+                verbose_name="the rule covers",
+            ),
+        )
     ]

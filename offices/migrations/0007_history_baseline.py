@@ -1,6 +1,7 @@
 """A first history row for each piece of configuration that exists when the audit trail is switched
 on, so that its first recorded change shows the value it changed from (what
 `manage.py populate_history --auto` would do, but on every deployment by itself)."""
+
 from django.db import migrations
 from django.utils import timezone
 
@@ -47,9 +48,6 @@ def baseline(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ("offices", "0006_audit_trail_and_administration_managers"),
-    ]
+    dependencies = [("offices", "0006_audit_trail_and_administration_managers")]
 
     operations = [migrations.RunPython(baseline, migrations.RunPython.noop)]

@@ -5,6 +5,7 @@ PostgreSQL: one statement-level trigger per table (insert, update, delete, trunc
 number from a sequence, which a rollback never gives back. SQLite (the embedded demo database) has
 no sequences and only row-level triggers: a random 63-bit number per change.
 """
+
 from django.db import migrations, models
 
 # Everything that decides when and where a service can be booked, and what a booking shows.
@@ -88,10 +89,7 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ("offices", "0007_history_baseline"),
-    ]
+    dependencies = [("offices", "0007_history_baseline")]
 
     operations = [
         migrations.CreateModel(
@@ -100,10 +98,7 @@ class Migration(migrations.Migration):
                 ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
                 ("version", models.BigIntegerField()),
             ],
-            options={
-                "verbose_name": "configuration version",
-                "verbose_name_plural": "configuration versions",
-            },
+            options={"verbose_name": "configuration version", "verbose_name_plural": "configuration versions"},
         ),
         migrations.RunPython(create, drop),
     ]

@@ -5,6 +5,7 @@ superuser) and an anonymous browser; the pages' clock, and small helpers.
 The clock is Tuesday, 1 December 2026, 07:30 in Berlin. Clients ask for English pages, so that the
 assertions do not depend on the German translation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -76,5 +77,3 @@ def text(response) -> str:
     html = response.content.decode()
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#x27;", "'").replace("&amp;", "&")
-
-

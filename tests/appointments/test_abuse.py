@@ -1,5 +1,6 @@
 """Defences against hoarding and bots: rate limits, the cap per address, the honeypot, the delay
 before a cancelled time comes back, and the counts administrators see."""
+
 import datetime as dt
 import os
 
@@ -26,9 +27,15 @@ def fresh_counters():
 
 def book(demo, email="erika@example.org", start=START, now=NOW):
     return booking.book(
-        office=demo.frankenthal, start=start, services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Erika Mustermann", email=email,
-        privacy_consent=True, now=now,
+        office=demo.frankenthal,
+        start=start,
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Erika Mustermann",
+        email=email,
+        privacy_consent=True,
+        now=now,
     )
 
 
@@ -36,9 +43,14 @@ def api_booking(client, demo, email, start=START):
     return client.post(
         "/api/v1/bookings",
         {
-            "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-            "office": "frankenthal", "start": start.isoformat(), "name": "Erika Mustermann",
-            "email": email, "privacy_consent": True,
+            "services": ["umschreibung"],
+            "vehicles": 1,
+            "municipality": "frankenthal-pfalz",
+            "office": "frankenthal",
+            "start": start.isoformat(),
+            "name": "Erika Mustermann",
+            "email": email,
+            "privacy_consent": True,
         },
         content_type="application/json",
     )
@@ -74,7 +86,9 @@ def test_holds_per_client_address_answer_a_friendly_429_page(demo, settings, clo
     citizen = Client()
     data = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal"}
     for minutes in (0, 15):
-        response = citizen.post("/termin/reservieren/", {**data, "start": (START + dt.timedelta(minutes=minutes)).isoformat()})
+        response = citizen.post(
+            "/termin/reservieren/", {**data, "start": (START + dt.timedelta(minutes=minutes)).isoformat()}
+        )
         assert response.status_code == 302
     response = citizen.post("/termin/reservieren/", {**data, "start": (START + dt.timedelta(minutes=30)).isoformat()})
     assert response.status_code == 429
@@ -85,11 +99,17 @@ def test_holds_per_client_address_answer_a_friendly_429_page(demo, settings, clo
 
 def test_the_honeypot_turns_a_bot_away(demo, clock):
     citizen = Client()
-    data = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal",
-            "start": START.isoformat()}
+    data = {
+        "service": "umschreibung",
+        "vehicles": "1",
+        "municipality": "frankenthal-pfalz",
+        "office": "frankenthal",
+        "start": START.isoformat(),
+    }
     details = citizen.post("/termin/reservieren/", data)["Location"]
-    response = citizen.post(details, {"name": "Bot", "email": "bot@example.org", "privacy_consent": "on",
-                                      "website": "http://spam.example"})
+    response = citizen.post(
+        details, {"name": "Bot", "email": "bot@example.org", "privacy_consent": "on", "website": "http://spam.example"}
+    )
     assert response.status_code == 400
     assert Appointment.objects.get().status == Status.HELD
     assert not Notification.objects.exists()
@@ -105,8 +125,12 @@ def test_a_cancelled_time_comes_back_online_only_after_the_delay(demo, settings)
     booking.confirm_booking(appointment=taken[0], token=token, now=NOW)
     booking.cancel_booking(appointment=taken[0], token=token, now=NOW)
     request = availability.SlotRequest(
-        services=(demo.umschreibung,), vehicles=1, municipality=demo.frankenthal_citizen_home,
-        date_from=START.date(), date_to=START.date(), offices=(demo.frankenthal,),
+        services=(demo.umschreibung,),
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        date_from=START.date(),
+        date_to=START.date(),
+        offices=(demo.frankenthal,),
     )
     assert START not in [s.start for s in availability.find_slots(request=request, now=NOW + dt.timedelta(minutes=5))]
     with pytest.raises(PortalError) as error:
@@ -114,8 +138,14 @@ def test_a_cancelled_time_comes_back_online_only_after_the_delay(demo, settings)
     assert error.value.code == "slot_taken"
     assert START in [s.start for s in availability.find_slots(request=request, now=NOW + dt.timedelta(minutes=16))]
     appointment, _ = booking.book_in_office(
-        office=demo.frankenthal, start=START, services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Walk-in", channel="phone", now=NOW + dt.timedelta(minutes=5),
+        office=demo.frankenthal,
+        start=START,
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Walk-in",
+        channel="phone",
+        now=NOW + dt.timedelta(minutes=5),
     )
     assert appointment.status == Status.CONFIRMED
 

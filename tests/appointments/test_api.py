@@ -4,6 +4,7 @@ The clock stands at Tuesday 1 December 2026, 07:00 in Berlin (the `clock` fixtur
 bookings go to Wednesday 2 December, when Frankenthal works 08:00–12:00 at three counters and
 Schifferstadt 07:30–12:30 at six.
 """
+
 import datetime as dt
 import json
 import re
@@ -71,15 +72,21 @@ def book(client, **overrides):
 
 def opt_in_token(reference):
     """The secret of the confirmation link, from the outbox row the e-mail is made from."""
-    notification = Notification.objects.filter(
-        appointment__reference=reference, kind=Notification.Kind.OPT_IN
-    ).latest("id")
+    notification = Notification.objects.filter(appointment__reference=reference, kind=Notification.Kind.OPT_IN).latest(
+        "id"
+    )
     return notification.payload["token"]
 
 
 def slots(client, **params):
-    query = {"service": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-             "date_from": DAY, "date_to": DAY, **params}
+    query = {
+        "service": ["umschreibung"],
+        "vehicles": 1,
+        "municipality": "frankenthal-pfalz",
+        "date_from": DAY,
+        "date_to": DAY,
+        **params,
+    }
     response = get(client, "/slots", query)
     assert response.status_code == 200, response.content
     return response.json()
@@ -125,7 +132,8 @@ def test_offices_list_both_offices_with_their_administration(client):
     offices = {o["slug"]: o for o in response.json()}
     assert set(offices) == {"schifferstadt", "frankenthal"}
     assert offices["frankenthal"]["administration"] == {
-        "slug": "frankenthal", "name": "Stadtverwaltung Frankenthal (Pfalz)"
+        "slug": "frankenthal",
+        "name": "Stadtverwaltung Frankenthal (Pfalz)",
     }
     assert offices["frankenthal"]["address"] == "Hammstraße 20, 67227 Frankenthal (Pfalz)"
     assert offices["schifferstadt"]["administration"]["slug"] == "rhein-pfalz-kreis"
@@ -139,7 +147,10 @@ def test_municipalities_by_postcode(client):
     assert response.status_code == 200
     found = response.json()
     assert [m["name"] for m in found] == [
-        "Beindersheim", "Großniedesheim", "Heuchelheim bei Frankenthal", "Kleinniedesheim"
+        "Beindersheim",
+        "Großniedesheim",
+        "Heuchelheim bei Frankenthal",
+        "Kleinniedesheim",
     ]
     assert all(m["postcode"] == "67259" and m["administration"]["slug"] == "rhein-pfalz-kreis" for m in found)
     frankenthal = get(client, "/municipalities", {"postcode": "67227"}).json()
@@ -176,7 +187,11 @@ def test_slots_for_a_frankenthal_resident_cover_both_offices(client):
     starts = [dt.datetime.fromisoformat(s["start"]) for s in entries]
     assert starts == sorted(starts)
     assert len({(s["office"], s["start"]) for s in entries}) == len(entries), "one entry per office and start"
-    assert {"office": "schifferstadt", "start": "2026-12-02T07:30:00+01:00", "end": "2026-12-02T07:45:00+01:00"} in entries
+    assert {
+        "office": "schifferstadt",
+        "start": "2026-12-02T07:30:00+01:00",
+        "end": "2026-12-02T07:45:00+01:00",
+    } in entries
     assert {"office": "frankenthal", "start": START, "end": "2026-12-02T08:15:00+01:00"} in entries
     assert all(s["start"].endswith("+01:00") and s["end"].endswith("+01:00") for s in entries)
     # Frankenthal closes at 12:00: the last 15-minute slot starts at 11:45.
@@ -236,6 +251,7 @@ def test_slots_default_to_the_next_two_weeks(client):
 
 def test_a_stray_value_error_is_a_400_not_a_500(client, monkeypatch):
     """Input the schema lets through but the domain code chokes on must not become a 500."""
+
     def choke(**kwargs):
         raise ValueError("year 10000 is out of range")
 
@@ -262,8 +278,14 @@ def test_a_stray_value_error_is_a_400_not_a_500(client, monkeypatch):
     ],
 )
 def test_slots_reject_bad_requests(client, params, status, code, field):
-    query = {"service": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-             "date_from": DAY, "date_to": DAY, **params}
+    query = {
+        "service": ["umschreibung"],
+        "vehicles": 1,
+        "municipality": "frankenthal-pfalz",
+        "date_from": DAY,
+        "date_to": DAY,
+        **params,
+    }
     if query["service"] == []:
         del query["service"]
     assert_error(get(client, "/slots", query), status, code, field)
@@ -440,7 +462,15 @@ def test_all_field_errors_come_at_once(client):
 
 @pytest.mark.parametrize(
     "raw",
-    [b'{"services": ["umschreibung"], ', b"not json at all", b"\xff\xfe\x00", b"[1, 2, 3]", b'"a string"', b"null", b""],
+    [
+        b'{"services": ["umschreibung"], ',
+        b"not json at all",
+        b"\xff\xfe\x00",
+        b"[1, 2, 3]",
+        b'"a string"',
+        b"null",
+        b"",
+    ],
 )
 def test_malformed_bodies_are_400_not_500(client, raw):
     response = post(client, "/bookings", raw)
@@ -500,9 +530,7 @@ def test_confirm_with_the_token_from_the_mail(client, booked):
     assert body["status"] == "confirmed" and body["reference"] == reference
     assert body["confirm_by"] is None
     assert Appointment.objects.get(reference=reference).status == Status.CONFIRMED
-    assert Notification.objects.filter(
-        appointment__reference=reference, kind=Notification.Kind.CONFIRMATION
-    ).exists()
+    assert Notification.objects.filter(appointment__reference=reference, kind=Notification.Kind.CONFIRMATION).exists()
     # A second click on the link changes nothing.
     again = post(client, f"/bookings/{reference}/confirm", {"token": token})
     assert again.status_code == 200 and again.json()["status"] == "confirmed"
@@ -607,14 +635,17 @@ def test_reschedule_moves_the_booking(client, booked):
     reference, token = booked
     post(client, f"/bookings/{reference}/confirm", {"token": token})
     response = post(
-        client, f"/bookings/{reference}/reschedule",
+        client,
+        f"/bookings/{reference}/reschedule",
         {"token": token, "office": "schifferstadt", "start": "2026-12-03T14:00:00+01:00"},
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["reference"], body["status"]) == (reference, "confirmed")
     assert (body["office"], body["start"], body["end"]) == (
-        "schifferstadt", "2026-12-03T14:00:00+01:00", "2026-12-03T14:15:00+01:00"
+        "schifferstadt",
+        "2026-12-03T14:00:00+01:00",
+        "2026-12-03T14:15:00+01:00",
     )
     appointment = Appointment.objects.get(reference=reference)
     assert appointment.office.slug == "schifferstadt"
@@ -642,13 +673,21 @@ def test_reschedule_rejects_bad_input(client, booked):
     reference, token = booked
     path = f"/bookings/{reference}/reschedule"
     assert_error(post(client, path, {"token": "nope", "office": "frankenthal", "start": LATER}), 404, "not_found")
-    assert_error(post(client, "/bookings/FT-ZZZZZZ/reschedule",
-                      {"token": token, "office": "frankenthal", "start": LATER}), 404, "not_found")
+    assert_error(
+        post(client, "/bookings/FT-ZZZZZZ/reschedule", {"token": token, "office": "frankenthal", "start": LATER}),
+        404,
+        "not_found",
+    )
     assert_error(post(client, path, {"token": token, "office": "mannheim", "start": LATER}), 400, "unknown", "office")
-    assert_error(post(client, path, {"token": token, "office": "frankenthal", "start": PAST}),
-                 400, "invalid_time", "start")
-    assert_error(post(client, path, {"token": token, "office": "frankenthal", "start": "2026-12-02T10:00:00"}),
-                 400, "invalid", "start")
+    assert_error(
+        post(client, path, {"token": token, "office": "frankenthal", "start": PAST}), 400, "invalid_time", "start"
+    )
+    assert_error(
+        post(client, path, {"token": token, "office": "frankenthal", "start": "2026-12-02T10:00:00"}),
+        400,
+        "invalid",
+        "start",
+    )
     assert_error(post(client, path, {"token": token, "office": "frankenthal"}), 400, "invalid", "start")
     assert_error(post(client, path, b"{oops"), 400, "invalid")
     assert Appointment.objects.get(reference=reference).start == dt.datetime.fromisoformat(START)
@@ -657,16 +696,18 @@ def test_reschedule_rejects_bad_input(client, booked):
 def test_reschedule_after_the_hold_ran_out_is_410(client, booked, clock):
     reference, token = booked
     clock.now = NOW + dt.timedelta(minutes=61)
-    response = post(client, f"/bookings/{reference}/reschedule",
-                    {"token": token, "office": "frankenthal", "start": LATER})
+    response = post(
+        client, f"/bookings/{reference}/reschedule", {"token": token, "office": "frankenthal", "start": LATER}
+    )
     assert_error(response, 410, "expired")
 
 
 def test_reschedule_a_cancelled_booking_is_409(client, booked):
     reference, token = booked
     post(client, f"/bookings/{reference}/cancel", {"token": token})
-    response = post(client, f"/bookings/{reference}/reschedule",
-                    {"token": token, "office": "frankenthal", "start": LATER})
+    response = post(
+        client, f"/bookings/{reference}/reschedule", {"token": token, "office": "frankenthal", "start": LATER}
+    )
     assert_error(response, 409, "invalid_state")
 
 
@@ -719,7 +760,13 @@ def test_openapi_document_lists_every_path(client):
         "/api/v1/bookings/{reference}/reschedule": {"post"},
     } == {path: set(methods) for path, methods in paths.items()}
     assert set(paths["/api/v1/bookings"]["post"]["responses"]) >= {"201", "400", "409", "429"}
-    assert set(paths["/api/v1/bookings/{reference}/confirm"]["post"]["responses"]) >= {"200", "403", "404", "409", "410"}
+    assert set(paths["/api/v1/bookings/{reference}/confirm"]["post"]["responses"]) >= {
+        "200",
+        "403",
+        "404",
+        "409",
+        "410",
+    }
 
 
 def test_docs_are_served_without_third_party_requests(client):

@@ -1,4 +1,5 @@
 """The availability engine: which start times a citizen is offered, per office."""
+
 import datetime as dt
 
 import pytest
@@ -25,7 +26,9 @@ def starts(slots, office=None):
 
 
 def times(slots, office=None):
-    return [f"{s.start.astimezone(berlin(2026, 1, 1).tzinfo):%H:%M}" for s in slots if office is None or s.office == office]
+    return [
+        f"{s.start.astimezone(berlin(2026, 1, 1).tzinfo):%H:%M}" for s in slots if office is None or s.office == office
+    ]
 
 
 def test_free_day_offers_every_grid_start_that_fits(world):
@@ -53,7 +56,9 @@ def test_cooperation_rule_opens_the_partner_office(world):
 
 def test_cooperation_rule_limited_to_services_and_validity(world):
     """A rule for one service and from a date on does not open the office for others or earlier."""
-    rule = CooperationRule.objects.create(office=world.office_rp, administration=world.ft, valid_from=dt.date(2026, 12, 2))
+    rule = CooperationRule.objects.create(
+        office=world.office_rp, administration=world.ft, valid_from=dt.date(2026, 12, 2)
+    )
     rule.services.set([world.quick])
     week = find_slots(request=world.request(day=dt.date(2026, 12, 1), until=dt.date(2026, 12, 2)), now=NOW)
     rp_days = {s.start.date() for s in week if s.office == world.office_rp}
@@ -78,12 +83,16 @@ def test_cancelled_expired_and_stale_holds_do_not_block(world):
     c1, c2 = world.office_ft.counters.order_by("name")
     start = berlin(2026, 12, 1, 8, 0)
     world.occupy(world.office_ft, c1, start, 15, status=Status.CANCELLED)
-    stale = world.occupy(world.office_ft, c2, start, 15, status=Status.HELD, hold_expires_at=NOW - dt.timedelta(minutes=1))
+    stale = world.occupy(
+        world.office_ft, c2, start, 15, status=Status.HELD, hold_expires_at=NOW - dt.timedelta(minutes=1)
+    )
     assert times(find_slots(request=world.request(), now=NOW))[0] == "08:00"
     stale.status = Status.EXPIRED  # as the sweep (or the next booking on that counter) does
     stale.save()
     world.occupy(world.office_ft, c1, start, 15, status=Status.HELD, hold_expires_at=NOW + dt.timedelta(minutes=5))
-    world.occupy(world.office_ft, c2, start, 15, status=Status.UNCONFIRMED, hold_expires_at=NOW + dt.timedelta(minutes=50))
+    world.occupy(
+        world.office_ft, c2, start, 15, status=Status.UNCONFIRMED, hold_expires_at=NOW + dt.timedelta(minutes=50)
+    )
     assert times(find_slots(request=world.request(), now=NOW))[0] == "08:15"
 
 
@@ -129,20 +138,34 @@ def test_per_counter_hours_replace_the_office_hours(world):
 
 def test_closures_whole_day_partial_and_single_counter(world):
     c1, c2 = world.office_ft.counters.order_by("name")
-    Closure.objects.create(office=world.office_ft, start_date=dt.date(2026, 12, 2), end_date=dt.date(2026, 12, 2), reason="Betriebsausflug")
+    Closure.objects.create(
+        office=world.office_ft, start_date=dt.date(2026, 12, 2), end_date=dt.date(2026, 12, 2), reason="Betriebsausflug"
+    )
     assert find_slots(request=world.request(day=dt.date(2026, 12, 2)), now=NOW) == []
     Closure.objects.create(
-        office=world.office_ft, start_date=dt.date(2026, 12, 1), end_date=dt.date(2026, 12, 1),
-        start_time=dt.time(8, 30), end_time=dt.time(9, 30), reason="Personalversammlung",
+        office=world.office_ft,
+        start_date=dt.date(2026, 12, 1),
+        end_date=dt.date(2026, 12, 1),
+        start_time=dt.time(8, 30),
+        end_time=dt.time(9, 30),
+        reason="Personalversammlung",
     )
     assert times(find_slots(request=world.request(), now=NOW)) == ["08:00", "08:15", "09:30", "09:45"]
-    Closure.objects.create(office=world.office_ft, counter=c1, start_date=dt.date(2026, 12, 3), end_date=dt.date(2026, 12, 3), reason="Schulung")
+    Closure.objects.create(
+        office=world.office_ft,
+        counter=c1,
+        start_date=dt.date(2026, 12, 3),
+        end_date=dt.date(2026, 12, 3),
+        reason="Schulung",
+    )
     world.occupy(world.office_ft, c2, berlin(2026, 12, 3, 8), 120)
     assert find_slots(request=world.request(day=dt.date(2026, 12, 3)), now=NOW) == []
 
 
 @pytest.mark.parametrize(
-    "holiday", [dt.date(2026, 12, 25), dt.date(2027, 5, 27), dt.date(2027, 11, 1)], ids=["25.12.", "Fronleichnam", "Allerheiligen"]
+    "holiday",
+    [dt.date(2026, 12, 25), dt.date(2027, 5, 27), dt.date(2027, 11, 1)],
+    ids=["25.12.", "Fronleichnam", "Allerheiligen"],
 )
 def test_public_holidays_are_closed_unless_opened(world, holiday):
     """Rhineland-Palatinate holidays close the office; an administrator can still open on one."""
@@ -181,9 +204,13 @@ def test_bounded_number_of_queries_whatever_the_range(world, django_assert_num_q
     services, office services, hours, closures, holiday openings, services + their documents,
     municipalities)."""
     CooperationRule.objects.create(office=world.office_rp, administration=world.ft)
-    Closure.objects.create(office=world.office_ft, start_date=dt.date(2026, 12, 8), end_date=dt.date(2026, 12, 8), reason="x")
+    Closure.objects.create(
+        office=world.office_ft, start_date=dt.date(2026, 12, 8), end_date=dt.date(2026, 12, 8), reason="x"
+    )
     for day in range(1, 20):
-        world.occupy(world.office_ft, world.office_ft.counters.first(), berlin(2026, 12, 1, 8) + dt.timedelta(days=day), 15)
+        world.occupy(
+            world.office_ft, world.office_ft.counters.first(), berlin(2026, 12, 1, 8) + dt.timedelta(days=day), 15
+        )
     with django_assert_num_queries(14):
         one_day = find_slots(request=world.request(), now=NOW)
     with django_assert_num_queries(2):
@@ -232,7 +259,10 @@ class TestDaylightSaving:
         """08:00 after the change is 08:00 local time: 07:00 UTC in winter, 06:00 in summer.
         (29.3.2027 is Easter Monday, a holiday: the Tuesday is the first working day.)"""
         world = night_office
-        slots = find_slots(request=world.request(day=day), now=dt.datetime.combine(day - dt.timedelta(days=3), dt.time(7), tzinfo=NOW.tzinfo))
+        slots = find_slots(
+            request=world.request(day=day),
+            now=dt.datetime.combine(day - dt.timedelta(days=3), dt.time(7), tzinfo=NOW.tzinfo),
+        )
         first = slots[0].start.astimezone(dt.timezone.utc)
         assert (first.hour, first.minute) == (utc_hour, 0)
 
@@ -250,8 +280,14 @@ class TestDaylightSaving:
         slots = find_slots(request=world.request(day=day), now=now)
         assert times(slots) == ["08:15", "09:00", "09:45"]
         appointment = booking.book(
-            office=world.office_ft, start=slots[1].start, services=[world.quick], vehicles=1,
-            municipality=world.frankenthal_home, name="Frankenthalerin", email="f@example.org", privacy_consent=True,
+            office=world.office_ft,
+            start=slots[1].start,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            name="Frankenthalerin",
+            email="f@example.org",
+            privacy_consent=True,
             now=now,
         )
         assert appointment.start == berlin(day.year, day.month, day.day, 9, 0)
@@ -273,7 +309,9 @@ class TestLocalReserve:
 
     def partner_booking(self, world, start_hour, minute, counter):
         appointment = world.occupy(world.office_ft, counter, berlin(2026, 12, 10, start_hour, minute), 60)
-        Appointment.objects.filter(pk=appointment.pk).update(home_administration=world.rp, municipality=world.lambsheim_home)
+        Appointment.objects.filter(pk=appointment.pk).update(
+            home_administration=world.rp, municipality=world.lambsheim_home
+        )
 
     def test_partner_residents_get_only_the_open_share_until_release(self, reserve):
         world = reserve
@@ -286,8 +324,14 @@ class TestLocalReserve:
         assert len(find_slots(request=resident, now=NOW)) == 8, "counter 2 is free for Frankenthal residents"
         with pytest.raises(PortalError) as error:
             booking.book(
-                office=world.office_ft, start=berlin(2026, 12, 10, 8, 0), services=[world.quick], vehicles=1,
-                municipality=world.lambsheim_home, name="Lambsheimer", email="l@example.org", privacy_consent=True,
+                office=world.office_ft,
+                start=berlin(2026, 12, 10, 8, 0),
+                services=[world.quick],
+                vehicles=1,
+                municipality=world.lambsheim_home,
+                name="Lambsheimer",
+                email="l@example.org",
+                privacy_consent=True,
                 now=NOW,
             )
         assert error.value.code == "slot_taken"
@@ -302,8 +346,14 @@ class TestLocalReserve:
         partner = world.request(municipality=world.lambsheim_home, day=self.DAY, offices=[world.office_ft])
         assert len(find_slots(request=partner, now=NOW)) == 8
         appointment = booking.book(
-            office=world.office_ft, start=berlin(2026, 12, 10, 9, 0), services=[world.quick], vehicles=1,
-            municipality=world.lambsheim_home, name="Lambsheimer", email="l@example.org", privacy_consent=True,
+            office=world.office_ft,
+            start=berlin(2026, 12, 10, 9, 0),
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.lambsheim_home,
+            name="Lambsheimer",
+            email="l@example.org",
+            privacy_consent=True,
             now=NOW,
         )
         assert appointment.home_administration == world.rp
@@ -321,8 +371,14 @@ def test_occupied_times_from_the_compiled_query_are_those_the_orm_reads(world, s
     c1, c2 = world.office_ft.counters.order_by("name")
     day = berlin(2026, 12, 1, 8, 0)
     moved = world.occupy(world.office_ft, c1, day, 15)
-    world.occupy(world.office_ft, c1, day + dt.timedelta(minutes=30), 15, status=Status.HELD,
-                 hold_expires_at=NOW + dt.timedelta(minutes=5))
+    world.occupy(
+        world.office_ft,
+        c1,
+        day + dt.timedelta(minutes=30),
+        15,
+        status=Status.HELD,
+        hold_expires_at=NOW + dt.timedelta(minutes=5),
+    )
     world.occupy(world.office_ft, c2, day, 15, status=Status.HELD, hold_expires_at=NOW - dt.timedelta(minutes=1))
     recent = world.occupy(world.office_ft, c2, day + dt.timedelta(minutes=30), 15, status=Status.CANCELLED)
     old = world.occupy(world.office_ft, c2, day + dt.timedelta(minutes=60), 15, status=Status.CANCELLED)
@@ -332,9 +388,9 @@ def test_occupied_times_from_the_compiled_query_are_those_the_orm_reads(world, s
     args = ([c1.id, c2.id], berlin(2026, 12, 1, 0, 0), berlin(2026, 12, 2, 0, 0), NOW)
     kwargs = {"ignore": moved.pk if ignore else None, "online": online, "with_home": with_home}
     columns = ["counter_id", "start", "end"] + (["home_administration_id"] if with_home else [])
-    expected = sorted(engine._fetch(
-        engine._occupying(*args, ignore=kwargs["ignore"], online=online).values_list(*columns)
-    ))
+    expected = sorted(
+        engine._fetch(engine._occupying(*args, ignore=kwargs["ignore"], online=online).values_list(*columns))
+    )
     engine._compiled.clear()
     first = sorted(engine._occupied_rows(*args, **kwargs))
     again = sorted(engine._occupied_rows(*args, **kwargs))

@@ -1,4 +1,5 @@
 """The booking service: holds, double opt-in, confirm, cancel, reschedule, and no double booking."""
+
 import datetime as dt
 import importlib
 import threading
@@ -38,7 +39,11 @@ def book(world, start=START, services=None, vehicles=1, municipality=None, offic
 
 
 def opt_in_token(appointment):
-    return Notification.objects.filter(appointment=appointment, kind=Notification.Kind.OPT_IN).latest("id").payload["token"]
+    return (
+        Notification.objects.filter(appointment=appointment, kind=Notification.Kind.OPT_IN)
+        .latest("id")
+        .payload["token"]
+    )
 
 
 def overlaps_in_database():
@@ -59,14 +64,20 @@ class TestHoldSubmitConfirm:
     def test_hold_then_submit_then_confirm(self, world):
         """A hold keeps the slot for the citizen; submitting sends the opt-in; the link confirms."""
         hold, hold_token = booking.place_hold(
-            office=world.office_ft, start=START, services=[world.quick], vehicles=1,
-            municipality=world.frankenthal_home, now=NOW,
+            office=world.office_ft,
+            start=START,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            now=NOW,
         )
         assert hold.status == Status.HELD
         assert hold.hold_expires_at == NOW + dt.timedelta(minutes=10)
         assert hold.reference.startswith("FT-") and len(hold.reference) == 9
         assert hold.token_hash != hold_token and len(hold_token) >= 32
-        submitted = booking.submit_booking(appointment=hold, hold_token=hold_token, now=NOW + dt.timedelta(minutes=3), **CONTACT)
+        submitted = booking.submit_booking(
+            appointment=hold, hold_token=hold_token, now=NOW + dt.timedelta(minutes=3), **CONTACT
+        )
         assert submitted.status == Status.UNCONFIRMED
         assert submitted.hold_expires_at == NOW + dt.timedelta(minutes=63)
         token = opt_in_token(submitted)
@@ -83,7 +94,12 @@ class TestHoldSubmitConfirm:
 
     def test_double_submit_creates_no_second_booking_or_mail(self, world):
         hold, hold_token = booking.place_hold(
-            office=world.office_ft, start=START, services=[world.quick], vehicles=1, municipality=world.frankenthal_home, now=NOW
+            office=world.office_ft,
+            start=START,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            now=NOW,
         )
         booking.submit_booking(appointment=hold, hold_token=hold_token, now=NOW, **CONTACT)
         with pytest.raises(PortalError) as error:
@@ -94,7 +110,12 @@ class TestHoldSubmitConfirm:
 
     def test_expired_hold_cannot_be_submitted_and_frees_the_slot(self, world):
         hold, hold_token = booking.place_hold(
-            office=world.office_ft, start=START, services=[world.quick], vehicles=1, municipality=world.frankenthal_home, now=NOW
+            office=world.office_ft,
+            start=START,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            now=NOW,
         )
         later = NOW + dt.timedelta(minutes=11)
         with pytest.raises(PortalError) as error:
@@ -136,7 +157,9 @@ class TestWhichCounter:
 
     def test_stale_hold_on_the_counter_is_cleared_by_the_next_booking(self, world):
         c1, c2 = world.office_ft.counters.order_by("name")
-        stale = world.occupy(world.office_ft, c1, START, 15, status=Status.HELD, hold_expires_at=NOW - dt.timedelta(minutes=1))
+        stale = world.occupy(
+            world.office_ft, c1, START, 15, status=Status.HELD, hold_expires_at=NOW - dt.timedelta(minutes=1)
+        )
         world.occupy(world.office_ft, c2, START, 15)
         appointment = book(world)
         assert appointment.counter == c1
@@ -162,8 +185,13 @@ class TestWhichCounter:
                 world.occupy(world.office_ft, counter, berlin(2026, 12, day, 8, 0), 120)
         around = berlin(2026, 12, 2, 8, 0)
         alternatives = availability.nearest_slots(
-            office=world.office_ft, services=[world.quick], vehicles=1, municipality=world.frankenthal_home,
-            around=around, now=berlin(2026, 11, 29, 7, 0), count=5,
+            office=world.office_ft,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            around=around,
+            now=berlin(2026, 11, 29, 7, 0),
+            count=5,
         )
         whole = availability.find_slots(
             request=world.request(day=dt.date(2026, 11, 29), until=dt.date(2026, 12, 9)), now=berlin(2026, 11, 29, 7, 0)
@@ -212,7 +240,9 @@ class TestCancelAndReschedule:
     def test_reschedule_moves_in_place(self, world):
         appointment, token = self.confirmed(world)
         new_start = berlin(2026, 12, 2, 9, 0)
-        moved = booking.reschedule_booking(appointment=appointment, token=token, office=world.office_ft, start=new_start, now=NOW)
+        moved = booking.reschedule_booking(
+            appointment=appointment, token=token, office=world.office_ft, start=new_start, now=NOW
+        )
         assert moved.pk == appointment.pk and moved.reference == appointment.reference
         assert moved.start == new_start and moved.status == Status.CONFIRMED
         assert Notification.objects.filter(appointment=appointment, kind=Notification.Kind.RESCHEDULE).exists()
@@ -223,7 +253,11 @@ class TestCancelAndReschedule:
         world.occupy(world.office_ft, c2, START, 120)
         appointment, token = self.confirmed(world, services=[world.long])
         moved = booking.reschedule_booking(
-            appointment=appointment, token=token, office=world.office_ft, start=START + dt.timedelta(minutes=15), now=NOW
+            appointment=appointment,
+            token=token,
+            office=world.office_ft,
+            start=START + dt.timedelta(minutes=15),
+            now=NOW,
         )
         assert moved.counter == c1 and moved.start == START + dt.timedelta(minutes=15)
 
@@ -233,7 +267,9 @@ class TestCancelAndReschedule:
         for counter in world.office_ft.counters.all():
             world.occupy(world.office_ft, counter, target, 15)
         with pytest.raises(PortalError) as error:
-            booking.reschedule_booking(appointment=appointment, token=token, office=world.office_ft, start=target, now=NOW)
+            booking.reschedule_booking(
+                appointment=appointment, token=token, office=world.office_ft, start=target, now=NOW
+            )
         assert error.value.code == "slot_taken"
         assert Appointment.objects.get(pk=appointment.pk).start == START
 
@@ -330,16 +366,29 @@ class TestStaffBookings:
         """A clerk books a walk-in for the next grid time: no lead time, no opt-in, no e-mail."""
         now = berlin(2026, 12, 1, 8, 10)
         appointment, token = booking.book_in_office(
-            office=world.office_ft, start=berlin(2026, 12, 1, 8, 15), services=[world.quick], vehicles=1,
-            municipality=world.frankenthal_home, name="Max Mustermann", channel="counter", now=now,
+            office=world.office_ft,
+            start=berlin(2026, 12, 1, 8, 15),
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            name="Max Mustermann",
+            channel="counter",
+            now=now,
         )
         assert appointment.status == Status.CONFIRMED and appointment.channel == "counter"
         assert token is None and not Notification.objects.exists()
 
     def test_phone_booking_with_e_mail_gets_a_confirmation_and_reminder(self, world):
         appointment, token = booking.book_in_office(
-            office=world.office_ft, start=START, services=[world.quick], vehicles=1, municipality=world.frankenthal_home,
-            name="Max Mustermann", email="max@example.org", channel="phone", now=NOW,
+            office=world.office_ft,
+            start=START,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            name="Max Mustermann",
+            email="max@example.org",
+            channel="phone",
+            now=NOW,
         )
         kinds = set(Notification.objects.filter(appointment=appointment).values_list("kind", flat=True))
         assert kinds == {Notification.Kind.CONFIRMATION, Notification.Kind.REMINDER}
@@ -350,8 +399,14 @@ class TestStaffBookings:
             world.occupy(world.office_ft, counter, START, 15)
         with pytest.raises(PortalError) as error:
             booking.book_in_office(
-                office=world.office_ft, start=START, services=[world.quick], vehicles=1,
-                municipality=world.frankenthal_home, name="Max", channel="counter", now=NOW,
+                office=world.office_ft,
+                start=START,
+                services=[world.quick],
+                vehicles=1,
+                municipality=world.frankenthal_home,
+                name="Max",
+                channel="counter",
+                now=NOW,
             )
         assert error.value.code == "slot_taken"
 
@@ -366,7 +421,13 @@ class TestStaffBookings:
             book(world)
         assert error.value.code == "slot_taken"
         appointment, _ = booking.book_in_office(
-            office=world.office_ft, start=START, services=[world.quick], vehicles=1,
-            municipality=world.frankenthal_home, name="Max", channel="phone", now=NOW,
+            office=world.office_ft,
+            start=START,
+            services=[world.quick],
+            vehicles=1,
+            municipality=world.frankenthal_home,
+            name="Max",
+            channel="phone",
+            now=NOW,
         )
         assert appointment.counter == c2

@@ -4,6 +4,7 @@
 The clock stands at Tuesday, 1 December 2026, 07:30; Tuesday 8 December is an ordinary working day
 at Frankenthal (3 counters, 08:00–12:00). Persona: Anna, administrator (superuser), in the admin.
 """
+
 import datetime as dt
 import re
 
@@ -35,7 +36,7 @@ def office_url(office):
 def capacity_row(response, day: dt.date) -> str:
     """The text of the capacity table's row for `day`."""
     html = response.content.decode()
-    table = html[html.index('id="capacity"'):]
+    table = html[html.index('id="capacity"') :]
     for row in re.findall(r"<tr\b.*?</tr>", table, flags=re.S):
         cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
         if f"{day:%m/%d/%Y}" in cells:
@@ -74,8 +75,16 @@ def test_the_preview_shows_a_closure_before_it_is_saved(anna, demo):
     url = office_url(demo.frankenthal)
     data = page_form_data(anna.get(url))
     del data["_save"]
-    add_inline_row(data, "closures", start_date="2026-12-08", end_date="2026-12-08", reason="Betriebsausflug",
-                   start_time="", end_time="", counter="")
+    add_inline_row(
+        data,
+        "closures",
+        start_date="2026-12-08",
+        end_date="2026-12-08",
+        reason="Betriebsausflug",
+        start_time="",
+        end_time="",
+        counter="",
+    )
     data["_preview_capacity"] = "Preview capacity"
 
     response = anna.post(url, data)
@@ -118,8 +127,16 @@ def test_a_preview_with_invalid_rows_asks_to_correct_them(anna, demo):
     url = office_url(demo.frankenthal)
     data = page_form_data(anna.get(url))
     del data["_save"]
-    add_inline_row(data, "closures", start_date="2026-12-09", end_date="2026-12-08", reason="falsch",
-                   start_time="", end_time="", counter="")
+    add_inline_row(
+        data,
+        "closures",
+        start_date="2026-12-09",
+        end_date="2026-12-08",
+        reason="falsch",
+        start_time="",
+        end_time="",
+        counter="",
+    )
     data["_preview_capacity"] = "Preview capacity"
 
     response = anna.post(url, data)
@@ -140,8 +157,16 @@ def test_office_capacity_of_a_closed_day_is_zero(demo):
 def test_saving_a_closure_that_hits_bookings_points_to_the_staff_area(anna, demo):
     walk_in(demo, start=berlin(2026, 12, 8, 9, 0))
     url = office_url(demo.frankenthal)
-    data = add_inline_row(page_form_data(anna.get(url)), "closures", start_date="2026-12-08", end_date="2026-12-08",
-                          reason="Betriebsausflug", start_time="", end_time="", counter="")
+    data = add_inline_row(
+        page_form_data(anna.get(url)),
+        "closures",
+        start_date="2026-12-08",
+        end_date="2026-12-08",
+        reason="Betriebsausflug",
+        start_time="",
+        end_time="",
+        counter="",
+    )
 
     response = anna.post(url, data, follow=True)
 

@@ -7,6 +7,7 @@ their own office only) and the demo administrator (a superuser). The pages' cloc
 Tuesday, 1 December 2026, 07:30 in Berlin; the Frankenthal office works 08:00–12:00 that day.
 Clients ask for English pages, so that the assertions do not depend on the German translation.
 """
+
 from __future__ import annotations
 
 import csv
@@ -29,6 +30,7 @@ from tests.conftest import berlin
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def office_urls(office, appointment) -> list[tuple[str, str, dict]]:
     """Every page and action of the workspace that concerns this office or this booking."""
     day = DAY.isoformat()
@@ -39,15 +41,30 @@ def office_urls(office, appointment) -> list[tuple[str, str, dict]]:
         ("get", reverse("clerk:schedule", args=[office.slug, day]) + "?print=1", {}),
         ("get", reverse("clerk:schedule_fragment", args=[office.slug, day]), {}),
         ("get", reverse("clerk:export_csv", args=[office.slug, day]), {}),
-        ("post", reverse("clerk:walk_in", args=[office.slug, day]), {
-            "service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "time": "10:00",
-            "name": "Intruder", "channel": "counter",
-        }),
+        (
+            "post",
+            reverse("clerk:walk_in", args=[office.slug, day]),
+            {
+                "service": "umschreibung",
+                "vehicles": "1",
+                "municipality": "frankenthal-pfalz",
+                "time": "10:00",
+                "name": "Intruder",
+                "channel": "counter",
+            },
+        ),
         ("get", reverse("clerk:block", args=[office.slug]), {}),
-        ("post", reverse("clerk:block", args=[office.slug]), {
-            "counter": str(appointment.counter_id), "day": day, "start_time": "08:00", "end_time": "12:00",
-            "reason": "Intruder",
-        }),
+        (
+            "post",
+            reverse("clerk:block", args=[office.slug]),
+            {
+                "counter": str(appointment.counter_id),
+                "day": day,
+                "start_time": "08:00",
+                "end_time": "12:00",
+                "reason": "Intruder",
+            },
+        ),
         ("get", reverse("clerk:closures", args=[office.slug]), {}),
         ("post", reverse("clerk:closure_relocate", args=[office.slug, closure_id]), {}),
         ("get", reverse("clerk:appointment", args=[appointment.reference]), {}),
@@ -67,6 +84,7 @@ def call(client, method, url, data):
 
 # --- login and scope -----------------------------------------------------------------------------
 
+
 def test_demo_clerk_logs_in_with_the_login_form_and_lands_on_todays_schedule(desk):
     """The login page is ours (/mitarbeiter/anmelden/), and after it the clerk's office today."""
     browser = Client(HTTP_ACCEPT_LANGUAGE="en")
@@ -74,8 +92,9 @@ def test_demo_clerk_logs_in_with_the_login_form_and_lands_on_todays_schedule(des
     assert page.status_code == 200
     assert 'for="id_username"' in page.content.decode() and 'for="id_password"' in page.content.decode()
 
-    response = browser.post(reverse("clerk:login"), {"username": "clerk-frankenthal", "password": DEMO_CLERK_PASSWORD},
-                            follow=True)
+    response = browser.post(
+        reverse("clerk:login"), {"username": "clerk-frankenthal", "password": DEMO_CLERK_PASSWORD}, follow=True
+    )
 
     assert response.redirect_chain[-1][0] == schedule_url(desk.demo.frankenthal)
     assert response.status_code == 200
@@ -112,14 +131,18 @@ def test_anonymous_visitors_are_sent_to_the_login_page(desk):
 
 
 @pytest.mark.parametrize(
-    "intruder, office_slug",
-    [("schifferstadt_clerk", "frankenthal"), ("frankenthal_clerk", "schifferstadt")],
+    "intruder, office_slug", [("schifferstadt_clerk", "frankenthal"), ("frankenthal_clerk", "schifferstadt")]
 )
 def test_a_clerk_gets_no_page_and_no_action_of_the_other_office(desk, intruder, office_slug):
     """Every URL of the other office answers 403 or 404 and changes nothing."""
     office = getattr(desk.demo, office_slug)
-    appointment = walk_in(desk.demo, office=office, municipality=desk.demo.lambsheim_citizen_home
-                          if office_slug == "schifferstadt" else desk.demo.frankenthal_citizen_home)
+    appointment = walk_in(
+        desk.demo,
+        office=office,
+        municipality=desk.demo.lambsheim_citizen_home
+        if office_slug == "schifferstadt"
+        else desk.demo.frankenthal_citizen_home,
+    )
     desk.clock.now = berlin(2026, 12, 1, 9, 30)  # check-in and no-show would be allowed by time
     client = getattr(desk, intruder)
     appointments_before = Appointment.objects.count()
@@ -170,7 +193,10 @@ def test_staff_without_an_office_are_told_so(desk):
 def test_offices_for_is_the_one_scope_rule(desk):
     User = get_user_model()
     assert list(clerk.offices_for(User.objects.get(username="clerk-frankenthal"))) == [desk.demo.frankenthal]
-    assert set(clerk.offices_for(User.objects.get(username="admin"))) == {desk.demo.frankenthal, desk.demo.schifferstadt}
+    assert set(clerk.offices_for(User.objects.get(username="admin"))) == {
+        desk.demo.frankenthal,
+        desk.demo.schifferstadt,
+    }
     inactive = User.objects.get(username="clerk-schifferstadt")
     inactive.is_active = False
     assert not clerk.offices_for(inactive).exists()
@@ -178,11 +204,13 @@ def test_offices_for_is_the_one_scope_rule(desk):
 
 # --- the day schedule ----------------------------------------------------------------------------
 
+
 def test_schedule_shows_every_counter_with_bookings_gaps_and_details(desk):
     demo = desk.demo
     first = walk_in(demo, start=berlin(2026, 12, 1, 9, 0), name="Erika Mustermann", vehicles=2, channel="phone")
-    clerk.set_note(appointment=first, user=get_user_model().objects.get(username="admin"),
-                   note="Bringt Vollmacht mit", now=NOW)
+    clerk.set_note(
+        appointment=first, user=get_user_model().objects.get(username="admin"), note="Bringt Vollmacht mit", now=NOW
+    )
 
     response = desk.frankenthal_clerk.get(schedule_url(demo.frankenthal))
 
@@ -213,7 +241,7 @@ def test_schedule_refreshes_itself_with_our_own_script_and_works_without_it(desk
     fragment_url = reverse("clerk:schedule_fragment", args=["frankenthal", DAY.isoformat()])
     assert f'data-refresh-url="{fragment_url}"' in html
     scripts = re.findall(r"<script\b[^>]*>", html)
-    assert scripts and all(" src=\"/static/" in tag and " defer" in tag for tag in scripts)
+    assert scripts and all(' src="/static/' in tag and " defer" in tag for tag in scripts)
     assert not re.search(r"<script\b[^>]*>\s*[^<\s]", html), "no inline script"
     assert " style=" not in html, "no inline styles"
     assert not re.search(r'(src|href)="(https?:)?//', html), "nothing from another host"
@@ -227,8 +255,12 @@ def test_schedule_refreshes_itself_with_our_own_script_and_works_without_it(desk
 def test_schedule_shows_a_blank_name_once_personal_data_is_erased(desk):
     """The name and the clerks' note (which may name people) go with the retention period."""
     appointment = walk_in(desk.demo, start=berlin(2026, 12, 1, 9, 0), name="Erika Mustermann")
-    clerk.set_note(appointment=appointment, user=get_user_model().objects.get(username="admin"),
-                   note="Vollmacht von Hans Mustermann", now=NOW)
+    clerk.set_note(
+        appointment=appointment,
+        user=get_user_model().objects.get(username="admin"),
+        note="Vollmacht von Hans Mustermann",
+        now=NOW,
+    )
     retention.erase_personal_data(now=NOW + dt.timedelta(days=30))
 
     page = text(desk.frankenthal_clerk.get(schedule_url(desk.demo.frankenthal)))
@@ -262,12 +294,22 @@ def test_print_view_lists_the_day_without_forms_or_navigation(desk):
 def test_csv_export_for_german_excel(desk):
     """UTF-8 with BOM, semicolons, one row per booking in time order; formulas are defused."""
     demo = desk.demo
-    later = walk_in(demo, start=berlin(2026, 12, 1, 10, 0), name="Eve Formula",
-                    municipality=demo.lambsheim_citizen_home, channel="phone")
+    later = walk_in(
+        demo,
+        start=berlin(2026, 12, 1, 10, 0),
+        name="Eve Formula",
+        municipality=demo.lambsheim_citizen_home,
+        channel="phone",
+    )
     # The name rule refuses such a name today; one stored before it (or typed into the admin) is
     # still defused in the export.
-    Appointment.objects.filter(pk=later.pk).update(name="=HYPERLINK(\"http://evil\")")
-    first = walk_in(demo, start=berlin(2026, 12, 1, 8, 0), name="Jürgen Weiß", services=[demo.umschreibung, demo.ausserbetriebsetzung])
+    Appointment.objects.filter(pk=later.pk).update(name='=HYPERLINK("http://evil")')
+    first = walk_in(
+        demo,
+        start=berlin(2026, 12, 1, 8, 0),
+        name="Jürgen Weiß",
+        services=[demo.umschreibung, demo.ausserbetriebsetzung],
+    )
     walk_in(demo, office=demo.schifferstadt, start=berlin(2026, 12, 1, 8, 0), name="Other Office")
 
     response = desk.frankenthal_clerk.get(reverse("clerk:export_csv", args=["frankenthal", DAY.isoformat()]))
@@ -278,28 +320,57 @@ def test_csv_export_for_german_excel(desk):
     raw = response.content
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["Time", "End", "Counter", "Reference", "Services", "Vehicles", "Name", "Status", "Channel",
-                       "Home administration"]
-    assert rows[1] == ["08:00", "08:20", first.counter.name, first.reference, "Change of keeper, Deregistration", "1",
-                       "Jürgen Weiß", "confirmed", "at the counter", "Stadtverwaltung Frankenthal (Pfalz)"]
+    assert rows[0] == [
+        "Time",
+        "End",
+        "Counter",
+        "Reference",
+        "Services",
+        "Vehicles",
+        "Name",
+        "Status",
+        "Channel",
+        "Home administration",
+    ]
+    assert rows[1] == [
+        "08:00",
+        "08:20",
+        first.counter.name,
+        first.reference,
+        "Change of keeper, Deregistration",
+        "1",
+        "Jürgen Weiß",
+        "confirmed",
+        "at the counter",
+        "Stadtverwaltung Frankenthal (Pfalz)",
+    ]
     assert rows[2][:4] == ["10:00", "10:15", later.counter.name, later.reference]
-    assert rows[2][6] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[2][6] == '\'=HYPERLINK("http://evil")'
     assert rows[2][8:] == ["by phone", "Kreisverwaltung Rhein-Pfalz-Kreis"]
     assert len(rows) == 3  # nothing of Schifferstadt
 
 
 # --- finding a booking, check-in and outcome ------------------------------------------------------
 
-@pytest.mark.parametrize("typed", [
-    "{ref}", "{lower}", "  {lower}  ", "{nodash}", "{spaced}",
-    # what a hand scanner types when it reads the QR code
-    "https://kfz-zulassung-vorderpfalz.example/mitarbeiter/checkin/{ref}/",
-])
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{ref}",
+        "{lower}",
+        "  {lower}  ",
+        "{nodash}",
+        "{spaced}",
+        # what a hand scanner types when it reads the QR code
+        "https://kfz-zulassung-vorderpfalz.example/mitarbeiter/checkin/{ref}/",
+    ],
+)
 def test_find_a_booking_by_reference_in_any_case(desk, typed):
     appointment = walk_in(desk.demo)
     ref = appointment.reference
-    query = typed.format(ref=ref, lower=ref.lower(), nodash=ref.replace("-", "").lower(),
-                         spaced=ref.replace("-", " - ").lower())
+    query = typed.format(
+        ref=ref, lower=ref.lower(), nodash=ref.replace("-", "").lower(), spaced=ref.replace("-", " - ").lower()
+    )
 
     response = desk.frankenthal_clerk.get(reverse("clerk:search"), {"reference": query})
 
@@ -349,7 +420,8 @@ def test_check_in_by_reference_then_complete(desk):
     assert appointment.status == Status.COMPLETED
     events = list(appointment.events.order_by("at", "id"))
     assert [(e.from_status, e.to_status) for e in events] == [
-        (Status.CONFIRMED, Status.CHECKED_IN), (Status.CHECKED_IN, Status.COMPLETED)
+        (Status.CONFIRMED, Status.CHECKED_IN),
+        (Status.CHECKED_IN, Status.COMPLETED),
     ]
     assert all(e.user.username == "clerk-frankenthal" and e.at == NOW for e in events)
     history = text(client.get(reverse("clerk:appointment", args=[appointment.reference])))
@@ -359,7 +431,10 @@ def test_check_in_by_reference_then_complete(desk):
 def test_check_in_from_the_schedule_returns_to_the_schedule(desk):
     appointment = walk_in(desk.demo)
     url = schedule_url(desk.demo.frankenthal)
-    assert reverse("clerk:act", args=[appointment.reference, "checkin"]) in desk.frankenthal_clerk.get(url).content.decode()
+    assert (
+        reverse("clerk:act", args=[appointment.reference, "checkin"])
+        in desk.frankenthal_clerk.get(url).content.decode()
+    )
 
     response = desk.frankenthal_clerk.post(reverse("clerk:act", args=[appointment.reference, "checkin"]), {"next": url})
 
@@ -474,9 +549,16 @@ def test_an_unknown_action_is_a_404(desk):
 def test_the_service_functions_raise_codes(desk):
     """The same rules without HTTP: codes the API or another front end can rely on."""
     User = get_user_model()
-    ft_clerk, rp_clerk = User.objects.get(username="clerk-frankenthal"), User.objects.get(username="clerk-schifferstadt")
+    ft_clerk, rp_clerk = (
+        User.objects.get(username="clerk-frankenthal"),
+        User.objects.get(username="clerk-schifferstadt"),
+    )
     appointment = walk_in(desk.demo, start=berlin(2026, 12, 1, 9, 0))
-    for function, code in ((clerk.check_in, "forbidden"), (clerk.mark_no_show, "forbidden"), (clerk.undo_last, "forbidden")):
+    for function, code in (
+        (clerk.check_in, "forbidden"),
+        (clerk.mark_no_show, "forbidden"),
+        (clerk.undo_last, "forbidden"),
+    ):
         with pytest.raises(clerk.ClerkError) as error:
             function(appointment=appointment, user=rp_clerk, now=NOW)
         assert error.value.code == code
@@ -518,10 +600,18 @@ def test_the_note_is_kept_and_its_change_recorded(desk):
 
 # --- walk-ins and phone bookings -------------------------------------------------------------------
 
+
 def walk_in_form(**overrides) -> dict:
     return {
-        "service": ["umschreibung"], "vehicles": "1", "municipality": "frankenthal-pfalz", "time": "09:00",
-        "name": "Max Mustermann", "email": "", "phone": "06233 1234", "channel": "counter", "language": "de",
+        "service": ["umschreibung"],
+        "vehicles": "1",
+        "municipality": "frankenthal-pfalz",
+        "time": "09:00",
+        "name": "Max Mustermann",
+        "email": "",
+        "phone": "06233 1234",
+        "channel": "counter",
+        "language": "de",
         **overrides,
     }
 
@@ -567,17 +657,20 @@ def test_walk_in_cannot_take_time_already_booked(desk):
     assert Appointment.objects.filter(start=berlin(2026, 12, 1, 9, 0)).count() == 3
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"service": []}, "service"),
-    ({"time": "25:00"}, "time"),
-    ({"time": "09:03"}, "time"),  # off the 5-minute grid
-    ({"time": "13:00"}, "time"),  # the office is closed
-    ({"name": ""}, "name"),
-    ({"email": "not-an-address"}, "email"),
-    ({"municipality": "ludwigshafen"}, "municipality"),
-    ({"channel": "online"}, "channel"),
-    ({"vehicles": "0"}, "vehicles"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"service": []}, "service"),
+        ({"time": "25:00"}, "time"),
+        ({"time": "09:03"}, "time"),  # off the 5-minute grid
+        ({"time": "13:00"}, "time"),  # the office is closed
+        ({"name": ""}, "name"),
+        ({"email": "not-an-address"}, "email"),
+        ({"municipality": "ludwigshafen"}, "municipality"),
+        ({"channel": "online"}, "channel"),
+        ({"vehicles": "0"}, "vehicles"),
+    ],
+)
 def test_walk_in_with_bad_input_shows_the_form_again(desk, overrides, field):
     url = reverse("clerk:walk_in", args=["frankenthal", DAY.isoformat()])
 
@@ -608,8 +701,12 @@ def test_internal_contingent_is_not_offered_online_but_the_walk_in_form_books_it
     for _ in range(2):  # Schalter 1 and 2
         walk_in(demo, start=start)
     request = availability.SlotRequest(
-        services=(demo.umschreibung,), vehicles=1, municipality=demo.frankenthal_citizen_home,
-        date_from=start.date(), date_to=start.date(), offices=(demo.frankenthal,),
+        services=(demo.umschreibung,),
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        date_from=start.date(),
+        date_to=start.date(),
+        offices=(demo.frankenthal,),
     )
     assert start not in [s.start for s in availability.find_slots(request=request, now=NOW)]
     page = desk.frankenthal_clerk.get(schedule_url(demo.frankenthal, start.date()))
@@ -633,6 +730,7 @@ def test_an_office_lead_membership_is_one_per_user_and_office(desk):
 
 # --- the QR code of the confirmation e-mail --------------------------------------------------------
 
+
 def png_modules(png: bytes, *, scale: int, border: int) -> list[list[int]]:
     """The dark (1) and light (0) modules of a 1-bit greyscale PNG QR code, read at each module's centre."""
     import struct
@@ -641,9 +739,9 @@ def png_modules(png: bytes, *, scale: int, border: int) -> list[list[int]]:
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     pos, chunks = 8, {}
     while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos:pos + 4])
-        kind = png[pos + 4:pos + 8]
-        chunks[kind] = chunks.get(kind, b"") + png[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind = png[pos + 4 : pos + 8]
+        chunks[kind] = chunks.get(kind, b"") + png[pos + 8 : pos + 8 + length]
         pos += 12 + length
     width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
     assert (depth, colour) == (1, 0)
@@ -651,7 +749,7 @@ def png_modules(png: bytes, *, scale: int, border: int) -> list[list[int]]:
     stride = (width + 7) // 8
     rows, previous = [], bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             left, up = (line[x - 1] if x else 0), previous[x]
             upleft = previous[x - 1] if x else 0
@@ -669,8 +767,10 @@ def png_modules(png: bytes, *, scale: int, border: int) -> list[list[int]]:
         previous = line
     size = width // scale - 2 * border
     pixel = lambda x, y: (rows[y][x // 8] >> (7 - x % 8)) & 1  # noqa: E731 - 1 is white
-    return [[1 - pixel((border + c) * scale + scale // 2, (border + r) * scale + scale // 2) for c in range(size)]
-            for r in range(size)]
+    return [
+        [1 - pixel((border + c) * scale + scale // 2, (border + r) * scale + scale // 2) for c in range(size)]
+        for r in range(size)
+    ]
 
 
 def test_confirmation_e_mail_carries_the_check_in_qr_code_inline(desk, settings):
@@ -700,7 +800,10 @@ def test_confirmation_e_mail_carries_the_check_in_qr_code_inline(desk, settings)
 
     expected_url = "https://termine.example" + reverse("clerk:checkin", args=[appointment.reference])
     expected = [[1 if dark else 0 for dark in row] for row in segno.make(expected_url, error="m").matrix]
-    assert png_modules(image.get_payload(decode=True), scale=notifications.QR_SCALE, border=notifications.QR_BORDER) == expected
+    assert (
+        png_modules(image.get_payload(decode=True), scale=notifications.QR_SCALE, border=notifications.QR_BORDER)
+        == expected
+    )
 
 
 def test_the_qr_link_opens_the_booking_with_its_check_in_button(desk, settings):
@@ -726,6 +829,7 @@ def test_the_qr_link_opens_the_booking_with_its_check_in_button(desk, settings):
 
 # --- the whole day -------------------------------------------------------------------------------
 
+
 def test_the_frankenthal_demo_clerks_day(desk):
     """With the demo data, the Frankenthal demo clerk logs in with the login form, sees today's
     schedule, checks a citizen in who booked online, completes the case, books a walk-in, blocks a
@@ -736,9 +840,15 @@ def test_the_frankenthal_demo_clerks_day(desk):
     demo = desk.demo
     yesterday = NOW - dt.timedelta(days=1)
     citizen = booking.book(
-        office=demo.frankenthal, start=berlin(2026, 12, 1, 9, 0), services=[demo.umschreibung], vehicles=1,
-        municipality=demo.lambsheim_citizen_home, name="Erika Mustermann", email="erika@example.org",
-        privacy_consent=True, now=yesterday,
+        office=demo.frankenthal,
+        start=berlin(2026, 12, 1, 9, 0),
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.lambsheim_citizen_home,
+        name="Erika Mustermann",
+        email="erika@example.org",
+        privacy_consent=True,
+        now=yesterday,
     )
     opt_in = Notification.objects.get(appointment=citizen, kind=Notification.Kind.OPT_IN)
     booking.confirm_booking(appointment=citizen, token=opt_in.payload["token"], now=yesterday + dt.timedelta(minutes=5))
@@ -759,18 +869,32 @@ def test_the_frankenthal_demo_clerks_day(desk):
     citizen.refresh_from_db()
     assert citizen.status == Status.COMPLETED
 
-    booked = browser.post(reverse("clerk:walk_in", args=["frankenthal", DAY.isoformat()]), {
-        "service": ["ausserbetriebsetzung"], "vehicles": "1", "municipality": "frankenthal-pfalz", "time": "09:30",
-        "name": "Walk-in Kunde", "channel": "counter",
-    }, follow=True)
+    booked = browser.post(
+        reverse("clerk:walk_in", args=["frankenthal", DAY.isoformat()]),
+        {
+            "service": ["ausserbetriebsetzung"],
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "time": "09:30",
+            "name": "Walk-in Kunde",
+            "channel": "counter",
+        },
+        follow=True,
+    )
     walk_in_booking = Appointment.objects.get(name="Walk-in Kunde")
     assert walk_in_booking.status == Status.CONFIRMED and walk_in_booking.reference in text(booked)
 
     counter = Counter.objects.get(office=demo.frankenthal, name="Schalter 2")
-    blocked = browser.post(reverse("clerk:block", args=["frankenthal"]), {
-        "counter": str(counter.pk), "day": DAY.isoformat(), "start_time": "10:00", "end_time": "11:00",
-        "reason": "Schulung",
-    })
+    blocked = browser.post(
+        reverse("clerk:block", args=["frankenthal"]),
+        {
+            "counter": str(counter.pk),
+            "day": DAY.isoformat(),
+            "start_time": "10:00",
+            "end_time": "11:00",
+            "reason": "Schulung",
+        },
+    )
     assert blocked.status_code == 200 and counter.closures.filter(reason="Schulung").exists()
     assert "Blocked: Schulung" in text(browser.get(schedule_url(demo.frankenthal, DAY)))
 

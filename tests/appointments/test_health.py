@@ -1,6 +1,7 @@
 """/healthz (the load balancer's: can this process serve?) and /healthz/full (the monitor's: is the
 whole installation well?), in every state: all up, broker down or hanging, sweep stale or never
 run, a failed mail, an overdue mail, and a database that refuses or never answers."""
+
 import datetime as dt
 import os
 import socket

@@ -5,6 +5,7 @@ of an office-day unconfirmed; API bookings must be confirmed sooner; rate limits
 The clock stands at Tuesday, 1 December 2026, 07:00 in Berlin; the bookings go to Thursday, 3 December
 at Frankenthal (three counters).
 """
+
 import datetime as dt
 import json
 
@@ -43,11 +44,18 @@ def fresh_counters():
 def api_booking(email, start=START, address="203.0.113.7", office="frankenthal"):
     return Client(REMOTE_ADDR=address).post(
         "/api/v1/bookings",
-        json.dumps({
-            "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-            "office": office, "start": start.isoformat(), "name": "Erika Mustermann",
-            "email": email, "privacy_consent": True,
-        }),
+        json.dumps(
+            {
+                "services": ["umschreibung"],
+                "vehicles": 1,
+                "municipality": "frankenthal-pfalz",
+                "office": office,
+                "start": start.isoformat(),
+                "name": "Erika Mustermann",
+                "email": email,
+                "privacy_consent": True,
+            }
+        ),
         content_type="application/json",
     )
 
@@ -149,7 +157,9 @@ def test_holds_on_the_pages_count_against_the_address_too(demo, clock, settings)
     """Three browser sessions from one address: the third hold is refused with a clear message."""
     settings.HOARD_MAX_PER_ADDRESS = 2
     for number in range(2):
-        response = Client(REMOTE_ADDR="203.0.113.7").post("/termin/reservieren/", {**DATA, "start": slot(number).isoformat()})
+        response = Client(REMOTE_ADDR="203.0.113.7").post(
+            "/termin/reservieren/", {**DATA, "start": slot(number).isoformat()}
+        )
         assert response.status_code == 302
     response = Client(REMOTE_ADDR="203.0.113.7").post("/termin/reservieren/", {**DATA, "start": slot(2).isoformat()})
     assert response.status_code == 429
@@ -230,9 +240,15 @@ def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, sett
         try:
             barrier.wait()
             booking.book(
-                office=demo.frankenthal, start=slot(number), services=[demo.umschreibung], vehicles=1,
-                municipality=demo.frankenthal_citizen_home, name="Erika Mustermann",
-                email=f"racer{number}@example.org", privacy_consent=True, now=now,
+                office=demo.frankenthal,
+                start=slot(number),
+                services=[demo.umschreibung],
+                vehicles=1,
+                municipality=demo.frankenthal_citizen_home,
+                name="Erika Mustermann",
+                email=f"racer{number}@example.org",
+                privacy_consent=True,
+                now=now,
                 client=BudgetClient.of_address(f"198.51.100.{number + 1}"),
             )
             outcomes.append("booked")

@@ -1,6 +1,7 @@
 """The information pages every public portal needs, linked from the footer of every citizen page:
 the accessibility statement, the booking in easy language, the legal notice and the privacy notice.
 Both languages; German is the default."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 CANCELLED_SLOT_DELAY_MINUTES (a seller cannot move a booking away for a waiting buyer), staff can
 book it at once; moving to the booking's own time is refused. The clock stands at Tuesday,
 1 December 2026, 07:00 in Berlin; every Frankenthal counter (three) is booked at Thursday 09:00."""
+
 import datetime as dt
 import json
 
@@ -29,9 +30,15 @@ def delay_on(settings):
 
 def book(demo, email, start=START, now=None):
     return booking.book(
-        office=demo.frankenthal, start=start, services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Erika Mustermann", email=email,
-        privacy_consent=True, now=now or berlin(2026, 12, 1, 7, 0),
+        office=demo.frankenthal,
+        start=start,
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Erika Mustermann",
+        email=email,
+        privacy_consent=True,
+        now=now or berlin(2026, 12, 1, 7, 0),
     )
 
 
@@ -50,8 +57,12 @@ def full_hour(demo, clock):
 
 def offered(demo, now):
     request = availability.SlotRequest(
-        services=(demo.umschreibung,), vehicles=1, municipality=demo.frankenthal_citizen_home,
-        date_from=START.date(), date_to=START.date(), offices=(demo.frankenthal,),
+        services=(demo.umschreibung,),
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        date_from=START.date(),
+        date_to=START.date(),
+        offices=(demo.frankenthal,),
     )
     return [slot.start for slot in availability.find_slots(request=request, now=now)]
 
@@ -75,10 +86,22 @@ def test_a_time_moved_away_from_comes_back_online_only_after_the_delay(demo, clo
     with pytest.raises(PortalError) as error:
         book(demo, "buyer@example.org", now=clock.now)
     assert error.value.code == "slot_taken"
-    api_buyer = Client().post("/api/v1/bookings", json.dumps({
-        "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": "frankenthal",
-        "start": START.isoformat(), "name": "Max Mustermann", "email": "buyer@example.org", "privacy_consent": True,
-    }), content_type="application/json")
+    api_buyer = Client().post(
+        "/api/v1/bookings",
+        json.dumps(
+            {
+                "services": ["umschreibung"],
+                "vehicles": 1,
+                "municipality": "frankenthal-pfalz",
+                "office": "frankenthal",
+                "start": START.isoformat(),
+                "name": "Max Mustermann",
+                "email": "buyer@example.org",
+                "privacy_consent": True,
+            }
+        ),
+        content_type="application/json",
+    )
     assert api_buyer.status_code == 409 and api_buyer.json()["code"] == "slot_taken"
 
     clock.shift(dt.timedelta(minutes=15))
@@ -92,8 +115,14 @@ def test_staff_can_book_a_time_moved_away_from_at_once(demo, clock, full_hour):
         appointment=seller, token=token_of(seller), office=demo.frankenthal, start=ELSEWHERE, now=clock.now
     )
     appointment, _token = booking.book_in_office(
-        office=demo.frankenthal, start=START, services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Walk-in", channel="phone", now=clock.now,
+        office=demo.frankenthal,
+        start=START,
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Walk-in",
+        channel="phone",
+        now=clock.now,
     )
     assert appointment.status == Status.CONFIRMED
 
@@ -102,8 +131,14 @@ def test_a_move_through_the_pages_delays_the_old_time_too(demo, clock, full_hour
     seller = full_hour[0]
     response = Client().post(
         reverse("appointments:reschedule", args=[seller.reference]) + f"?token={token_of(seller)}",
-        {"token": token_of(seller), "service": "umschreibung", "vehicles": "1",
-         "municipality": "frankenthal-pfalz", "office": "frankenthal", "start": ELSEWHERE.isoformat()},
+        {
+            "token": token_of(seller),
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "office": "frankenthal",
+            "start": ELSEWHERE.isoformat(),
+        },
     )
     assert response.status_code == 302, response.content
     assert Appointment.objects.get(pk=seller.pk).start == ELSEWHERE
@@ -126,15 +161,27 @@ def test_moving_to_the_own_time_is_refused(demo, clock, full_hour):
 
     page = Client(HTTP_ACCEPT_LANGUAGE="en").post(
         reverse("appointments:reschedule", args=[seller.reference]) + f"?token={token_of(seller)}",
-        {"token": token_of(seller), "service": "umschreibung", "vehicles": "1",
-         "municipality": "frankenthal-pfalz", "office": "frankenthal", "start": START.isoformat()},
+        {
+            "token": token_of(seller),
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "office": "frankenthal",
+            "start": START.isoformat(),
+        },
     )
     assert page.status_code == 400
     assert "already at this time" in page.content.decode()
     german = Client().post(
         reverse("appointments:reschedule", args=[seller.reference]) + f"?token={token_of(seller)}",
-        {"token": token_of(seller), "service": "umschreibung", "vehicles": "1",
-         "municipality": "frankenthal-pfalz", "office": "frankenthal", "start": START.isoformat()},
+        {
+            "token": token_of(seller),
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "office": "frankenthal",
+            "start": START.isoformat(),
+        },
     )
     assert "bereits zu dieser Zeit" in german.content.decode()
 

@@ -6,6 +6,7 @@ mail greets neutrally, and a name accepts letters of any script, spaces and the 
 punctuation only: the same rule on the citizen's page, in the API and in the clerks' walk-in form.
 Mails after confirmation may greet by name.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -97,6 +98,7 @@ def test_the_stored_name_is_trimmed_composed_and_single_spaced():
 
 # --- the opt-in mail ---------------------------------------------------------------------------------
 
+
 def test_the_opt_in_mail_greets_neutrally_and_carries_no_request_text(demo, portal):
     """Not the name, not the phone number: only what the portal itself knows about the booking."""
     appointment = book(demo, name="Erika Mustermann", phone="0621 999 888")
@@ -119,9 +121,15 @@ def test_mails_after_confirmation_greet_by_name(demo, portal):
 def test_a_walk_in_with_an_e_mail_is_greeted_by_name(desk):
     """The clerk typed the address the caller gave; that booking is confirmed at once."""
     appointment, _token = booking.book_in_office(
-        office=desk.demo.frankenthal, start=berlin(2026, 12, 1, 9, 0), services=[desk.demo.umschreibung], vehicles=1,
-        municipality=desk.demo.frankenthal_citizen_home, name="Max Mustermann", email="max@example.org",
-        channel="phone", now=desk.clock.now,
+        office=desk.demo.frankenthal,
+        start=berlin(2026, 12, 1, 9, 0),
+        services=[desk.demo.umschreibung],
+        vehicles=1,
+        municipality=desk.demo.frankenthal_citizen_home,
+        name="Max Mustermann",
+        email="max@example.org",
+        channel="phone",
+        now=desk.clock.now,
     )
     notifications.send_due(now=desk.clock.now)
     assert any("Max Mustermann" in message.body for message in mail.outbox)
@@ -129,14 +137,21 @@ def test_a_walk_in_with_an_e_mail_is_greeted_by_name(desk):
 
 # --- the same rule on every path -------------------------------------------------------------------
 
+
 def test_the_api_refuses_a_name_with_a_message_and_sends_no_mail(demo, clock, client):
     body = {
-        "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": "frankenthal",
-        "start": "2026-12-02T08:00:00+01:00", "name": ATTACK, "email": "victim@example.org",
+        "services": ["umschreibung"],
+        "vehicles": 1,
+        "municipality": "frankenthal-pfalz",
+        "office": "frankenthal",
+        "start": "2026-12-02T08:00:00+01:00",
+        "name": ATTACK,
+        "email": "victim@example.org",
         "privacy_consent": True,
     }
-    response = client.post("/api/v1/bookings", json.dumps(body), content_type="application/json",
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        "/api/v1/bookings", json.dumps(body), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400, response.content
     answer = response.json()
     assert answer["code"] == "invalid"
@@ -148,9 +163,9 @@ def test_the_api_refuses_a_name_with_a_message_and_sends_no_mail(demo, clock, cl
 
 def test_the_page_refuses_a_name_in_german_and_keeps_the_hold(citizen):
     details = hold_earliest(citizen)
-    response = citizen.post(details["Location"], {
-        "name": "Erika\u202e Mustermann", "email": "erika@example.org", "privacy_consent": "on",
-    })
+    response = citizen.post(
+        details["Location"], {"name": "Erika\u202e Mustermann", "email": "erika@example.org", "privacy_consent": "on"}
+    )
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="id_name_error"' in html
@@ -163,10 +178,20 @@ def test_the_page_refuses_a_name_in_german_and_keeps_the_hold(citizen):
 @pytest.mark.parametrize("name", ["Kunde 4711", "Max\u202eEvil", "\u200b"])
 def test_the_walk_in_form_applies_the_same_rule(desk, name):
     url = reverse("clerk:walk_in", args=["frankenthal", DAY.isoformat()])
-    response = desk.frankenthal_clerk.post(url, {
-        "service": ["umschreibung"], "vehicles": "1", "municipality": "frankenthal-pfalz", "time": "09:00",
-        "name": name, "email": "max@example.org", "phone": "", "channel": "phone", "language": "de",
-    })
+    response = desk.frankenthal_clerk.post(
+        url,
+        {
+            "service": ["umschreibung"],
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "time": "09:00",
+            "name": name,
+            "email": "max@example.org",
+            "phone": "",
+            "channel": "phone",
+            "language": "de",
+        },
+    )
     assert response.status_code == 400
     assert 'id="id_name_error"' in response.content.decode()
     assert not Appointment.objects.exists()

@@ -1,6 +1,7 @@
 """E-mails about a booking: the outbox row becomes a message with the citizen's wall-clock time, the
 office's address, working links and a calendar file; a failed send is retried, a sent one never
 repeated, and a message is not sent before it is due."""
+
 import datetime as dt
 import re
 import smtplib
@@ -216,7 +217,10 @@ def test_reschedule_mail_shows_the_new_time_and_office(demo, portal):
     """Moved to Schifferstadt on Friday 09:00 (a Frankenthal citizen may go there by the cooperation)."""
     appointment, token = confirmed(demo)
     booking.reschedule_booking(
-        appointment=appointment, token=token, office=demo.schifferstadt, start=berlin(2026, 12, 4, 9, 0),
+        appointment=appointment,
+        token=token,
+        office=demo.schifferstadt,
+        start=berlin(2026, 12, 4, 9, 0),
         now=NOW + dt.timedelta(minutes=10),
     )
     assert notifications.send_due(now=NOW + dt.timedelta(minutes=10)) == 2  # confirmation, then the move
@@ -334,11 +338,15 @@ def test_rescheduling_moves_the_reminder(demo, portal):
     appointment, token = confirmed(demo)
     new_start = berlin(2026, 12, 4, 9, 0)
     booking.reschedule_booking(appointment=appointment, token=token, office=demo.frankenthal, start=new_start, now=NOW)
-    pending = Notification.objects.filter(appointment=appointment, kind=Notification.Kind.REMINDER, state=Notification.State.PENDING)
+    pending = Notification.objects.filter(
+        appointment=appointment, kind=Notification.Kind.REMINDER, state=Notification.State.PENDING
+    )
     assert [r.due_at for r in pending] == [new_start - dt.timedelta(hours=24)]
 
 
-def test_after_the_last_attempt_the_row_is_failed_and_can_be_requeued(demo, portal, monkeypatch, settings, admin_client):
+def test_after_the_last_attempt_the_row_is_failed_and_can_be_requeued(
+    demo, portal, monkeypatch, settings, admin_client
+):
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
     appointment = book(demo)
 
@@ -356,9 +364,7 @@ def test_after_the_last_attempt_the_row_is_failed_and_can_be_requeued(demo, port
 
     listing = admin_client.get("/admin/appointments/notification/?state__exact=failed")
     assert appointment.reference in listing.content.decode()
-    admin_client.post(
-        "/admin/appointments/notification/", {"action": "requeue", "_selected_action": [row.pk]}
-    )
+    admin_client.post("/admin/appointments/notification/", {"action": "requeue", "_selected_action": [row.pk]})
     row.refresh_from_db()
     assert row.state == Notification.State.PENDING and row.attempts == 0
     monkeypatch.undo()

@@ -5,6 +5,7 @@ The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:00 in Ber
 lead time of two hours the earliest bookable start is 09:00, at both offices; the Frankenthal
 office sorts first by name, so it holds the earliest slot.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,6 +27,7 @@ NOW = berlin(2026, 12, 1, 7, 0)
 
 
 # --- a tiny browser ---------------------------------------------------------------------------
+
 
 class Page(HTMLParser):
     """What a test needs from a page: its forms (with hidden fields and submit buttons), links,
@@ -52,8 +54,9 @@ class Page(HTMLParser):
         elif tag in ("main", "header", "footer", "nav"):
             self.landmarks.add(tag)
         elif tag == "form":
-            self.forms.append({"action": a.get("action", ""), "method": a.get("method", "get").lower(),
-                               "hidden": [], "buttons": []})
+            self.forms.append(
+                {"action": a.get("action", ""), "method": a.get("method", "get").lower(), "hidden": [], "buttons": []}
+            )
         elif tag == "input":
             if a.get("type") == "hidden" and self.forms:
                 self.forms[-1]["hidden"].append((a["name"], a.get("value", "")))
@@ -144,6 +147,7 @@ def token_from(url: str) -> str:
 
 # --- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def citizen(demo, clock):
     """A Frankenthal citizen's browser, German by default."""
@@ -152,8 +156,12 @@ def citizen(demo, clock):
 
 def calendar_url(**params) -> str:
     query = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", **params}
-    return reverse("appointments:calendar") + "?" + "&".join(
-        f"{k}={v}" for k, values in query.items() for v in (values if isinstance(values, list) else [values])
+    return (
+        reverse("appointments:calendar")
+        + "?"
+        + "&".join(
+            f"{k}={v}" for k, values in query.items() for v in (values if isinstance(values, list) else [values])
+        )
     )
 
 
@@ -202,11 +210,13 @@ def confirmed_booking(client, **headers) -> tuple[Appointment, str]:
 def occupy_all_counters(office, start, services, municipality):
     """Other citizens take every counter of `office` at `start`."""
     for _ in range(office.counters.count()):
-        booking.place_hold(office=office, start=start, services=services, vehicles=1, municipality=municipality,
-                           now=NOW)
+        booking.place_hold(
+            office=office, start=start, services=services, vehicles=1, municipality=municipality, now=NOW
+        )
 
 
 # --- start and request ------------------------------------------------------------------------
+
 
 def test_start_page_says_what_for_whom_and_what_to_bring(citizen):
     response = citizen.get(reverse("appointments:start"))
@@ -251,8 +261,9 @@ def test_search_form_has_labels_groups_and_all_municipalities_grouped(citizen):
 
 
 def test_a_postcode_of_one_municipality_leads_straight_to_the_calendar(citizen):
-    response = citizen.get(reverse("appointments:search"), {"service": "umschreibung", "vehicles": "1",
-                                                            "postcode": "67227"})
+    response = citizen.get(
+        reverse("appointments:search"), {"service": "umschreibung", "vehicles": "1", "postcode": "67227"}
+    )
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query == {"service": ["umschreibung"], "vehicles": ["1"], "municipality": ["frankenthal-pfalz"]}
@@ -268,20 +279,26 @@ def test_a_postcode_alone_narrows_the_municipalities_without_complaints(citizen)
 
 
 def test_a_shared_postcode_asks_which_municipality(citizen):
-    response = citizen.get(reverse("appointments:search"), {"service": "umschreibung", "vehicles": "1",
-                                                            "postcode": "67259"})
+    response = citizen.get(
+        reverse("appointments:search"), {"service": "umschreibung", "vehicles": "1", "postcode": "67259"}
+    )
     assert response.status_code == 400
     page = assert_accessible_basics(response)
     assert "#id_municipality" in page.links  # the error summary links to the select
-    chosen = citizen.get(reverse("appointments:search"), {"service": "umschreibung", "vehicles": "1",
-                                                          "postcode": "67259", "municipality": "beindersheim"})
+    chosen = citizen.get(
+        reverse("appointments:search"),
+        {"service": "umschreibung", "vehicles": "1", "postcode": "67259", "municipality": "beindersheim"},
+    )
     assert chosen.status_code == 302 and "municipality=beindersheim" in chosen["Location"]
 
 
 @pytest.mark.parametrize("postcode", ["67229", "67059", "67346", "67454"])
 def test_a_postcode_outside_both_areas_gets_a_kind_explanation_and_nothing_more(citizen, postcode):
-    response = citizen.get(reverse("appointments:search"), {"service": "umschreibung", "vehicles": "1",
-                                                            "postcode": postcode}, HTTP_ACCEPT_LANGUAGE="en")
+    response = citizen.get(
+        reverse("appointments:search"),
+        {"service": "umschreibung", "vehicles": "1", "postcode": postcode},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 200
     page = assert_accessible_basics(response)
     content = text(response)
@@ -294,8 +311,9 @@ def test_a_postcode_outside_both_areas_gets_a_kind_explanation_and_nothing_more(
 
 
 def test_search_errors_are_summarised_and_linked_to_their_fields(citizen):
-    response = citizen.get(reverse("appointments:search"), {"vehicles": "1", "postcode": "6722"},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = citizen.get(
+        reverse("appointments:search"), {"vehicles": "1", "postcode": "6722"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     page = assert_accessible_basics(response)
     assert "#id_service_0" in page.links and "#id_postcode" in page.links
@@ -306,14 +324,18 @@ def test_search_errors_are_summarised_and_linked_to_their_fields(citizen):
 
 
 def test_too_many_vehicles_for_a_concern_is_an_error_on_the_vehicles(citizen):
-    response = citizen.get(reverse("appointments:search"), {"service": "kennzeichenverlust", "vehicles": "2",
-                                                            "municipality": "lambsheim"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = citizen.get(
+        reverse("appointments:search"),
+        {"service": "kennzeichenverlust", "vehicles": "2", "municipality": "lambsheim"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 400
     assert "#id_vehicles" in page_of(response).links
     assert "At most 1 vehicles" in text(response)
 
 
 # --- calendar ---------------------------------------------------------------------------------
+
 
 def test_calendar_shows_the_earliest_slot_days_times_and_the_checklist_in_german(citizen, demo):
     response = citizen.get(calendar_url())
@@ -392,10 +414,20 @@ def test_bad_calendar_queries_show_the_request_form_with_errors(citizen, query):
     [
         {},
         {"service": "umschreibung", "vehicles": "1", "municipality": "lambsheim", "office": "frankenthal"},
-        {"service": "umschreibung", "vehicles": "1", "municipality": "lambsheim", "office": "frankenthal",
-         "start": "tomorrow"},
-        {"service": "umschreibung", "vehicles": "1", "municipality": "lambsheim", "office": "frankenthal",
-         "start": "2026-12-01T09:00:00"},  # no UTC offset
+        {
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "lambsheim",
+            "office": "frankenthal",
+            "start": "tomorrow",
+        },
+        {
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "lambsheim",
+            "office": "frankenthal",
+            "start": "2026-12-01T09:00:00",
+        },  # no UTC offset
         {"service": "nope", "vehicles": "x", "municipality": "y", "office": "z", "start": "2026-12-01T09:00:00+01:00"},
     ],
 )
@@ -415,10 +447,17 @@ def test_bad_hold_posts_are_form_errors_not_500(citizen, data):
     ],
 )
 def test_holding_an_unbookable_time_shows_the_calendar_with_the_reason(citizen, start):
-    response = citizen.post(reverse("appointments:hold"), {
-        "service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz",
-        "office": "frankenthal", "start": start,
-    }, HTTP_ACCEPT_LANGUAGE="en")
+    response = citizen.post(
+        reverse("appointments:hold"),
+        {
+            "service": "umschreibung",
+            "vehicles": "1",
+            "municipality": "frankenthal-pfalz",
+            "office": "frankenthal",
+            "start": start,
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
     assert page_of(response).slot_buttons()  # the calendar to choose again
@@ -426,13 +465,19 @@ def test_holding_an_unbookable_time_shows_the_calendar_with_the_reason(citizen, 
 
 
 def test_search_and_calendar_never_fail_on_odd_input(citizen):
-    for query in ["postcode=%00", "postcode=abcde&lookup=1", "municipality=&postcode=", "vehicles=-1&lookup=1",
-                  "service=a&service=b&vehicles=1e9&municipality=lambsheim"]:
+    for query in [
+        "postcode=%00",
+        "postcode=abcde&lookup=1",
+        "municipality=&postcode=",
+        "vehicles=-1&lookup=1",
+        "service=a&service=b&vehicles=1e9&municipality=lambsheim",
+    ]:
         response = citizen.get(reverse("appointments:search") + "?" + query)
         assert response.status_code in (200, 400), query
 
 
 # --- the whole journey ------------------------------------------------------------------------
+
 
 def test_the_whole_journey_in_german(citizen, demo):
     # start → request form
@@ -441,8 +486,7 @@ def test_the_whole_journey_in_german(citizen, demo):
     request_form = citizen.get(reverse("appointments:search"))
     form, _ = page_of(request_form).form_with_button(None)
     assert form["action"] == reverse("appointments:search")
-    calendar_redirect = citizen.get(form["action"], {"service": "umschreibung", "vehicles": "1",
-                                                     "postcode": "67227"})
+    calendar_redirect = citizen.get(form["action"], {"service": "umschreibung", "vehicles": "1", "postcode": "67227"})
     assert calendar_redirect.status_code == 302
 
     # calendar → hold the earliest slot
@@ -481,7 +525,7 @@ def test_the_whole_journey_in_german(citizen, demo):
     link = opt_in_link(appointment)
     token = token_from(link)
     assert Notification.objects.get(kind=Notification.Kind.OPT_IN).state == Notification.State.SENT
-    confirm_page = citizen.get(link[link.index("/termin/"):])
+    confirm_page = citizen.get(link[link.index("/termin/") :])
     assert confirm_page.status_code == 200
     appointment.refresh_from_db()
     assert appointment.status == Status.UNCONFIRMED, "a GET (a mail scanner) must not confirm"
@@ -559,7 +603,7 @@ def test_the_journey_in_english(citizen, demo):
     link = opt_in_link(appointment)
     body = mail.outbox[0].body  # written in the language of the booking
     assert "Tuesday" in body and "December 2026" in body and appointment.reference in body
-    confirm_page = citizen.get(link[link.index("/termin/"):], **en)
+    confirm_page = citizen.get(link[link.index("/termin/") :], **en)
     assert "Confirm your appointment" in page_of(confirm_page).h1[0]
     confirmed = submit(citizen, page_of(confirm_page).forms[-1], **en)
     done = citizen.get(confirmed["Location"], **en)
@@ -592,8 +636,9 @@ def test_an_expired_hold_says_so_and_offers_the_calendar(citizen, clock):
     response = citizen.get(held["Location"], HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "Your reservation has run out" in page_of(response).h1[0]
-    assert any(link.startswith(reverse("appointments:calendar") + "?service=umschreibung")
-               for link in page_of(response).links)
+    assert any(
+        link.startswith(reverse("appointments:calendar") + "?service=umschreibung") for link in page_of(response).links
+    )
     posted = fill_details(citizen, held["Location"], HTTP_ACCEPT_LANGUAGE="en")
     assert "Your reservation has run out" in page_of(posted).h1[0]
     assert not Notification.objects.exists()
@@ -612,8 +657,7 @@ def test_a_hold_belongs_to_the_browser_session_that_made_it(citizen):
 def test_a_slot_taken_meanwhile_shows_the_calendar_with_alternatives(citizen, demo):
     calendar = citizen.get(calendar_url(), HTTP_ACCEPT_LANGUAGE="en")
     form, button = page_of(calendar).form_with_button("start")
-    occupy_all_counters(demo.frankenthal, berlin(2026, 12, 1, 9, 0), [demo.umschreibung],
-                        demo.frankenthal_citizen_home)
+    occupy_all_counters(demo.frankenthal, berlin(2026, 12, 1, 9, 0), [demo.umschreibung], demo.frankenthal_citizen_home)
     response = submit(citizen, form, button, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     content = text(response)
@@ -634,6 +678,7 @@ def test_a_slot_taken_meanwhile_shows_the_calendar_with_alternatives(citizen, de
 
 # --- links from the e-mails -------------------------------------------------------------------
 
+
 def test_wrong_token_and_unknown_reference_are_both_404(citizen):
     """Alike, so that the pages do not tell which references exist."""
     appointment, token = confirmed_booking(citizen)
@@ -646,8 +691,9 @@ def test_wrong_token_and_unknown_reference_are_both_404(citizen):
     for name in ("confirm", "cancel", "reschedule"):
         url = reverse(f"appointments:{name}", args=[reference])
         assert citizen.post(url, {"token": "wrong"}).status_code == 404, name
-    forbidden = citizen.get(reverse("appointments:manage", args=[reference]) + "?token=wrong",
-                            HTTP_ACCEPT_LANGUAGE="en")
+    forbidden = citizen.get(
+        reverse("appointments:manage", args=[reference]) + "?token=wrong", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "Booking not found" in page_of(forbidden).h1[0]
     assert_accessible_basics(forbidden)
     appointment.refresh_from_db()
@@ -655,8 +701,9 @@ def test_wrong_token_and_unknown_reference_are_both_404(citizen):
     assert citizen.get(reverse("appointments:details", args=["FT-NOPE99"])).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["%00/", "RP-%00/angaben/", "%00/termin.ics", "FT-%00/bestaetigen/",
-                                  "x%00/verschieben/", "%00/stornieren/"])
+@pytest.mark.parametrize(
+    "path", ["%00/", "RP-%00/angaben/", "%00/termin.ics", "FT-%00/bestaetigen/", "x%00/verschieben/", "%00/stornieren/"]
+)
 def test_garbage_references_are_404_on_any_database(citizen, path):
     assert citizen.get("/termin/" + path + "?token=%00").status_code == 404
 
@@ -667,10 +714,13 @@ def test_a_confirm_link_after_the_deadline_explains_and_confirms_nothing(citizen
     appointment = Appointment.objects.get()
     link = opt_in_link(appointment)
     clock.now = NOW + dt.timedelta(minutes=61)
-    page = citizen.get(link[link.index("/termin/"):], HTTP_ACCEPT_LANGUAGE="en")
+    page = citizen.get(link[link.index("/termin/") :], HTTP_ACCEPT_LANGUAGE="en")
     assert "The time to confirm has run out" in page_of(page).h1[0]
-    posted = citizen.post(reverse("appointments:confirm", args=[appointment.reference]),
-                          {"token": token_from(link)}, HTTP_ACCEPT_LANGUAGE="en")
+    posted = citizen.post(
+        reverse("appointments:confirm", args=[appointment.reference]),
+        {"token": token_from(link)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert posted.status_code == 409
     appointment.refresh_from_db()
     assert appointment.status == Status.UNCONFIRMED
@@ -712,12 +762,13 @@ def test_rescheduling_to_a_time_just_taken_keeps_the_old_time(citizen, demo):
     appointment, token = confirmed_booking(citizen)
     calendar = citizen.get(
         reverse("appointments:reschedule", args=[appointment.reference]) + f"?token={token}&office=frankenthal"
-        "&date=2026-12-02", HTTP_ACCEPT_LANGUAGE="en",
+        "&date=2026-12-02",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
-    form, button = next((f, b) for f, b in page_of(calendar).slot_buttons()
-                        if b["value"] == "2026-12-02T10:00:00+01:00")
-    occupy_all_counters(demo.frankenthal, berlin(2026, 12, 2, 10, 0), [demo.umschreibung],
-                        demo.lambsheim_citizen_home)
+    form, button = next(
+        (f, b) for f, b in page_of(calendar).slot_buttons() if b["value"] == "2026-12-02T10:00:00+01:00"
+    )
+    occupy_all_counters(demo.frankenthal, berlin(2026, 12, 2, 10, 0), [demo.umschreibung], demo.lambsheim_citizen_home)
     response = submit(citizen, form, button, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     content = text(response)
@@ -737,8 +788,11 @@ def test_bad_reschedule_input_is_an_error_not_500(citizen):
     url = reverse("appointments:reschedule", args=[appointment.reference])
     assert citizen.get(url + f"?token={token}&date=yesterday").status_code == 400
     assert citizen.get(url + f"?token={token}&office=nowhere").status_code == 400
-    for data in ({"token": token}, {"token": token, "office": "frankenthal", "start": "noon"},
-                 {"token": token, "office": "frankenthal", "start": "2026-12-01T03:00:00+01:00"}):
+    for data in (
+        {"token": token},
+        {"token": token, "office": "frankenthal", "start": "noon"},
+        {"token": token, "office": "frankenthal", "start": "2026-12-01T03:00:00+01:00"},
+    ):
         assert citizen.post(url, data).status_code == 400
     appointment.refresh_from_db()
     assert appointment.start == berlin(2026, 12, 1, 9, 0)

@@ -5,6 +5,7 @@ concern stays pooled. Checked through the availability engine and the JSON API.
 The clock stands at Tuesday 1 December 2026, 07:00 in Berlin; the searches are for Wednesday 2 December,
 when both demo offices work.
 """
+
 import datetime as dt
 import json
 
@@ -35,9 +36,7 @@ def pool(demo):
 
 
 def offices_offered(demo, municipality, services):
-    request = SlotRequest(
-        services=tuple(services), vehicles=1, municipality=municipality, date_from=DAY, date_to=DAY
-    )
+    request = SlotRequest(services=tuple(services), vehicles=1, municipality=municipality, date_from=DAY, date_to=DAY)
     return {slot.office.slug for slot in find_slots(request=request, now=NOW)}
 
 
@@ -111,14 +110,22 @@ def test_the_api_offers_a_pool_excluded_service_only_at_the_home_office(api):
 def test_the_api_refuses_to_book_a_pool_excluded_service_at_the_partner_office(api):
     """What is not shown cannot be booked: the booking service asks the same rules."""
     body = {
-        "services": [HOME_ONLY], "vehicles": 1, "municipality": "frankenthal-pfalz", "office": "schifferstadt",
-        "start": "2026-12-02T08:00:00+01:00", "name": "Erika Mustermann", "email": "erika@example.org",
-        "privacy_consent": True, "language": "en",
+        "services": [HOME_ONLY],
+        "vehicles": 1,
+        "municipality": "frankenthal-pfalz",
+        "office": "schifferstadt",
+        "start": "2026-12-02T08:00:00+01:00",
+        "name": "Erika Mustermann",
+        "email": "erika@example.org",
+        "privacy_consent": True,
+        "language": "en",
     }
     response = api.post("/api/v1/bookings", json.dumps(body), content_type="application/json")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "not_allowed"
     assert not Appointment.objects.exists()
 
-    at_home = api.post("/api/v1/bookings", json.dumps({**body, "office": "frankenthal"}), content_type="application/json")
+    at_home = api.post(
+        "/api/v1/bookings", json.dumps({**body, "office": "frankenthal"}), content_type="application/json"
+    )
     assert at_home.status_code == 201, at_home.content

@@ -5,6 +5,7 @@ database remembers it), and a booking through the API answers 201 quickly with i
 the outbox. No processes are started; this runs on SQLite too. tests/test_outage.py does the same
 with real processes. The clock stands at Tuesday, 1 December 2026, 07:00 in Berlin.
 """
+
 import datetime as dt
 import logging
 import socket
@@ -103,8 +104,15 @@ def test_bookings_through_the_api_answer_quickly_and_their_mail_waits(dead_redis
     settings.BOOKING_RATE_LIMIT = "30/h"
     settings.RATE_LIMIT_EMAIL = "5/h"
     # The first request of a process builds the API and reads the configuration: not Redis's doing.
-    slots = client.get("/api/v1/slots", {"service": "umschreibung", "municipality": "frankenthal-pfalz",
-                                         "date_from": "2026-12-03", "date_to": "2026-12-03"})
+    slots = client.get(
+        "/api/v1/slots",
+        {
+            "service": "umschreibung",
+            "municipality": "frankenthal-pfalz",
+            "date_from": "2026-12-03",
+            "date_to": "2026-12-03",
+        },
+    )
     assert slots.status_code == 200
     timings = []
     with celery_broker(dead_redis):
@@ -113,9 +121,14 @@ def test_bookings_through_the_api_answer_quickly_and_their_mail_waits(dead_redis
             response = client.post(
                 "/api/v1/bookings",
                 {
-                    "services": ["umschreibung"], "vehicles": 1, "municipality": "frankenthal-pfalz",
-                    "office": "frankenthal", "start": (START + dt.timedelta(minutes=15 * number)).isoformat(),
-                    "name": "Erika Mustermann", "email": f"citizen{number}@example.org", "privacy_consent": True,
+                    "services": ["umschreibung"],
+                    "vehicles": 1,
+                    "municipality": "frankenthal-pfalz",
+                    "office": "frankenthal",
+                    "start": (START + dt.timedelta(minutes=15 * number)).isoformat(),
+                    "name": "Erika Mustermann",
+                    "email": f"citizen{number}@example.org",
+                    "privacy_consent": True,
                 },
                 content_type="application/json",
             )

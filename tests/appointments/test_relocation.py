@@ -5,6 +5,7 @@ new manage link; the old link stops working and reminders still waiting carry th
 The clock is Tuesday, 1 December 2026, 07:30; the blocks are on Wednesday at the Frankenthal
 office (three counters, 08:00–12:00). Personas as in test_clerk.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,9 +41,15 @@ def busy_morning(desk):
     s1, s2, s3 = counters(demo)
     fits = walk_in(demo, start=berlin(2026, 12, 2, 9, 0), name="Anna Passt")
     stuck, stuck_token = booking.book_in_office(
-        office=demo.frankenthal, start=berlin(2026, 12, 2, 10, 0), services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Bernd Bleibt", email="bernd@example.org",
-        channel="phone", now=NOW,
+        office=demo.frankenthal,
+        start=berlin(2026, 12, 2, 10, 0),
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Bernd Bleibt",
+        email="bernd@example.org",
+        channel="phone",
+        now=NOW,
     )
     others = [walk_in(demo, start=berlin(2026, 12, 2, 10, 0), name=name) for name in ("Otto Anders", "Olga Anders")]
     assert (fits.counter, stuck.counter) == (s1, s1)
@@ -52,8 +59,14 @@ def busy_morning(desk):
 
 def block_form(counter, **overrides):
     """What the block form sends; `counter` is a Counter or the raw value ("office" for all)."""
-    return {"counter": str(counter.pk) if hasattr(counter, "pk") else counter, "day": DAY.isoformat(),
-            "start_time": "08:30", "end_time": "10:30", "reason": "Schulung", **overrides}
+    return {
+        "counter": str(counter.pk) if hasattr(counter, "pk") else counter,
+        "day": DAY.isoformat(),
+        "start_time": "08:30",
+        "end_time": "10:30",
+        "reason": "Schulung",
+        **overrides,
+    }
 
 
 def test_a_blocked_counter_moves_what_fits_and_offers_new_times_to_the_rest(busy_morning):
@@ -160,15 +173,18 @@ def test_an_overlapping_block_on_the_same_counter_is_refused_clearly(desk):
     assert Closure.objects.count() == 3
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"start_time": "10:00", "end_time": "09:00"}, "end_time"),
-    ({"start_time": "10:00", "end_time": ""}, "start_time"),
-    ({"reason": ""}, "reason"),
-    ({"day": "2026-11-30"}, "day"),
-    ({"day": "2026-02-30"}, "day"),
-    ({"counter": "999999"}, "counter"),
-    ({"counter": "office"}, "counter"),  # a clerk is no office lead
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"start_time": "10:00", "end_time": "09:00"}, "end_time"),
+        ({"start_time": "10:00", "end_time": ""}, "start_time"),
+        ({"reason": ""}, "reason"),
+        ({"day": "2026-11-30"}, "day"),
+        ({"day": "2026-02-30"}, "day"),
+        ({"counter": "999999"}, "counter"),
+        ({"counter": "office"}, "counter"),  # a clerk is no office lead
+    ],
+)
 def test_a_bad_block_is_refused_with_the_field_marked(desk, overrides, field):
     data = {**block_form(counters(desk.demo)[0]), **overrides}
     response = desk.frankenthal_clerk.post(reverse("clerk:block", args=["frankenthal"]), data)
@@ -235,15 +251,24 @@ def test_relocation_service_outcomes(busy_morning):
     desk, fits, stuck, _token = busy_morning
     demo = desk.demo
     hold, _hold_token = booking.place_hold(
-        office=demo.frankenthal, start=berlin(2026, 12, 2, 10, 30), services=[demo.ausserbetriebsetzung],
-        vehicles=1, municipality=demo.frankenthal_citizen_home, now=NOW,
+        office=demo.frankenthal,
+        start=berlin(2026, 12, 2, 10, 30),
+        services=[demo.ausserbetriebsetzung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        now=NOW,
     )
     for _ in range(2):  # the other counters at 10:30 are taken too
         walk_in(demo, start=berlin(2026, 12, 2, 10, 30), services=[demo.ausserbetriebsetzung])
     hold.refresh_from_db()
     closure = Closure.objects.create(
-        office=demo.frankenthal, counter=hold.counter, start_date=DAY, end_date=DAY,
-        start_time=dt.time(8), end_time=dt.time(11), reason="Technik",
+        office=demo.frankenthal,
+        counter=hold.counter,
+        start_date=DAY,
+        end_date=DAY,
+        start_time=dt.time(8),
+        end_time=dt.time(11),
+        reason="Technik",
     )
     assert hold.counter == fits.counter
 
@@ -263,8 +288,13 @@ def test_appointments_that_already_began_or_lie_outside_the_block_stay_untouched
     early = walk_in(demo, start=berlin(2026, 12, 2, 8, 0))
     late = walk_in(demo, start=berlin(2026, 12, 2, 11, 0))
     closure = Closure.objects.create(
-        office=demo.frankenthal, counter=early.counter, start_date=DAY, end_date=DAY,
-        start_time=dt.time(9), end_time=dt.time(10, 30), reason="Technik",
+        office=demo.frankenthal,
+        counter=early.counter,
+        start_date=DAY,
+        end_date=DAY,
+        start_time=dt.time(9),
+        end_time=dt.time(10, 30),
+        reason="Technik",
     )
     assert relocate_after_closure(closure=closure, now=NOW, user=None) == []
     closure.start_time = dt.time(8)

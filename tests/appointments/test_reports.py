@@ -5,6 +5,7 @@ November 2026 whose figures are worked out by hand below; the same after the ret
 Personas: the Frankenthal clerk (no report permission), the demo administrator (a superuser), an
 office lead of Schifferstadt who was given the permission, and an anonymous browser.
 """
+
 import csv
 import datetime as dt
 import io
@@ -72,25 +73,85 @@ def november(demo):
     book = Book(demo)
     ft, rp = demo.frankenthal, demo.schifferstadt
     # Frankenthal (Stadt Frankenthal) performs:
-    book(ft, 1, berlin(2026, 11, 2, 8), home=FT_HOME, items=[("umschreibung", 1)], status=Status.COMPLETED,
-         confirmed_at=berlin(2026, 10, 26, 8))  # own resident, 15 min, lead 7 days
-    book(ft, 1, berlin(2026, 11, 3, 8), home=RP_HOME, items=[("umschreibung", 2), ("ausserbetriebsetzung", 2)],
-         status=Status.COMPLETED, confirmed_at=berlin(2026, 11, 1, 8))  # partner, 30 + 10 = 40 min, lead 2 days
-    book(ft, 2, berlin(2026, 11, 4, 8), home=RP_HOME, items=[("neuzulassung", 1)], status=Status.NO_SHOW,
-         confirmed_at=berlin(2026, 10, 31, 8))  # partner, 15 min, lead 4 days, a no-show
-    book(ft, 3, berlin(2026, 11, 5, 8), home=RP_HOME, items=[("umschreibung", 1)], status=Status.CANCELLED,
-         confirmed_at=berlin(2026, 11, 1, 9))  # booked, then cancelled: no minutes, no lead time
-    book(ft, 2, berlin(2026, 11, 5, 9), home=FT_HOME, items=[("umschreibung", 1)], status=Status.EXPIRED)  # never booked
-    book(ft, 3, berlin(2026, 11, 6, 9), home=RP_HOME, items=[("umschreibung", 1)], status=Status.CANCELLED)  # never confirmed
-    book(ft, 1, berlin(2026, 12, 2, 8), home=RP_HOME, items=[("umschreibung", 1)], status=Status.COMPLETED,
-         confirmed_at=berlin(2026, 11, 30, 8))  # December: outside the period
+    book(
+        ft,
+        1,
+        berlin(2026, 11, 2, 8),
+        home=FT_HOME,
+        items=[("umschreibung", 1)],
+        status=Status.COMPLETED,
+        confirmed_at=berlin(2026, 10, 26, 8),
+    )  # own resident, 15 min, lead 7 days
+    book(
+        ft,
+        1,
+        berlin(2026, 11, 3, 8),
+        home=RP_HOME,
+        items=[("umschreibung", 2), ("ausserbetriebsetzung", 2)],
+        status=Status.COMPLETED,
+        confirmed_at=berlin(2026, 11, 1, 8),
+    )  # partner, 30 + 10 = 40 min, lead 2 days
+    book(
+        ft,
+        2,
+        berlin(2026, 11, 4, 8),
+        home=RP_HOME,
+        items=[("neuzulassung", 1)],
+        status=Status.NO_SHOW,
+        confirmed_at=berlin(2026, 10, 31, 8),
+    )  # partner, 15 min, lead 4 days, a no-show
+    book(
+        ft,
+        3,
+        berlin(2026, 11, 5, 8),
+        home=RP_HOME,
+        items=[("umschreibung", 1)],
+        status=Status.CANCELLED,
+        confirmed_at=berlin(2026, 11, 1, 9),
+    )  # booked, then cancelled: no minutes, no lead time
+    book(
+        ft, 2, berlin(2026, 11, 5, 9), home=FT_HOME, items=[("umschreibung", 1)], status=Status.EXPIRED
+    )  # never booked
+    book(
+        ft, 3, berlin(2026, 11, 6, 9), home=RP_HOME, items=[("umschreibung", 1)], status=Status.CANCELLED
+    )  # never confirmed
+    book(
+        ft,
+        1,
+        berlin(2026, 12, 2, 8),
+        home=RP_HOME,
+        items=[("umschreibung", 1)],
+        status=Status.COMPLETED,
+        confirmed_at=berlin(2026, 11, 30, 8),
+    )  # December: outside the period
     # Schifferstadt (Rhein-Pfalz-Kreis) performs:
-    book(rp, 1, dt.datetime(2026, 10, 31, 23, 30, tzinfo=UTC), home=FT_HOME, items=[("ausserbetriebsetzung", 1)],
-         status=Status.COMPLETED, confirmed_at=dt.datetime(2026, 10, 29, 23, 30, tzinfo=UTC))  # 1 Nov 00:30 in Berlin: November; partner, 5 min, lead 2 days
-    book(rp, 2, berlin(2026, 11, 10, 8), home=FT_HOME, items=[("wiederzulassung", 3)], status=Status.COMPLETED,
-         confirmed_at=berlin(2026, 11, 9, 8))  # partner, 15 + 2 × 15 = 45 min, lead 1 day
-    book(rp, 3, berlin(2026, 11, 10, 8), home=RP_HOME, items=[("umschreibung", 1)], status=Status.COMPLETED,
-         confirmed_at=berlin(2026, 11, 3, 8))  # own resident, 15 min, lead 7 days
+    book(
+        rp,
+        1,
+        dt.datetime(2026, 10, 31, 23, 30, tzinfo=UTC),
+        home=FT_HOME,
+        items=[("ausserbetriebsetzung", 1)],
+        status=Status.COMPLETED,
+        confirmed_at=dt.datetime(2026, 10, 29, 23, 30, tzinfo=UTC),
+    )  # 1 Nov 00:30 in Berlin: November; partner, 5 min, lead 2 days
+    book(
+        rp,
+        2,
+        berlin(2026, 11, 10, 8),
+        home=FT_HOME,
+        items=[("wiederzulassung", 3)],
+        status=Status.COMPLETED,
+        confirmed_at=berlin(2026, 11, 9, 8),
+    )  # partner, 15 + 2 × 15 = 45 min, lead 1 day
+    book(
+        rp,
+        3,
+        berlin(2026, 11, 10, 8),
+        home=RP_HOME,
+        items=[("umschreibung", 1)],
+        status=Status.COMPLETED,
+        confirmed_at=berlin(2026, 11, 3, 8),
+    )  # own resident, 15 min, lead 7 days
     return demo
 
 
@@ -160,8 +221,12 @@ def test_a_closure_reduces_the_working_time(november):
     """A closed day of the whole office (24 November, a Tuesday) is no working time."""
     from offices.models import Closure
 
-    Closure.objects.create(office=november.frankenthal, start_date=dt.date(2026, 11, 24),
-                           end_date=dt.date(2026, 11, 24), reason="Betriebsausflug")
+    Closure.objects.create(
+        office=november.frankenthal,
+        start_date=dt.date(2026, 11, 24),
+        end_date=dt.date(2026, 11, 24),
+        reason="Betriebsausflug",
+    )
     assert figures_by_office()["frankenthal"].working_minutes == FRANKENTHAL_WORKING_MINUTES - 3 * 240
 
 
@@ -235,14 +300,32 @@ def test_the_settlement_csv_for_excel(november, reporter):
     body = response.content.decode("utf-8")
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
-    assert rows[0] == ["From", "To", "Performing office", "Residents of", "Service", "Cases", "Vehicles", "For the partner"]
+    assert rows[0] == [
+        "From",
+        "To",
+        "Performing office",
+        "Residents of",
+        "Service",
+        "Cases",
+        "Vehicles",
+        "For the partner",
+    ]
     names = {s.slug: s.name_en for s in Service.objects.all()}
     expected = sorted(
         [
-            "2026-11", "2026-11",
-            {"frankenthal": "Zulassungsstelle Frankenthal (Pfalz)", "schifferstadt": "Zulassungsstelle Rhein-Pfalz-Kreis"}[office],
-            {"frankenthal": "Stadtverwaltung Frankenthal (Pfalz)", "rhein-pfalz-kreis": "Kreisverwaltung Rhein-Pfalz-Kreis"}[home],
-            names[service], str(cases), str(vehicles),
+            "2026-11",
+            "2026-11",
+            {
+                "frankenthal": "Zulassungsstelle Frankenthal (Pfalz)",
+                "schifferstadt": "Zulassungsstelle Rhein-Pfalz-Kreis",
+            }[office],
+            {
+                "frankenthal": "Stadtverwaltung Frankenthal (Pfalz)",
+                "rhein-pfalz-kreis": "Kreisverwaltung Rhein-Pfalz-Kreis",
+            }[home],
+            names[service],
+            str(cases),
+            str(vehicles),
             "yes" if (office == "frankenthal") != (home == "frankenthal") else "no",
         ]
         for office, home, service, cases, vehicles in EXPECTED_SETTLEMENT

@@ -2,6 +2,7 @@
 rate-limited per client address and per network (429 with Retry-After), and one API search covers
 at most SLOTS_MAX_DAYS days (400 `range_too_long`). The clock stands at Tuesday, 1 December 2026,
 07:00 in Berlin."""
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -23,8 +24,9 @@ def fresh_counters(demo, clock):
 
 
 def search(address="203.0.113.7", **params):
-    return Client(REMOTE_ADDR=address).get("/api/v1/slots", {**QUERY, "date_from": "2026-12-02",
-                                                             "date_to": "2026-12-02", **params})
+    return Client(REMOTE_ADDR=address).get(
+        "/api/v1/slots", {**QUERY, "date_from": "2026-12-02", "date_to": "2026-12-02", **params}
+    )
 
 
 def test_slot_searches_are_limited_per_address_with_retry_after(settings):

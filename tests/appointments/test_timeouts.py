@@ -1,6 +1,7 @@
 """No request waits long on PostgreSQL: a lock that is not granted or a statement that runs too long
 ends in 503 with Retry-After (the API's error shape, the portal's page), within a few seconds, and
 what the request had written is rolled back. `migrate` runs without those timeouts."""
+
 import json
 import time
 from contextlib import contextmanager
@@ -99,9 +100,7 @@ def test_the_connections_carry_the_configured_timeouts(db, settings):
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
-@pytest.mark.parametrize(
-    "statement_ms, lock_ms", [(5000, 500), (800, 0)], ids=["lock timeout", "statement timeout"]
-)
+@pytest.mark.parametrize("statement_ms, lock_ms", [(5000, 500), (800, 0)], ids=["lock timeout", "statement timeout"])
 def test_a_search_behind_a_locked_table_answers_503(client, statement_ms, lock_ms):
     assert client.get(SLOTS).status_code == 200
     with timeouts(statement_ms=statement_ms, lock_ms=lock_ms), locked("appointments_appointment"):

@@ -1,4 +1,5 @@
 """The background side: the sweep, data erasure, and mail that survives outages."""
+
 import datetime as dt
 import os
 from contextlib import contextmanager
@@ -70,7 +71,13 @@ class TestRetention:
         assert retention.erase_personal_data(now=START + dt.timedelta(days=6)) == 0
         assert retention.erase_personal_data(now=START + dt.timedelta(days=8)) == 1
         erased = Appointment.objects.get(pk=appointment.pk)
-        assert (erased.name, erased.email, erased.phone, erased.token_hash, erased.hold_token_hash) == ("", "", "", "", "")
+        assert (erased.name, erased.email, erased.phone, erased.token_hash, erased.hold_token_hash) == (
+            "",
+            "",
+            "",
+            "",
+            "",
+        )
         assert erased.office == demo.frankenthal and erased.home_administration == demo.rpk
         assert erased.status == Status.COMPLETED and erased.start == START and erased.vehicles == 1
         assert [item.service for item in erased.items.all()] == [demo.umschreibung]
@@ -126,7 +133,9 @@ def test_a_trigger_reaches_a_real_redis_broker(demo, django_capture_on_commit_ca
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs a Redis server: set TEST_REDIS_URL")
-def test_one_queued_task_serves_every_booking_committed_before_it_starts(demo, settings, django_capture_on_commit_callbacks):
+def test_one_queued_task_serves_every_booking_committed_before_it_starts(
+    demo, settings, django_capture_on_commit_callbacks
+):
     """With Redis as broker and shared cache: three bookings while a task waits queue it once; once
     it has started, the next booking queues another, and sending finds all four opt-in mails."""
     import redis
@@ -167,9 +176,15 @@ class TestDaylightSavingWeekend:
         """Across the clock change the reminder is due 24 hours before at the same wall-clock
         time, and the e-mail and the calendar file say 08:00 in Europe/Berlin."""
         appointment = booking.book(
-            office=demo.frankenthal, start=start, services=[demo.umschreibung], vehicles=1,
-            municipality=demo.frankenthal_citizen_home, name="Erika", email="erika@example.org",
-            privacy_consent=True, now=now,
+            office=demo.frankenthal,
+            start=start,
+            services=[demo.umschreibung],
+            vehicles=1,
+            municipality=demo.frankenthal_citizen_home,
+            name="Erika",
+            email="erika@example.org",
+            privacy_consent=True,
+            now=now,
         )
         token = Notification.objects.get(appointment=appointment).payload["token"]
         booking.confirm_booking(appointment=appointment, token=token, now=now)

@@ -1,5 +1,6 @@
 """Real failures, real processes: a Celery worker on a real Redis broker and PostgreSQL, a Redis
 that is stopped, a mail server that refuses or hangs, and a worker that is killed mid-dispatch."""
+
 import asyncio
 import datetime as dt
 import os
@@ -109,7 +110,10 @@ def worker(tmp_path):
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "ikz_portal", "worker", "--pool=solo", "--loglevel=warning"],
-            cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         processes.append(process)
         return process
@@ -129,8 +133,19 @@ def worker(tmp_path):
 def redis_server(tmp_path):
     """A Redis of this test's own on a free port, which the test may stop and start again."""
     port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--dir", str(tmp_path)]
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
 
     class Server:
         url = f"redis://127.0.0.1:{port}/0"
@@ -175,13 +190,21 @@ def next_working_day_start(hour=8):
 
 def book_now(demo, start, now, email="erika@example.org"):
     return booking.book(
-        office=demo.frankenthal, start=start, services=[demo.umschreibung], vehicles=1,
-        municipality=demo.frankenthal_citizen_home, name="Erika Mustermann", email=email,
-        privacy_consent=True, now=now,
+        office=demo.frankenthal,
+        start=start,
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Erika Mustermann",
+        email=email,
+        privacy_consent=True,
+        now=now,
     )
 
 
-def test_mail_queued_while_the_worker_was_down_and_the_queue_lost_is_still_sent(demo, worker, django_capture_on_commit_callbacks):
+def test_mail_queued_while_the_worker_was_down_and_the_queue_lost_is_still_sent(
+    demo, worker, django_capture_on_commit_callbacks
+):
     """A booking made while no worker runs, and whose queue message is then lost (Redis restarted
     without persistence), still gets its e-mail: the sweep finds the outbox row. Exactly once."""
     import redis
@@ -265,8 +288,12 @@ def test_due_messages_share_one_connection_and_a_refusal_opens_a_new_one(demo, s
         server = smtp(refuse=refuse)
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
         for number in range(3):
-            book_now(demo, start + dt.timedelta(minutes=15 * number + 60 * refuse), now,
-                     email=f"citizen{refuse}{number}@example.org")
+            book_now(
+                demo,
+                start + dt.timedelta(minutes=15 * number + 60 * refuse),
+                now,
+                email=f"citizen{refuse}{number}@example.org",
+            )
         assert notifications.send_due(now=now) == 3 - refuse
         assert len(server.accepted) == 3 - refuse and len(server.sessions) == sessions
         assert notifications.send_due(now=now + dt.timedelta(minutes=5)) == refuse

@@ -1,6 +1,7 @@
 """Availability in-process on PostgreSQL: an any-office search over 8 weeks and over one day, for a
 single and a multi-concern request, beside the bare SQL that fetches the same appointments and
 hours (the floor any engine pays: the rows have to come out of the database)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,9 +97,16 @@ def floor(*, offices, counter_ids, date_from, date_to, now):
     start = local(date_from, dt.time(0))
     end = local(date_to + dt.timedelta(days=1), dt.time(0))
     params = {
-        "counters": counter_ids, "lower": start - LOOKBACK, "start": start, "end": end,
-        "live": [str(s) for s in LIVE_STATUSES], "expiring": [str(s) for s in EXPIRING_STATUSES], "now": now,
-        "offices": [o.id for o in offices], "first": date_from, "last": date_to,
+        "counters": counter_ids,
+        "lower": start - LOOKBACK,
+        "start": start,
+        "end": end,
+        "live": [str(s) for s in LIVE_STATUSES],
+        "expiring": [str(s) for s in EXPIRING_STATUSES],
+        "now": now,
+        "offices": [o.id for o in offices],
+        "first": date_from,
+        "last": date_to,
     }
     connection.ensure_connection()
     raw = connection.connection
@@ -126,10 +134,7 @@ def measure(data_set, *, runs_range: int, runs_day: int) -> list[Row]:
     municipality = Municipality.objects.select_related("administration").get(slug=MUNICIPALITY)
     offices = list(Office.objects.filter(is_active=True).select_related("administration"))
     day = one_day(today)
-    searches = {
-        "8 weeks": (today, data_set.date_to, runs_range),
-        "1 day": (day, day, runs_day),
-    }
+    searches = {"8 weeks": (today, data_set.date_to, runs_range), "1 day": (day, day, runs_day)}
     rows = []
     for search, (date_from, date_to, runs) in searches.items():
         for label, (slugs, vehicles) in REQUESTS.items():
@@ -143,8 +148,10 @@ def measure(data_set, *, runs_range: int, runs_day: int) -> list[Row]:
             busy_rows = len(bare())
             # The same rows as the engine reads (a check that the floor is a fair one).
             engine_rows = sum(
-                1 for _ in busy_intervals(counter_ids, local(date_from, dt.time(0)),
-                                          local(date_to + dt.timedelta(days=1), dt.time(0)), now)
+                1
+                for _ in busy_intervals(
+                    counter_ids, local(date_from, dt.time(0)), local(date_to + dt.timedelta(days=1), dt.time(0)), now
+                )
             )
             assert busy_rows > 0 and engine_rows > 0
             # Queries with the configuration in memory, as every search but the first after a
@@ -155,33 +162,51 @@ def measure(data_set, *, runs_range: int, runs_day: int) -> list[Row]:
             cpu: list[float] = []
             durations = timed(lambda: find_slots(request=request, now=now), runs, cpu=cpu)
             floor_durations = timed(bare, runs)
-            rows.append(Row(
-                data_set=data_set.name, search=search, request=label,
-                median_ms=percentile(durations, 50), p95_ms=percentile(durations, 95),
-                queries=len(queries), slots=len(slots), busy_rows=busy_rows,
-                floor_median_ms=percentile(floor_durations, 50), floor_p95_ms=percentile(floor_durations, 95),
-                cpu_median_ms=percentile(cpu, 50),
-            ))
+            rows.append(
+                Row(
+                    data_set=data_set.name,
+                    search=search,
+                    request=label,
+                    median_ms=percentile(durations, 50),
+                    p95_ms=percentile(durations, 95),
+                    queries=len(queries),
+                    slots=len(slots),
+                    busy_rows=busy_rows,
+                    floor_median_ms=percentile(floor_durations, 50),
+                    floor_p95_ms=percentile(floor_durations, 95),
+                    cpu_median_ms=percentile(cpu, 50),
+                )
+            )
     # The "just taken" answer of a booking: the nearest free slots within -3..+7 days.
     services = (Service.objects.get(slug="umschreibung"),)
     office = Office.objects.get(slug="schifferstadt")
     around = local(day, dt.time(9))
 
     def alternatives():
-        return nearest_slots(office=office, services=services, vehicles=1, municipality=municipality,
-                             around=around, now=now, count=5)
+        return nearest_slots(
+            office=office, services=services, vehicles=1, municipality=municipality, around=around, now=now, count=5
+        )
 
     alternatives()
     with CaptureQueriesContext(connection) as queries:
         found = alternatives()
     cpu = []
     durations = timed(alternatives, runs_day, cpu=cpu)
-    rows.append(Row(
-        data_set=data_set.name, search="alternatives (409)", request="single",
-        median_ms=percentile(durations, 50), p95_ms=percentile(durations, 95), queries=len(queries),
-        slots=len(found), busy_rows=0, floor_median_ms=float("nan"), floor_p95_ms=float("nan"),
-        cpu_median_ms=percentile(cpu, 50),
-    ))
+    rows.append(
+        Row(
+            data_set=data_set.name,
+            search="alternatives (409)",
+            request="single",
+            median_ms=percentile(durations, 50),
+            p95_ms=percentile(durations, 95),
+            queries=len(queries),
+            slots=len(found),
+            busy_rows=0,
+            floor_median_ms=float("nan"),
+            floor_p95_ms=float("nan"),
+            cpu_median_ms=percentile(cpu, 50),
+        )
+    )
     return rows
 
 

@@ -8,6 +8,7 @@ every free slot of the day was taken exactly once, and every booking got its e-m
 The client is a small asyncio HTTP/1.1 client on the standard library (one connection per
 request, as gunicorn's sync workers close them anyway). Every loop is bounded in count and time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +59,17 @@ def free_port() -> int:
 class Stack:
     """gunicorn instances and Celery workers, each in its own process group, stopped on exit."""
 
-    def __init__(self, *, database_url: str, redis_url: str, work_dir: Path, web: int, workers: int,
-                 web_workers: int = 2, worker_nice: int = 10):
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        redis_url: str,
+        work_dir: Path,
+        web: int,
+        workers: int,
+        web_workers: int = 2,
+        worker_nice: int = 10,
+    ):
         self.work_dir = work_dir
         self.mail_dir = work_dir / "mail"
         self.ports = [free_port() for _ in range(web)]
@@ -110,18 +120,48 @@ class Stack:
     def start(self) -> None:
         self.mail_dir.mkdir(parents=True, exist_ok=True)
         for port in self.ports:
-            self.web.append(self._spawn([
-                sys.executable, "-m", "gunicorn", "ikz_portal.wsgi", "--workers", str(self.web_workers),
-                "--bind", f"127.0.0.1:{port}", "--timeout", "60",
-            ], f"gunicorn-{port}"))
+            self.web.append(
+                self._spawn(
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "ikz_portal.wsgi",
+                        "--workers",
+                        str(self.web_workers),
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--timeout",
+                        "60",
+                    ],
+                    f"gunicorn-{port}",
+                )
+            )
         for number in range(1, self.worker_count + 1):
             # At a lower priority than gunicorn, as the README advises where both share a host:
             # in a rush the confirmations wait a moment for a free core, not the bookings.
-            self.workers.append(self._spawn([
-                "nice", "-n", str(self.worker_nice),
-                sys.executable, "-m", "celery", "-A", "ikz_portal", "worker", "--pool=solo",
-                "-n", f"bench{number}@%h", "--loglevel=info", "--without-gossip", "--without-mingle",
-            ], f"celery-{number}"))
+            self.workers.append(
+                self._spawn(
+                    [
+                        "nice",
+                        "-n",
+                        str(self.worker_nice),
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "ikz_portal",
+                        "worker",
+                        "--pool=solo",
+                        "-n",
+                        f"bench{number}@%h",
+                        "--loglevel=info",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    f"celery-{number}",
+                )
+            )
         deadline = time.monotonic() + READY_TIMEOUT
         for port in self.ports:
             while asyncio.run(request(port, "GET", "/api/v1/offices", timeout=5)).status != 200:
@@ -140,7 +180,9 @@ class Stack:
     def _check_alive(self) -> None:
         for process in self.web + self.workers:
             if process.poll() is not None:
-                raise RuntimeError(f"{' '.join(process.args[:4])}… exited with {process.returncode}; see {self.work_dir}")
+                raise RuntimeError(
+                    f"{' '.join(process.args[:4])}… exited with {process.returncode}; see {self.work_dir}"
+                )
 
     def stop(self) -> None:
         processes = self.web + self.workers
@@ -185,7 +227,6 @@ class Stack:
             "worker_max": max(celery, default=float("nan")),
             "worker_all": celery,
         }
-
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) used so far by the gunicorn workers and the Celery workers."""
@@ -309,7 +350,7 @@ def _dechunk(data: bytes) -> bytes:
         size = int(size_line.split(b";")[0] or b"0", 16)
         if size == 0:
             break
-        out, rest = out + rest[:size], rest[size + 2:]
+        out, rest = out + rest[:size], rest[size + 2 :]
     return out
 
 
@@ -370,8 +411,11 @@ async def trivial_load(ports: list[int], *, total: int, clients: int) -> dict:
     seconds = time.perf_counter() - began
     ok = [r for r in responses if r.status == 200]
     return {
-        "requests": len(responses), "ok": len(ok), "seconds": seconds,
-        "rps": len(responses) / seconds, **latency(responses),
+        "requests": len(responses),
+        "ok": len(ok),
+        "seconds": seconds,
+        "rps": len(responses) / seconds,
+        **latency(responses),
     }
 
 
@@ -402,7 +446,9 @@ def release_day(after: dt.date, taken: set) -> dt.date:
 
     day = after
     while (
-        day.weekday() not in (0, 2, 4) or is_public_holiday(day) or day in taken
+        day.weekday() not in (0, 2, 4)
+        or is_public_holiday(day)
+        or day in taken
         or Closure.objects.filter(start_date__lte=day, end_date__gte=day).exists()
     ):
         day += dt.timedelta(days=1)
@@ -455,12 +501,22 @@ async def flash_crowd(ports: list[int], *, day: dt.date, attempts: int, clients:
                 break
             slot = rng.choice(pool)
             attempt = number * 100000 + len(responses)
-            response = await request(port, "POST", "/api/v1/bookings", {
-                "services": [SERVICE], "vehicles": 1, "municipality": municipality,
-                "office": slot["office"], "start": slot["start"],
-                "name": "Crowd Citizen", "email": f"crowd-{tag}-{attempt}@bench.example",
-                "privacy_consent": True, "language": "de",
-            })
+            response = await request(
+                port,
+                "POST",
+                "/api/v1/bookings",
+                {
+                    "services": [SERVICE],
+                    "vehicles": 1,
+                    "municipality": municipality,
+                    "office": slot["office"],
+                    "start": slot["start"],
+                    "name": "Crowd Citizen",
+                    "email": f"crowd-{tag}-{attempt}@bench.example",
+                    "privacy_consent": True,
+                    "language": "de",
+                },
+            )
             responses.append(response)
             offered = []
             if response.status == 201:
@@ -480,8 +536,9 @@ async def flash_crowd(ports: list[int], *, day: dt.date, attempts: int, clients:
         elif response.status == 409 and response.code == "slot_taken":
             result.slot_taken += 1
         elif 400 <= response.status < 500:
-            result.other_4xx[f"{response.status} {response.code}"] = result.other_4xx.get(
-                f"{response.status} {response.code}", 0) + 1
+            result.other_4xx[f"{response.status} {response.code}"] = (
+                result.other_4xx.get(f"{response.status} {response.code}", 0) + 1
+            )
         elif response.status >= 500:
             result.server_errors += 1
         else:
@@ -510,7 +567,9 @@ def overlaps() -> int:
 
 def booked_on(day: dt.date) -> int:
     return Appointment.objects.filter(
-        status__in=LIVE_STATUSES, start__gte=local(day, dt.time(0)), start__lt=local(day + dt.timedelta(days=1), dt.time(0)),
+        status__in=LIVE_STATUSES,
+        start__gte=local(day, dt.time(0)),
+        start__lt=local(day + dt.timedelta(days=1), dt.time(0)),
         office__slug__in=["schifferstadt", "frankenthal"],
     ).count()
 
@@ -518,9 +577,11 @@ def booked_on(day: dt.date) -> int:
 def still_free(day: dt.date, now: dt.datetime) -> int:
     """Free slots of the released day after the crowd, as a citizen would see them."""
     request = SlotRequest(
-        services=(Service.objects.get(slug=SERVICE),), vehicles=1,
+        services=(Service.objects.get(slug=SERVICE),),
+        vehicles=1,
         municipality=Municipality.objects.select_related("administration").get(slug=MUNICIPALITIES[0]),
-        date_from=day, date_to=day,
+        date_from=day,
+        date_to=day,
     )
     return len(find_slots(request=request, now=now))
 
@@ -583,24 +644,45 @@ class CrowdRun:
         return self.crowd.successes / self.crowd.seconds if self.crowd.seconds else 0.0
 
 
-def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: str, redis_url: str,
-              work_dir: Path, attempts: int, clients: int, trivial_requests: int, seed: int,
-              web_workers: int = 2, worker_nice: int = 10) -> CrowdRun:
+def run_crowd(
+    *,
+    name: str,
+    web: int,
+    workers: int,
+    day: dt.date,
+    database_url: str,
+    redis_url: str,
+    work_dir: Path,
+    attempts: int,
+    clients: int,
+    trivial_requests: int,
+    seed: int,
+    web_workers: int = 2,
+    worker_nice: int = 10,
+) -> CrowdRun:
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # the benchmark's own database number: counters, queues
     now = dt.datetime.now(dt.timezone.utc)
     supply = capacity(day, now)
     work_dir.mkdir(parents=True, exist_ok=True)
-    with Stack(database_url=database_url, redis_url=redis_url, work_dir=work_dir, web=web, workers=workers,
-               web_workers=web_workers, worker_nice=worker_nice) as stack:
+    with Stack(
+        database_url=database_url,
+        redis_url=redis_url,
+        work_dir=work_dir,
+        web=web,
+        workers=workers,
+        web_workers=web_workers,
+        worker_nice=worker_nice,
+    ) as stack:
         with CpuMeter(stack) as trivial_cpu:
             trivial = asyncio.run(trivial_load(stack.ports, total=trivial_requests, clients=clients))
         # The mails of the crowd's bookings are sent while it runs and after: their cost is the
         # Celery workers' share, counted until the last one is sent.
         with CpuMeter(stack) as crowd_cpu:
-            crowd = asyncio.run(flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name,
-                                            seed=seed))
+            crowd = asyncio.run(
+                flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name, seed=seed)
+            )
             mail_seconds = wait_for_mail(crowd.references)
         memory = stack.memory()
     # CPU per request: what one booking costs each part beside one trivial request.
@@ -612,12 +694,22 @@ def run_crowd(*, name: str, web: int, workers: int, day: dt.date, database_url: 
     sent = mails(stack.mail_dir)
     references = set(crowd.references)
     return CrowdRun(
-        name=name, web=web, workers=workers, day=day, capacity=supply, trivial=trivial, crowd=crowd,
-        overlaps=overlaps(), booked=booked_on(day), still_free=still_free(day, dt.datetime.now(dt.timezone.utc)),
+        name=name,
+        web=web,
+        workers=workers,
+        day=day,
+        capacity=supply,
+        trivial=trivial,
+        crowd=crowd,
+        overlaps=overlaps(),
+        booked=booked_on(day),
+        still_free=still_free(day, dt.datetime.now(dt.timezone.utc)),
         mail_seconds=mail_seconds,
         mails_sent=sum(sent.get(ref, 0) for ref in references),
         mails_missing=sum(1 for ref in references if ref not in sent),
         mails_duplicated=sum(1 for ref in references if sent.get(ref, 0) > 1)
         + sum(1 for ref in sent if ref not in references),
-        memory=memory, web_workers=web_workers, worker_nice=worker_nice,
+        memory=memory,
+        web_workers=web_workers,
+        worker_nice=worker_nice,
     )

@@ -11,6 +11,7 @@ Appointments are laid out counter by counter along the real working intervals (o
 so holidays and closures count), on the office grid, never overlapping (the exclusion constraint
 checks every insert).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -122,9 +123,7 @@ def allocate_ids(model, count: int) -> list[int]:
     """Primary keys from the table's own sequence, so that later inserts by the portal go on."""
     table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-        )
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -146,7 +145,9 @@ def copy_rows(model, rows: list[dict], *, now: dt.datetime) -> None:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     names = [f.attname for f in fields]
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy:
             for row in rows:
                 copy.write_row([row[name] if name in row else defaults[name] for name in names])
 
@@ -159,8 +160,15 @@ def _reference(plate: str, number: int) -> str:
     return f"{plate}-{''.join(code)}"
 
 
-def fill(*, offices: list[Office], now: dt.datetime, date_from: dt.date, date_to: dt.date, history_from: dt.date,
-         rng: random.Random) -> dict:
+def fill(
+    *,
+    offices: list[Office],
+    now: dt.datetime,
+    date_from: dt.date,
+    date_to: dt.date,
+    history_from: dt.date,
+    rng: random.Random,
+) -> dict:
     """Lay out appointments on every counter of `offices` from `history_from` to `date_to`."""
     mix = Mix(rng)
     offices = list(Office.objects.filter(id__in=[o.id for o in offices]).select_related("administration"))
@@ -181,7 +189,8 @@ def fill(*, offices: list[Office], now: dt.datetime, date_from: dt.date, date_to
         end = start + dt.timedelta(minutes=minutes)
         home = (
             rng.choice(municipalities.get(office.administration_id) or all_municipalities)
-            if rng.random() < 0.8 else rng.choice(all_municipalities)
+            if rng.random() < 0.8
+            else rng.choice(all_municipalities)
         )
         recent = start > now - dt.timedelta(days=7)  # older personal data is erased (RETENTION_DAYS)
         expires = None
@@ -189,34 +198,39 @@ def fill(*, offices: list[Office], now: dt.datetime, date_from: dt.date, date_to
             expires = now + dt.timedelta(minutes=rng.randint(30, 60))
         elif status == Status.HELD:
             expires = now + dt.timedelta(minutes=10)
-        appointments.append({
-            "reference": _reference(office.administration.plate_code, number),
-            "office_id": office.id,
-            "counter_id": counter_id,
-            "start": start,
-            "end": end,
-            "vehicles": vehicles,
-            "home_administration_id": home.administration_id,
-            "municipality_id": home.id,
-            "status": str(status),
-            "hold_expires_at": expires,
-            "channel": str(_weighted(rng, channels)),
-            "name": f"Bench Citizen {number}" if recent else "",
-            "email": f"citizen{number}@bench.example" if recent else "",
-            "submitted_at": now if status != Status.HELD else None,
-            "confirmed_at": now if status == Status.CONFIRMED else None,
-            # Cancelled days ago: a time cancelled minutes ago is kept from online booking for a
-            # while (CANCELLED_SLOT_DELAY_MINUTES), which would make every such gap look taken.
-            "cancelled_at": min(now, start) - dt.timedelta(hours=rng.randint(1, 24 * 14))
-            if status == Status.CANCELLED else None,
-        })
-        for service in services:
-            items.append({
-                "appointment_id": number,  # replaced by the row's id before the copy
-                "service_id": service.id,
+        appointments.append(
+            {
+                "reference": _reference(office.administration.plate_code, number),
+                "office_id": office.id,
+                "counter_id": counter_id,
+                "start": start,
+                "end": end,
                 "vehicles": vehicles,
-                "minutes": service.minutes_for(vehicles),
-            })
+                "home_administration_id": home.administration_id,
+                "municipality_id": home.id,
+                "status": str(status),
+                "hold_expires_at": expires,
+                "channel": str(_weighted(rng, channels)),
+                "name": f"Bench Citizen {number}" if recent else "",
+                "email": f"citizen{number}@bench.example" if recent else "",
+                "submitted_at": now if status != Status.HELD else None,
+                "confirmed_at": now if status == Status.CONFIRMED else None,
+                # Cancelled days ago: a time cancelled minutes ago is kept from online booking for a
+                # while (CANCELLED_SLOT_DELAY_MINUTES), which would make every such gap look taken.
+                "cancelled_at": min(now, start) - dt.timedelta(hours=rng.randint(1, 24 * 14))
+                if status == Status.CANCELLED
+                else None,
+            }
+        )
+        for service in services:
+            items.append(
+                {
+                    "appointment_id": number,  # replaced by the row's id before the copy
+                    "service_id": service.id,
+                    "vehicles": vehicles,
+                    "minutes": service.minutes_for(vehicles),
+                }
+            )
         if in_window and status in LIVE_STATUSES:
             stats["booked"] += minutes
             stats["live"] += 1
@@ -279,15 +293,26 @@ def _closures(offices: list[Office], date_from: dt.date, date_to: dt.date, rng: 
                     rows.append(Closure(office=office, start_date=when, end_date=when, reason="Betriebsruhe"))
         counters = list(office.counters.order_by("name"))
         absent = date_from + dt.timedelta(days=rng.randint(7, 40))
-        rows.append(Closure(
-            office=office, counter=counters[-1], start_date=absent, end_date=absent + dt.timedelta(days=6),
-            reason="Urlaub",
-        ))
+        rows.append(
+            Closure(
+                office=office,
+                counter=counters[-1],
+                start_date=absent,
+                end_date=absent + dt.timedelta(days=6),
+                reason="Urlaub",
+            )
+        )
         meeting = date_from + dt.timedelta(days=rng.randint(3, 50))
-        rows.append(Closure(
-            office=office, start_date=meeting, end_date=meeting, start_time=dt.time(10), end_time=dt.time(12),
-            reason="Personalversammlung",
-        ))
+        rows.append(
+            Closure(
+                office=office,
+                start_date=meeting,
+                end_date=meeting,
+                start_time=dt.time(10),
+                end_time=dt.time(12),
+                reason="Personalversammlung",
+            )
+        )
     Closure.objects.bulk_create(rows)
 
 
@@ -325,19 +350,28 @@ def build_state(*, now: dt.datetime) -> DataSet:
         administration = Administration.objects.create(slug=slug, name=name, plate_code=plate)
         administrations.append(administration)
         Municipality.objects.create(
-            slug=f"{slug}-stadt", name=f"{name} Stadt", postcode=f"9{len(administrations):04d}",
+            slug=f"{slug}-stadt",
+            name=f"{name} Stadt",
+            postcode=f"9{len(administrations):04d}",
             administration=administration,
         )
     new_offices = []
     for administration in administrations:
         count = 2 if administration.slug.startswith("bench-") else 1
         for number in range(1, count + 1):
-            new_offices.append(Office.objects.create(
-                slug=f"{administration.slug}-{number}-bench",
-                name=f"Zulassungsstelle {administration.name} {number} (Benchmark)",
-                administration=administration, street="Musterstraße 1", postcode="99999", city="Musterstadt",
-                slot_minutes=5, booking_horizon_days=56, min_lead_minutes=120,
-            ))
+            new_offices.append(
+                Office.objects.create(
+                    slug=f"{administration.slug}-{number}-bench",
+                    name=f"Zulassungsstelle {administration.name} {number} (Benchmark)",
+                    administration=administration,
+                    street="Musterstraße 1",
+                    postcode="99999",
+                    city="Musterstadt",
+                    slot_minutes=5,
+                    booking_horizon_days=56,
+                    min_lead_minutes=120,
+                )
+            )
     hours, counters = [], []
     for index, office in enumerate(new_offices):
         size = 3 if index == len(new_offices) - 1 else 4
@@ -345,15 +379,24 @@ def build_state(*, now: dt.datetime) -> DataSet:
         counters.extend(office_counters)
         for weekdays, opens, closes in STATE_HOURS[index % len(STATE_HOURS)]:
             for weekday in weekdays:
-                hours.append(OpeningHours(office=office, weekday=weekday, opens=dt.time.fromisoformat(opens),
-                                          closes=dt.time.fromisoformat(closes)))
+                hours.append(
+                    OpeningHours(
+                        office=office,
+                        weekday=weekday,
+                        opens=dt.time.fromisoformat(opens),
+                        closes=dt.time.fromisoformat(closes),
+                    )
+                )
     Counter.objects.bulk_create(counters)
     # One part-time counter per synthetic office: its own hours replace the office's.
     for office in new_offices:
         part_time = Counter.objects.filter(office=office).order_by("name").last()
         for weekday in range(5):
-            hours.append(OpeningHours(office=office, counter=part_time, weekday=weekday, opens=dt.time(7, 30),
-                                      closes=dt.time(13)))
+            hours.append(
+                OpeningHours(
+                    office=office, counter=part_time, weekday=weekday, opens=dt.time(7, 30), closes=dt.time(13)
+                )
+            )
     OpeningHours.objects.bulk_create(hours)
     for service in Service.objects.all():
         service.offices.add(*new_offices)

@@ -3,6 +3,7 @@
 Nothing here touches another database: the name is fixed (BENCH_DB_NAME, default ikz_bench) and
 only connections to that database are ended before it is dropped.
 """
+
 from __future__ import annotations
 
 import os

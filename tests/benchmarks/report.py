@@ -1,4 +1,5 @@
 """The results as Markdown: the tables and the targets of issue 8, each marked met or missed."""
+
 from __future__ import annotations
 
 import math
@@ -16,43 +17,61 @@ def _yes(ok: bool) -> str:
 
 def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
     out = []
-    out.append(f"Run {info['date']} ({info['mode']}, {info['minutes']:.1f} min): {info['cores']} cores "
-               f"({info['cpu']}), {info['memory_gib']:.1f} GiB, PostgreSQL {info['postgres']}, "
-               f"Python {info['python']}; load average before {info['load_before']}, after {info['load_after']}.")
+    out.append(
+        f"Run {info['date']} ({info['mode']}, {info['minutes']:.1f} min): {info['cores']} cores "
+        f"({info['cpu']}), {info['memory_gib']:.1f} GiB, PostgreSQL {info['postgres']}, "
+        f"Python {info['python']}; load average before {info['load_before']}, after {info['load_after']}."
+    )
     out.append("")
-    out.append("| data set | offices | counters | live appointments, next 8 weeks | booked | rows in the table | built in |")
+    out.append(
+        "| data set | offices | counters | live appointments, next 8 weeks | booked | rows in the table | built in |"
+    )
     out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for d in data_sets:
-        out.append(f"| {d.name} | {d.offices} | {d.counters} | {d.live:,} | {d.booked:.0%} | {d.rows:,} | {d.seconds:.0f} s |")
+        out.append(
+            f"| {d.name} | {d.offices} | {d.counters} | {d.live:,} | {d.booked:.0%} | {d.rows:,} | {d.seconds:.0f} s |"
+        )
     out.append("")
-    out.append("**Availability**, in-process on PostgreSQL, any-office search (ms wall clock; CPU: this process's "
-               "CPU time per search; queries: with the configuration in memory, as after its first reading; floor: "
-               "the bare SQL that reads the same appointments, counters, hours and closures, with psycopg's own "
-               "loaders):")
+    out.append(
+        "**Availability**, in-process on PostgreSQL, any-office search (ms wall clock; CPU: this process's "
+        "CPU time per search; queries: with the configuration in memory, as after its first reading; floor: "
+        "the bare SQL that reads the same appointments, counters, hours and closures, with psycopg's own "
+        "loaders):"
+    )
     out.append("")
-    out.append("| data set | search | request | median | p95 | CPU median | queries | slots | appointments read "
-               "| floor median | floor p95 | p95 ÷ floor p95 |")
+    out.append(
+        "| data set | search | request | median | p95 | CPU median | queries | slots | appointments read "
+        "| floor median | floor p95 | p95 ÷ floor p95 |"
+    )
     out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in availability:
         ratio = "–" if math.isnan(r.ratio) else f"{r.ratio:.1f}×"
         read = f"{r.busy_rows:,}" if r.busy_rows else "–"
-        out.append(f"| {r.data_set} | {r.search} | {r.request} | {_ms(r.median_ms)} | {_ms(r.p95_ms)} "
-                   f"| {_ms(r.cpu_median_ms)} | {r.queries} "
-                   f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |")
+        out.append(
+            f"| {r.data_set} | {r.search} | {r.request} | {_ms(r.median_ms)} | {_ms(r.p95_ms)} "
+            f"| {_ms(r.cpu_median_ms)} | {r.queries} "
+            f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |"
+        )
     if crowds:
         out.append("")
-        out.append("**Flash crowd** over HTTP (gunicorn with sync workers, one per core in all, and the "
-                   "production settings; "
-                   f"Celery workers with the solo pool at nice {crowds[0].worker_nice}; PostgreSQL and Redis on "
-                   "the same machine; the client on the same machine too). Latencies in ms for the booking "
-                   "requests; mails: the seconds from the crowd's start until the last confirmation mail was "
-                   "sent:")
+        out.append(
+            "**Flash crowd** over HTTP (gunicorn with sync workers, one per core in all, and the "
+            "production settings; "
+            f"Celery workers with the solo pool at nice {crowds[0].worker_nice}; PostgreSQL and Redis on "
+            "the same machine; the client on the same machine too). Latencies in ms for the booking "
+            "requests; mails: the seconds from the crowd's start until the last confirmation mail was "
+            "sent:"
+        )
         out.append("")
-        out.append("| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
-                   "| no answer | p50 | p95 | p99 | bookings/s | requests/s | trivial view req/s (p95) "
-                   "| overlaps | still free | mails (missing, twice) | all mails sent after |")
-        out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
-                   "| ---: | ---: | ---: | ---: | --- | ---: |")
+        out.append(
+            "| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
+            "| no answer | p50 | p95 | p99 | bookings/s | requests/s | trivial view req/s (p95) "
+            "| overlaps | still free | mails (missing, twice) | all mails sent after |"
+        )
+        out.append(
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| ---: | ---: | ---: | ---: | --- | ---: |"
+        )
         for c in crowds:
             k = c.crowd
             other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
@@ -65,9 +84,11 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
                 f"| {c.crowd.seconds + c.mail_seconds:.0f} s |"
             )
         out.append("")
-        out.append("Where the CPU went, per request (ms of CPU, user + system, from /proc; the crowd's "
-                   "requests include the slot lists and the confirmation mails sent until the last one was "
-                   "out; all processes share the same cores):")
+        out.append(
+            "Where the CPU went, per request (ms of CPU, user + system, from /proc; the crowd's "
+            "requests include the slot lists and the confirmation mails sent until the last one was "
+            "out; all processes share the same cores):"
+        )
         out.append("")
         out.append("| run | phase | gunicorn | Celery | PostgreSQL | Redis | load client | rest | machine |")
         out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -77,15 +98,20 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
                     continue
                 parts = ("web", "workers", "postgres", "redis", "client")
                 rest = cpu["machine"] - sum(cpu[p] for p in parts)
-                out.append(f"| {c.name} | {phase} | " + " | ".join(f"{cpu[p]:.1f}" for p in parts)
-                           + f" | {rest:.1f} | {cpu['machine']:.1f} |")
+                out.append(
+                    f"| {c.name} | {phase} | "
+                    + " | ".join(f"{cpu[p]:.1f}" for p in parts)
+                    + f" | {rest:.1f} | {cpu['machine']:.1f} |"
+                )
         out.append("")
         out.append("| run | web worker RSS, max (all) | Celery worker RSS, max (all) |")
         out.append("| --- | ---: | ---: |")
         for c in crowds:
             m = c.memory
-            out.append(f"| {c.name} | {m['web_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['web_all'])}) "
-                       f"| {m['worker_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['worker_all'])}) |")
+            out.append(
+                f"| {c.name} | {m['web_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['web_all'])}) "
+                f"| {m['worker_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['worker_all'])}) |"
+            )
     out.append("")
     out.append("**Targets**")
     out.append("")
@@ -110,42 +136,81 @@ def targets(availability, crowds):
     rows = []
     for r in availability:
         if r.data_set == "pool" and r.search == "8 weeks":
-            rows.append((f"pool, 8 weeks, {r.request}: p95 ≤ {POOL_P95_MS:.0f} ms", f"{_ms(r.p95_ms)} ms",
-                         r.p95_ms <= POOL_P95_MS))
+            rows.append(
+                (
+                    f"pool, 8 weeks, {r.request}: p95 ≤ {POOL_P95_MS:.0f} ms",
+                    f"{_ms(r.p95_ms)} ms",
+                    r.p95_ms <= POOL_P95_MS,
+                )
+            )
         if r.data_set == "state" and r.search == "8 weeks":
-            rows.append((f"state, 8 weeks, {r.request}: p95 ≤ {STATE_FLOOR_FACTOR:.0f}× the floor",
-                         f"{_ms(r.p95_ms)} ms = {r.ratio:.1f}× {_ms(r.floor_p95_ms)} ms",
-                         r.p95_ms <= STATE_FLOOR_FACTOR * r.floor_p95_ms))
+            rows.append(
+                (
+                    f"state, 8 weeks, {r.request}: p95 ≤ {STATE_FLOOR_FACTOR:.0f}× the floor",
+                    f"{_ms(r.p95_ms)} ms = {r.ratio:.1f}× {_ms(r.floor_p95_ms)} ms",
+                    r.p95_ms <= STATE_FLOOR_FACTOR * r.floor_p95_ms,
+                )
+            )
     by_key = {(r.data_set, r.search, r.request): r.queries for r in availability}
     for (data_set, search, request), queries in sorted(by_key.items()):
         if search == "8 weeks":
             day = by_key.get((data_set, "1 day", request))
-            rows.append((f"{data_set}, {request}: queries do not grow with the range",
-                         f"{day} for a day, {queries} for 8 weeks", queries == day))
+            rows.append(
+                (
+                    f"{data_set}, {request}: queries do not grow with the range",
+                    f"{day} for a day, {queries} for 8 weeks",
+                    queries == day,
+                )
+            )
     for c in crowds:
         k = c.crowd
         rows.append((f"{c.name}: no overlapping live appointments", str(c.overlaps), c.overlaps == 0))
-        rows.append((f"{c.name}: no server errors", f"{k.server_errors} (and {k.transport_errors} without answer)",
-                     k.server_errors == 0 and k.transport_errors == 0))
+        rows.append(
+            (
+                f"{c.name}: no server errors",
+                f"{k.server_errors} (and {k.transport_errors} without answer)",
+                k.server_errors == 0 and k.transport_errors == 0,
+            )
+        )
         if k.attempts >= c.capacity:
-            rows.append((f"{c.name}: every free slot taken exactly once",
-                         f"{c.capacity} free, {k.successes} booked, {c.booked} in the database, {c.still_free} still free",
-                         k.successes == c.capacity == c.booked and c.still_free == 0))
+            rows.append(
+                (
+                    f"{c.name}: every free slot taken exactly once",
+                    f"{c.capacity} free, {k.successes} booked, {c.booked} in the database, {c.still_free} still free",
+                    k.successes == c.capacity == c.booked and c.still_free == 0,
+                )
+            )
         else:  # a quick run: fewer attempts than slots, so some stay free by design
-            rows.append((f"{c.name}: every booking in the database once (fewer attempts than slots)",
-                         f"{c.capacity} free, {k.successes} booked, {c.booked} in the database",
-                         k.successes == c.booked))
-        rows.append((f"{c.name}: p95 ≤ {CROWD_P95_MS:.0f} ms", f"{_ms(k.latency['p95'])} ms",
-                     k.latency["p95"] <= CROWD_P95_MS))
+            rows.append(
+                (
+                    f"{c.name}: every booking in the database once (fewer attempts than slots)",
+                    f"{c.capacity} free, {k.successes} booked, {c.booked} in the database",
+                    k.successes == c.booked,
+                )
+            )
+        rows.append(
+            (f"{c.name}: p95 ≤ {CROWD_P95_MS:.0f} ms", f"{_ms(k.latency['p95'])} ms", k.latency["p95"] <= CROWD_P95_MS)
+        )
         share = c.attempts_per_second / c.trivial["rps"] if c.trivial["rps"] else 0
-        rows.append((f"{c.name}: booking requests/s ≥ {CROWD_SHARE_OF_TRIVIAL:.0%} of a trivial view's",
-                     f"{c.attempts_per_second:.0f} of {c.trivial['rps']:.0f} = {share:.0%}",
-                     share >= CROWD_SHARE_OF_TRIVIAL))
-        rows.append((f"{c.name}: one confirmation mail per booking, none twice",
-                     f"{c.mails_sent} for {k.successes} bookings, {c.mails_missing} missing, "
-                     f"{c.mails_duplicated} twice", c.mails_sent == k.successes and not c.mails_missing
-                     and not c.mails_duplicated))
-        rows.append((f"{c.name}: memory ≤ {MEMORY_MB:.0f} MB per process",
-                     f"web {c.memory['web_max']:.0f} MB, Celery {c.memory['worker_max']:.0f} MB",
-                     c.memory["web_max"] <= MEMORY_MB and c.memory["worker_max"] <= MEMORY_MB))
+        rows.append(
+            (
+                f"{c.name}: booking requests/s ≥ {CROWD_SHARE_OF_TRIVIAL:.0%} of a trivial view's",
+                f"{c.attempts_per_second:.0f} of {c.trivial['rps']:.0f} = {share:.0%}",
+                share >= CROWD_SHARE_OF_TRIVIAL,
+            )
+        )
+        rows.append(
+            (
+                f"{c.name}: one confirmation mail per booking, none twice",
+                f"{c.mails_sent} for {k.successes} bookings, {c.mails_missing} missing, {c.mails_duplicated} twice",
+                c.mails_sent == k.successes and not c.mails_missing and not c.mails_duplicated,
+            )
+        )
+        rows.append(
+            (
+                f"{c.name}: memory ≤ {MEMORY_MB:.0f} MB per process",
+                f"web {c.memory['web_max']:.0f} MB, Celery {c.memory['worker_max']:.0f} MB",
+                c.memory["web_max"] <= MEMORY_MB and c.memory["worker_max"] <= MEMORY_MB,
+            )
+        )
     return rows

@@ -6,6 +6,7 @@ set, measures availability in-process, runs the flash crowd over HTTP against gu
 (Redis: BENCH_REDIS_URL, default redis://127.0.0.1:6379/12, a database number of its own, flushed),
 prints the results and writes them to tests/benchmarks/results.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,11 +95,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and a smaller crowd (smoke run)")
     parser.add_argument("--skip-http", action="store_true", help="only the in-process availability benchmark")
-    parser.add_argument("--web-workers", type=int, default=WEB_WORKERS,
-                        help=f"gunicorn sync workers in all, shared out over the instances (default {WEB_WORKERS}, "
-                        "one per core)")
-    parser.add_argument("--worker-nice", type=int, default=WORKER_NICE,
-                        help=f"nice value of the Celery workers (default {WORKER_NICE}, as in the README)")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=WEB_WORKERS,
+        help=f"gunicorn sync workers in all, shared out over the instances (default {WEB_WORKERS}, one per core)",
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=WORKER_NICE,
+        help=f"nice value of the Celery workers (default {WORKER_NICE}, as in the README)",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results.md", help="where to write the table")
     args = parser.parse_args(argv)
 
@@ -115,17 +123,24 @@ def main(argv=None) -> int:
     attempts, clients, trivial = (300, 50, 500) if quick else (1000, 50, 2000)
     began = time.monotonic()
     info = machine()
-    info.update(date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), mode="quick" if quick else "full",
-                load_before=load_average())
-    print(f"Benchmark ({info['mode']}), {info['cores']} cores, {info['memory_gib']:.1f} GiB; work files in {work}",
-          flush=True)
+    info.update(
+        date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        mode="quick" if quick else "full",
+        load_before=load_average(),
+    )
+    print(
+        f"Benchmark ({info['mode']}), {info['cores']} cores, {info['memory_gib']:.1f} GiB; work files in {work}",
+        flush=True,
+    )
     data_sets, availability, crowds, plan = [], [], [], ""
     try:
         # pool: availability, then the flash crowd on released days of the same database.
         fresh_database()
         pool = data.build_pool(now=timezone.now())
         data_sets.append(pool)
-        print(f"  pool built: {pool.live} live appointments, {pool.booked:.0%} booked, {pool.seconds:.0f} s", flush=True)
+        print(
+            f"  pool built: {pool.live} live appointments, {pool.booked:.0%} booked, {pool.seconds:.0f} s", flush=True
+        )
         availability += bench_availability.measure(pool, runs_range=runs_range, runs_day=runs_day)
         print("  pool availability measured", flush=True)
         if not args.skip_http:
@@ -137,19 +152,34 @@ def main(argv=None) -> int:
                 day = bench_http.release_day(today + dt.timedelta(days=offset), taken)
                 taken.add(day)
                 crowd = bench_http.run_crowd(
-                    name=name, web=web, workers=workers, day=day, database_url=database.url(), redis_url=REDIS_URL,
-                    work_dir=work / name, attempts=attempts, clients=clients, trivial_requests=trivial,
-                    seed=data.SEED + web, web_workers=max(1, args.web_workers // web), worker_nice=args.worker_nice,
+                    name=name,
+                    web=web,
+                    workers=workers,
+                    day=day,
+                    database_url=database.url(),
+                    redis_url=REDIS_URL,
+                    work_dir=work / name,
+                    attempts=attempts,
+                    clients=clients,
+                    trivial_requests=trivial,
+                    seed=data.SEED + web,
+                    web_workers=max(1, args.web_workers // web),
+                    worker_nice=args.worker_nice,
                 )
                 crowds.append(crowd)
-                print(f"  flash crowd {name}: {crowd.crowd.successes} booked of {crowd.capacity}, "
-                      f"p95 {crowd.crowd.latency['p95']:.0f} ms", flush=True)
+                print(
+                    f"  flash crowd {name}: {crowd.crowd.successes} booked of {crowd.capacity}, "
+                    f"p95 {crowd.crowd.latency['p95']:.0f} ms",
+                    flush=True,
+                )
         # state: a database of its own, to see how the cost grows.
         fresh_database()
         state = data.build_state(now=timezone.now())
         data_sets.append(state)
-        print(f"  state built: {state.live} live appointments, {state.booked:.0%} booked, {state.seconds:.0f} s",
-              flush=True)
+        print(
+            f"  state built: {state.live} live appointments, {state.booked:.0%} booked, {state.seconds:.0f} s",
+            flush=True,
+        )
         availability += bench_availability.measure(state, runs_range=runs_range, runs_day=runs_day)
         plan = bench_availability.explain_busy_query(state)
         print("  state availability measured", flush=True)

@@ -11,6 +11,7 @@ pages too, and the e-mails land in `django.core.mail.outbox`. Messages are sent 
 calls `notifications.send_due(now=…)`, not by the in-process dispatch after each commit, so that a
 test sees the outbox as it wants it.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace

@@ -4,6 +4,7 @@ axe-core (MPL-2.0, vendored unchanged with its licence header in vendor/axe.min.
 vendor/README.md) is injected with `page.evaluate`, not with a <script> element: the portal's
 Content-Security-Policy would block an inline script, and the scan must see the page as served.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,6 +49,7 @@ def require_browser() -> None:
 
 
 # --- axe-core ---------------------------------------------------------------------------------
+
 
 def axe_violations(page) -> list[dict]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
@@ -137,6 +139,7 @@ def tab_to(page, matches, *, limit: int = 120, backwards: bool = False) -> dict:
 
 
 # --- e-mail -----------------------------------------------------------------------------------
+
 
 def link_in(message, path_pattern: str) -> str:
     match = re.search(r"https?://\S+" + path_pattern + r"\S*", message.body)

@@ -4,6 +4,7 @@ on the way is scanned with axe-core (WCAG 2.1 A and AA) and, on the phone, check
 
 The clock is Tuesday, 1 December 2026, 07:00; the earliest time is 09:00 at Frankenthal.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -20,10 +21,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # What the pages say, per language (German is the default, English on request).
 WORDS = {
-    "de": {"choose_time": "Termin auswählen", "confirmed": "bestätigt", "cancelled": "abgesagt",
-           "opt_in_subject": "bestätigen", "moved": "verschoben"},
-    "en": {"choose_time": "Choose a time", "confirmed": "confirmed", "cancelled": "cancelled",
-           "opt_in_subject": "confirm", "moved": "moved"},
+    "de": {
+        "choose_time": "Termin auswählen",
+        "confirmed": "bestätigt",
+        "cancelled": "abgesagt",
+        "opt_in_subject": "bestätigen",
+        "moved": "verschoben",
+    },
+    "en": {
+        "choose_time": "Choose a time",
+        "confirmed": "confirmed",
+        "cancelled": "cancelled",
+        "opt_in_subject": "confirm",
+        "moved": "moved",
+    },
 }
 
 

@@ -5,6 +5,7 @@ English.
 
 Two citizens booked online for today at Frankenthal, 09:00 and 10:00; the clock is 08:50.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,13 +27,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def confirmed_online_booking(clock, start: dt.datetime, name: str) -> Appointment:
     """A citizen's booking through the same services as the pages: hold, submit, confirm."""
     appointment, hold_token = booking.place_hold(
-        office=Office.objects.get(slug="frankenthal"), start=start,
-        services=[Service.objects.get(slug="umschreibung")], vehicles=1,
-        municipality=Municipality.objects.get(slug="frankenthal-pfalz"), now=clock.now, language="de",
+        office=Office.objects.get(slug="frankenthal"),
+        start=start,
+        services=[Service.objects.get(slug="umschreibung")],
+        vehicles=1,
+        municipality=Municipality.objects.get(slug="frankenthal-pfalz"),
+        now=clock.now,
+        language="de",
     )
-    booking.submit_booking(appointment=appointment, hold_token=hold_token, name=name,
-                           email=f"{name.split()[0].lower()}@example.org", phone="06233 12345",
-                           privacy_consent=True, now=clock.now)
+    booking.submit_booking(
+        appointment=appointment,
+        hold_token=hold_token,
+        name=name,
+        email=f"{name.split()[0].lower()}@example.org",
+        phone="06233 12345",
+        privacy_consent=True,
+        now=clock.now,
+    )
     token = appointment.notifications.get(kind="opt_in").payload["token"]
     booking.confirm_booking(appointment=appointment, token=token, now=clock.now)
     appointment.refresh_from_db()

@@ -1,6 +1,7 @@
 """The whole booking with the keyboard alone (Tab, Space, Enter, typing), in a real browser. Every
 element the Tab key reaches on the way must show where the focus is (an outline or a box shadow),
 and the skip link must lead into the main content."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 information pages of the footer, the error pages (no such booking, a wrong link: the same 404, an unknown
 address), the answer for a postcode outside both areas and a reservation that has run out; in
 German and in English."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,12 +23,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def a_booking(clock):
     """A submitted booking (waiting for its confirmation), made through the booking service."""
     appointment, hold_token = booking.place_hold(
-        office=Office.objects.get(slug="frankenthal"), start=berlin(2026, 12, 1, 10, 0),
-        services=[Service.objects.get(slug="umschreibung")], vehicles=1,
-        municipality=Municipality.objects.get(slug="frankenthal-pfalz"), now=clock.now, language="de",
+        office=Office.objects.get(slug="frankenthal"),
+        start=berlin(2026, 12, 1, 10, 0),
+        services=[Service.objects.get(slug="umschreibung")],
+        vehicles=1,
+        municipality=Municipality.objects.get(slug="frankenthal-pfalz"),
+        now=clock.now,
+        language="de",
     )
-    booking.submit_booking(appointment=appointment, hold_token=hold_token, name="Erika Mustermann",
-                           email="erika@example.org", phone="", privacy_consent=True, now=clock.now)
+    booking.submit_booking(
+        appointment=appointment,
+        hold_token=hold_token,
+        name="Erika Mustermann",
+        email="erika@example.org",
+        phone="",
+        privacy_consent=True,
+        now=clock.now,
+    )
     return appointment
 
 
@@ -55,17 +67,26 @@ def test_information_and_error_pages_have_no_violations(portal, new_page, scanne
         response = page.goto(portal.url + path)
         statuses[label] = response.status
         scanner.scan(page, label)
-    assert statuses == {"no such booking (404)": 404, "wrong link (404, like an unknown booking)": 404,
-                        "unknown address (404)": 404, "outside both areas": 200}
+    assert statuses == {
+        "no such booking (404)": 404,
+        "wrong link (404, like an unknown booking)": 404,
+        "unknown address (404)": 404,
+        "outside both areas": 200,
+    }
 
     # Someone else takes the time while the citizen looks at it: the nearest free times instead.
     page.goto(portal.url + "/termin/kalender/?service=umschreibung&vehicles=1&municipality=lambsheim")
     earliest = page.locator(".earliest button[type=submit]").get_attribute("value")
     office = Office.objects.get(slug=page.locator(".earliest input[name=office]").get_attribute("value"))
     for _ in range(office.counters.count()):
-        booking.place_hold(office=office, start=dt.datetime.fromisoformat(earliest),
-                           services=[Service.objects.get(slug="umschreibung")], vehicles=1,
-                           municipality=Municipality.objects.get(slug="lambsheim"), now=portal.clock.now)
+        booking.place_hold(
+            office=office,
+            start=dt.datetime.fromisoformat(earliest),
+            services=[Service.objects.get(slug="umschreibung")],
+            vehicles=1,
+            municipality=Municipality.objects.get(slug="lambsheim"),
+            now=portal.clock.now,
+        )
     page.locator(".earliest button[type=submit]").click()
     page.wait_for_selector("#alternatives-title")
     scanner.scan(page, "time just taken")

@@ -1,5 +1,6 @@
 """The Django admin as an administrator uses it: invalid configuration is refused with a message on
 the page and nothing is saved; valid configuration is saved."""
+
 import datetime as dt
 
 import pytest
@@ -56,16 +57,24 @@ def office_data(*, opening_hours=(), **fields):
         **fields,
     }
     for prefix in INLINE_PREFIXES:
-        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0",
-                     f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"})
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
     data["opening_hours-TOTAL_FORMS"] = str(len(opening_hours))
     for i, (weekday, opens, closes) in enumerate(opening_hours):
-        data.update({
-            f"opening_hours-{i}-weekday": weekday,
-            f"opening_hours-{i}-opens": opens,
-            f"opening_hours-{i}-closes": closes,
-            f"opening_hours-{i}-counter": "",
-        })
+        data.update(
+            {
+                f"opening_hours-{i}-weekday": weekday,
+                f"opening_hours-{i}-opens": opens,
+                f"opening_hours-{i}-closes": closes,
+                f"opening_hours-{i}-counter": "",
+            }
+        )
     return data
 
 
@@ -131,11 +140,10 @@ def test_valid_opening_hours_are_saved(anna, demo):
 
     assert [r.status_code for r in responses] == [302, 302, 302]
     saturday = OpeningHours.objects.filter(office=demo.frankenthal, weekday=5)
-    assert sorted(saturday.values_list("counter__name", "opens", "closes"), key=str) == sorted([
-        (None, dt.time(8), dt.time(12)),
-        (None, dt.time(12), dt.time(14)),
-        ("Schalter 1", dt.time(9), dt.time(13)),
-    ], key=str)
+    assert sorted(saturday.values_list("counter__name", "opens", "closes"), key=str) == sorted(
+        [(None, dt.time(8), dt.time(12)), (None, dt.time(12), dt.time(14)), ("Schalter 1", dt.time(9), dt.time(13))],
+        key=str,
+    )
 
 
 def test_overlapping_rows_on_a_new_office_page_are_refused(anna, demo):
@@ -257,9 +265,7 @@ def closure_data(office, **overrides):
 
 def test_a_closure_ending_before_it_starts_is_refused(anna, demo):
     """A closure whose last day lies before its first day is refused; nothing is saved."""
-    response = anna.post(
-        reverse("admin:offices_closure_add"), closure_data(demo.schifferstadt, end_date="2027-02-07")
-    )
+    response = anna.post(reverse("admin:offices_closure_add"), closure_data(demo.schifferstadt, end_date="2027-02-07"))
 
     assert response.status_code == 200
     assert "The closure must not end before it starts." in response.content.decode()
@@ -269,8 +275,7 @@ def test_a_closure_ending_before_it_starts_is_refused(anna, demo):
 def test_a_valid_closure_is_saved(anna, demo):
     """A closure of one counter for part of a day is saved as entered."""
     counter = demo.schifferstadt.counters.get(name="Schalter 2")
-    data = closure_data(demo.schifferstadt, counter=counter.pk, start_time="10:00", end_time="11:30",
-                        reason="Schulung")
+    data = closure_data(demo.schifferstadt, counter=counter.pk, start_time="10:00", end_time="11:30", reason="Schulung")
 
     response = anna.post(reverse("admin:offices_closure_add"), data)
 
@@ -309,8 +314,19 @@ def test_a_holiday_opening_on_fronleichnam_is_saved(anna, demo):
 
 
 @pytest.mark.parametrize(
-    "model", ["administration", "municipality", "office", "counter", "openinghours", "closure",
-              "holidayopening", "document", "service", "cooperationrule"],
+    "model",
+    [
+        "administration",
+        "municipality",
+        "office",
+        "counter",
+        "openinghours",
+        "closure",
+        "holidayopening",
+        "document",
+        "service",
+        "cooperationrule",
+    ],
 )
 def test_every_list_and_add_page_opens(anna, demo, model):
     """Each model's list page and add page open for an administrator."""

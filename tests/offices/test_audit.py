@@ -4,6 +4,7 @@ appointment holds no personal data, so the retention sweep leaves nothing behind
 
 Personas: Anna, administrator (a superuser, in the admin), the Frankenthal clerk (staff area).
 """
+
 import datetime as dt
 import re
 
@@ -23,8 +24,9 @@ from tests.conftest import berlin
 
 @pytest.fixture
 def anna(db):
-    user = get_user_model().objects.create_superuser("anna-admin", "anna@rpk.example", "not-used",
-                                                     first_name="Anna", last_name="Admin")
+    user = get_user_model().objects.create_superuser(
+        "anna-admin", "anna@rpk.example", "not-used", first_name="Anna", last_name="Admin"
+    )
     client = Client(headers={"accept-language": "en"})
     client.force_login(user)
     client.user = user
@@ -133,8 +135,12 @@ def test_the_history_of_an_appointment_holds_no_personal_data(demo):
     assert not history_fields & set(PERSONAL_FIELDS)
 
     appointment = walk_in(demo, name="Erika Mustermann", email="erika@example.org")
-    clerk.set_note(appointment=appointment, user=get_user_model().objects.get(username="clerk-frankenthal"),
-                   note="Bringt Vollmacht von Max Mustermann mit", now=NOW)
+    clerk.set_note(
+        appointment=appointment,
+        user=get_user_model().objects.get(username="clerk-frankenthal"),
+        note="Bringt Vollmacht von Max Mustermann mit",
+        now=NOW,
+    )
     erase_personal_data(now=berlin(2027, 1, 15))
 
     appointment.refresh_from_db()

@@ -1,5 +1,6 @@
 """The configuration kept in memory between requests is never stale: every change to it, however it
 is written, is seen by the next search; a change that was rolled back is not."""
+
 import datetime as dt
 
 import pytest
@@ -34,7 +35,9 @@ def test_hours_changed_by_a_bulk_update_are_seen_at_once(world):
 def test_hours_changed_by_plain_sql_are_seen_at_once(world):
     find_slots(request=world.request(), now=NOW)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE offices_openinghours SET opens = %s WHERE office_id = %s", ["09:00:00", world.office_ft.id])
+        cursor.execute(
+            "UPDATE offices_openinghours SET opens = %s WHERE office_id = %s", ["09:00:00", world.office_ft.id]
+        )
     assert times(find_slots(request=world.request(), now=NOW))[0] == "09:00"
 
 

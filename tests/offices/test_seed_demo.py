@@ -1,4 +1,5 @@
 """The demo data (`manage.py seed_demo`): complete, faithful to DESIGN.md, and safe to load twice."""
+
 import datetime as dt
 from io import StringIO
 
@@ -57,9 +58,20 @@ EXPECTED_MUNICIPALITIES = {
 }
 
 EXPECTED_SERVICES = {
-    "neuzulassung", "umschreibung", "wiederzulassung", "ausserbetriebsetzung", "adressaenderung",
-    "umzug-kennzeichenmitnahme", "kurzzeitkennzeichen", "saisonkennzeichen", "h-kennzeichen", "e-kennzeichen",
-    "wechselkennzeichen", "ausfuhrkennzeichen", "ersatz-zulassungsbescheinigung", "kennzeichenverlust",
+    "neuzulassung",
+    "umschreibung",
+    "wiederzulassung",
+    "ausserbetriebsetzung",
+    "adressaenderung",
+    "umzug-kennzeichenmitnahme",
+    "kurzzeitkennzeichen",
+    "saisonkennzeichen",
+    "h-kennzeichen",
+    "e-kennzeichen",
+    "wechselkennzeichen",
+    "ausfuhrkennzeichen",
+    "ersatz-zulassungsbescheinigung",
+    "kennzeichenverlust",
 }
 
 
@@ -74,16 +86,37 @@ def snapshot() -> dict:
         "administrations": rows(Administration.objects, "id", "slug", "name", "plate_code"),
         "municipalities": rows(Municipality.objects, "id", "slug", "name", "postcode", "association", "administration"),
         "offices": rows(
-            Office.objects, "id", "slug", "name", "administration", "street", "postcode", "city", "slot_minutes",
-            "booking_horizon_days", "min_lead_minutes", "hours_are_example", "is_active",
+            Office.objects,
+            "id",
+            "slug",
+            "name",
+            "administration",
+            "street",
+            "postcode",
+            "city",
+            "slot_minutes",
+            "booking_horizon_days",
+            "min_lead_minutes",
+            "hours_are_example",
+            "is_active",
         ),
         "counters": rows(Counter.objects, "id", "office", "name", "is_active"),
         "counter_services": rows(Counter.services.through.objects, "counter", "service"),
         "opening_hours": rows(OpeningHours.objects, "id", "office", "counter", "weekday", "opens", "closes"),
         "documents": rows(Document.objects, "id", "slug", "name_de", "name_en", "position"),
         "services": rows(
-            Service.objects, "id", "slug", "name_de", "name_en", "description_de", "description_en",
-            "minutes_first_vehicle", "minutes_per_extra_vehicle", "max_vehicles", "bookable_online", "position",
+            Service.objects,
+            "id",
+            "slug",
+            "name_de",
+            "name_en",
+            "description_de",
+            "description_en",
+            "minutes_first_vehicle",
+            "minutes_per_extra_vehicle",
+            "max_vehicles",
+            "bookable_online",
+            "position",
         ),
         "service_documents": rows(Service.documents.through.objects, "service", "document"),
         "service_offices": rows(Service.offices.through.objects, "service", "office"),
@@ -195,7 +228,10 @@ def test_service_catalogue_is_complete_and_bookable_at_both_offices():
     assert Service.objects.get(slug="ausserbetriebsetzung").minutes_for(3) == 15
     assert Service.objects.get(slug="umschreibung").minutes_for(2) == 30
     assert set(Service.objects.get(slug="neuzulassung").documents.values_list("slug", flat=True)) >= {
-        "ausweis", "evb-nummer", "sepa-mandat", "coc",
+        "ausweis",
+        "evb-nummer",
+        "sepa-mandat",
+        "coc",
     }
 
 
@@ -217,7 +253,9 @@ def test_demo_accounts_can_log_in_with_the_returned_passwords():
     assert set(accounts) == {"admin", "clerk-schifferstadt", "clerk-frankenthal"}
     for username, password in accounts.items():
         # A login has a request: the login throttling (django-axes) keys on its address.
-        user = authenticate(request=RequestFactory().post("/mitarbeiter/anmelden/"), username=username, password=password)
+        user = authenticate(
+            request=RequestFactory().post("/mitarbeiter/anmelden/"), username=username, password=password
+        )
         assert user is not None, username
         assert user.is_staff
         assert user.is_superuser == (username == "admin")

@@ -4,6 +4,7 @@ oneself an office or the office lead role needs a superuser.
 Persona: Rita, administrator of the Rhein-Pfalz-Kreis (as in test_staff_management), also a clerk
 at Schifferstadt.
 """
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client

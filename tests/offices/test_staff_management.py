@@ -5,6 +5,7 @@ Personas: Rita, administrator of the Rhein-Pfalz-Kreis (office Schifferstadt), a
 of the Stadt Frankenthal, each a staff account with the usual membership permissions and an
 AdministrationManager link; the demo clerks of both offices; the demo superuser.
 """
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -102,7 +103,10 @@ def test_an_administrator_cannot_move_an_own_membership_to_the_partner(staff, de
 def test_an_administrator_changes_and_deletes_own_memberships(staff, demo):
     ours = staff["schifferstadt_clerk"]
     rita = staff["rita"]
-    assert rita.post(change_url(ours), membership_data(ours.user, demo.schifferstadt, role="office_lead")).status_code == 302
+    assert (
+        rita.post(change_url(ours), membership_data(ours.user, demo.schifferstadt, role="office_lead")).status_code
+        == 302
+    )
     ours.refresh_from_db()
     assert ours.role == Membership.Role.OFFICE_LEAD
 

@@ -2,6 +2,7 @@
 
 A migration may rewrite a large table or wait for a busy one; cut off after a few seconds it would
 fail half-way through a deployment. Everything else about the command is Django's own."""
+
 from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import connections
 

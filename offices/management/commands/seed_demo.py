@@ -1,4 +1,5 @@
 """`manage.py seed_demo`: load (or restore) the demo data and print the demo accounts."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
