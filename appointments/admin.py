@@ -6,6 +6,7 @@ configuration and, with "Preview capacity", for the changes on the page before t
 
 import datetime as dt
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
@@ -17,6 +18,7 @@ from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.domain.capacity import PREVIEW_DAYS, office_capacity, preview_schedule
+from appointments.domain.names import clean_name
 from appointments.domain.relocation import affected
 from appointments.models import Appointment, AppointmentEvent, AppointmentService, BlockedAttempt, Notification
 from ikz_portal import clock
@@ -62,6 +64,21 @@ class AppointmentEventInline(admin.TabularInline):
         return False
 
 
+class AppointmentAdminForm(forms.ModelForm):
+    """The contact fields follow the same name rule as the citizen's form, the API and the clerks'
+    bookings: an administrator correcting a name cannot store what a citizen could not."""
+
+    class Meta:
+        model = Appointment
+        fields = ("name", "email", "phone")
+
+    def clean_name(self):
+        value = self.cleaned_data.get("name", "")
+        if not value and not self.instance.name:
+            return value  # erased after the retention period: stays empty
+        return clean_name(value)
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(AuditedAdmin):
     """Its "History" lists every status change with who and when (the personal fields are not in it)."""
@@ -96,6 +113,7 @@ class AppointmentAdmin(AuditedAdmin):
         "note",
     )
     fields = readonly_fields + ("name", "email", "phone")
+    form = AppointmentAdminForm
 
     def has_add_permission(self, request):
         return False
