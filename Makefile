@@ -4,6 +4,7 @@
 #   make run PORT=8080    the same on another port
 #   make test             the test suite (PostgreSQL when DATABASE_URL is set, else SQLite)
 #   make test ARGS="-k availability"
+#   make lint             ruff (lint + format check), the import contract, mypy: what CI checks
 #
 # Needs only Python 3.11+ and the usual system tools: every dependency is a wheel, installed into
 # .venv/ on first use and again only when requirements.txt changes.
@@ -20,11 +21,12 @@ ARGS   ?=
 .SHELLFLAGS := -eu -c
 .DEFAULT_GOAL := help
 
-.PHONY: help run test venv migrate seed check clean
+.PHONY: help run test lint venv migrate seed check clean
 
 help:
 	@echo "make run [PORT=8000]     start the demo portal (migrate, seed demo data, runserver)"
 	@echo "make test [ARGS=...]     run the test suite (pytest arguments in ARGS)"
+	@echo "make lint                ruff check, ruff format --check, lint-imports, mypy (as in CI)"
 	@echo "make venv                create .venv and install requirements.txt"
 	@echo "make migrate             apply database migrations"
 	@echo "make seed                (re)create the demo data and print the demo accounts"
@@ -58,6 +60,13 @@ run: venv
 
 test: venv
 	$(PY) -m pytest $(ARGS)
+
+# The same four checks as CI, in the same order; `$(VENV)/bin/ruff format .` applies the formatting.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
