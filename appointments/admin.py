@@ -112,7 +112,7 @@ class AppointmentAdmin(AuditedAdmin):
         "relocation_offered_at",
         "note",
     )
-    fields = readonly_fields + ("name", "email", "phone")
+    fields = (*readonly_fields, "name", "email", "phone")
     form = AppointmentAdminForm
 
     def has_add_permission(self, request):

@@ -36,7 +36,7 @@ def sweep_at_start(**kwargs):
 
     try:
         sweep()
-    except Exception:  # noqa: BLE001 - the worker must start even if this sweep fails
+    except Exception:  # the worker must start even if this sweep fails
         log.exception("the sweep at worker start failed; beat's next sweep tries again")
     finally:
         # This runs in the main process, which forks replacement pool processes later: they must

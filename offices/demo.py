@@ -9,7 +9,7 @@ demo state instead of adding to it. Addresses and the Frankenthal hours are the 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -198,7 +198,7 @@ SERVICES = [
         "name_en": "New registration",
         "description_de": "Erstmalige Zulassung eines neuen oder importierten Fahrzeugs auf Ihren Namen.",
         "description_en": "First registration of a new or imported vehicle in your name.",
-        "documents": _REGISTER + ["zb-teil-2", "coc"] + _ON_BEHALF,
+        "documents": [*_REGISTER, "zb-teil-2", "coc", *_ON_BEHALF],
     },
     {
         "slug": "umschreibung",
@@ -208,7 +208,7 @@ SERVICES = [
         "name_en": "Change of keeper",
         "description_de": "Zulassung eines gebrauchten, noch zugelassenen Fahrzeugs auf den neuen Halter.",
         "description_en": "Registration of a used vehicle that is still registered to its new keeper.",
-        "documents": _REGISTER + ["zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder"] + _ON_BEHALF,
+        "documents": [*_REGISTER, "zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder", *_ON_BEHALF],
     },
     {
         "slug": "wiederzulassung",
@@ -218,7 +218,7 @@ SERVICES = [
         "name_en": "Re-registration",
         "description_de": "Erneute Zulassung eines außer Betrieb gesetzten Fahrzeugs.",
         "description_en": "Registering a deregistered vehicle again.",
-        "documents": _REGISTER + ["zb-teil-1", "zb-teil-2", "hu-bericht"] + _ON_BEHALF,
+        "documents": [*_REGISTER, "zb-teil-1", "zb-teil-2", "hu-bericht", *_ON_BEHALF],
     },
     {
         "slug": "ausserbetriebsetzung",
@@ -268,7 +268,7 @@ SERVICES = [
         "name_en": "Seasonal number plate",
         "description_de": "Zulassung, die jedes Jahr nur in den von Ihnen gewählten Monaten gilt.",
         "description_en": "A registration that is valid only in the months you choose, every year.",
-        "documents": _REGISTER + ["zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder", "vollmacht"],
+        "documents": [*_REGISTER, "zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder", "vollmacht"],
     },
     {
         "slug": "h-kennzeichen",
@@ -278,8 +278,15 @@ SERVICES = [
         "name_en": "H plate (historic vehicle)",
         "description_de": "Kennzeichen für Fahrzeuge ab 30 Jahren, die als Oldtimer begutachtet wurden.",
         "description_en": "A plate for vehicles at least 30 years old that were assessed as historic.",
-        "documents": _REGISTER
-        + ["zb-teil-1", "zb-teil-2", "hu-bericht", "oldtimer-gutachten", "kennzeichenschilder", "vollmacht"],
+        "documents": [
+            *_REGISTER,
+            "zb-teil-1",
+            "zb-teil-2",
+            "hu-bericht",
+            "oldtimer-gutachten",
+            "kennzeichenschilder",
+            "vollmacht",
+        ],
     },
     {
         "slug": "e-kennzeichen",
@@ -300,7 +307,7 @@ SERVICES = [
         "name_en": "Interchangeable number plate",
         "description_de": "Ein gemeinsames Kennzeichen für zwei Fahrzeuge derselben Fahrzeugklasse.",
         "description_en": "One number plate shared by two vehicles of the same class.",
-        "documents": _REGISTER + ["zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder", "vollmacht"],
+        "documents": [*_REGISTER, "zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder", "vollmacht"],
     },
     {
         "slug": "ausfuhrkennzeichen",
@@ -449,7 +456,7 @@ def _ensure_cooperation_rule(office: Office, administration: Administration) -> 
     rule.services.clear()  # empty means: all services
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hashed(password: str) -> str:
     """Hash each demo password once per process: the test suite seeds the demo for many tests, and
     a deliberately slow password hash per account and test would dominate its run time."""

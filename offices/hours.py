@@ -23,7 +23,7 @@ from .models import Closure, Counter, HolidayOpening, Office, OpeningHours
 
 Interval = tuple[dt.datetime, dt.datetime]
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
 
 
@@ -44,7 +44,7 @@ def local(day: dt.date, time: dt.time) -> dt.datetime:
     skips or doubles an hour on daylight-saving days; in UTC, arithmetic is absolute. A time in
     the spring gap (02:00–03:00) resolves as zoneinfo's fold=0 does.
     """
-    return dt.datetime.combine(day, time, tzinfo=BERLIN).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, time, tzinfo=BERLIN).astimezone(dt.UTC)
 
 
 def day_bounds(day: dt.date) -> Interval:

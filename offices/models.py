@@ -317,7 +317,7 @@ class Closure(models.Model):
     def is_whole_day(self) -> bool:
         return self.start_time is None
 
-    def overlaps(self, other: "Closure") -> bool:
+    def overlaps(self, other: Closure) -> bool:
         """Both close something on a common day at a common time (whole days overlap every time)."""
         if self.start_date > other.end_date or other.start_date > self.end_date:
             return False

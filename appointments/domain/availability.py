@@ -114,7 +114,7 @@ class RuleBook:
         if office.administration_id == administration_id:
             return True
         for valid_from, valid_until, ids, rule in self.rules.get((office.id, administration_id), ()):
-            if valid_from and day < valid_from or valid_until and day > valid_until:
+            if (valid_from and day < valid_from) or (valid_until and day > valid_until):
                 continue
             # Only these services, or all but these (pool-excluded: home office only).
             if rule.covers(service_ids, ids):
@@ -175,9 +175,9 @@ def _occupying(counter_ids, start, end, now, *, ignore=None, online=True):
 
 # Stand-ins for the values of an occupancy query while its SQL is compiled once per shape: none of
 # them can be a real value, and each tells which parameter it stands for.
-_START = dt.datetime(1970, 1, 10, tzinfo=dt.timezone.utc)
-_END = dt.datetime(1970, 1, 20, tzinfo=dt.timezone.utc)
-_NOW = dt.datetime(1970, 2, 1, tzinfo=dt.timezone.utc)
+_START = dt.datetime(1970, 1, 10, tzinfo=dt.UTC)
+_END = dt.datetime(1970, 1, 20, tzinfo=dt.UTC)
+_NOW = dt.datetime(1970, 2, 1, tzinfo=dt.UTC)
 _IGNORE = -987_654_321
 _compiled: dict = {}
 
@@ -334,7 +334,7 @@ def busy_intervals(
     # converting every row to local time.
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
     midnights = [local(day, dt.time(0)) for day in days]
-    next_midnights = midnights[1:] + [dt.datetime.max.replace(tzinfo=dt.timezone.utc)]
+    next_midnights = [*midnights[1:], dt.datetime.max.replace(tzinfo=dt.UTC)]
     for counter_id, a_start, a_end in _recently_freed(counter_ids, start, end, now) if online else []:
         index = bisect_right(midnights, a_start) - 1
         for day in days[max(index, 0) : bisect_left(midnights, a_end)]:
@@ -374,7 +374,7 @@ def occupied_by_counter(
     all of a counter's working time in one pass, instead of sorting them into days first.
     `partner_minutes` as there, for the local reserve."""
     rows = _occupied_seconds(counter_ids, start, end, now, with_home=partner_minutes is not None)
-    by_counter = {counter_id: list(zip(starts, ends)) for counter_id, starts, ends, *_homes in rows}
+    by_counter = {counter_id: list(zip(starts, ends, strict=True)) for counter_id, starts, ends, *_homes in rows}
     for counter_id, a_start, a_end in _recently_freed(counter_ids, start, end, now):
         by_counter.setdefault(counter_id, []).append((epoch_seconds(a_start), epoch_seconds(a_end, up=True)))
     if partner_minutes is None:
@@ -383,7 +383,7 @@ def occupied_by_counter(
     midnights = [epoch_seconds(local(day, dt.time(0))) for day in days]
     for counter_id, starts, ends, homes in rows:
         office = office_of[counter_id]
-        for a_start, a_end, home_id in zip(starts, ends, homes):
+        for a_start, a_end, home_id in zip(starts, ends, homes, strict=True):
             if home_id != office.administration_id:
                 index = bisect_right(midnights, a_start) - 1
                 day = days[index] if index >= 0 else dt.datetime.fromtimestamp(a_start, BERLIN).date()
@@ -575,7 +575,7 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         starts_of.append((office, union_of_runs(runs, grid)))
     # One datetime per distinct instant: offices on the same grid share their starts and ends.
     found = {t for _office, starts in starts_of for t in starts}
-    instants = {t: dt.datetime.fromtimestamp(t, dt.timezone.utc) for t in found | {t + length for t in found}}
+    instants = {t: dt.datetime.fromtimestamp(t, dt.UTC) for t in found | {t + length for t in found}}
     slots = [Slot(office, instants[t], instants[t + length]) for office, starts in starts_of for t in starts]
     # Offices come in name order and sorting is stable: the same order as by (start, office name).
     slots.sort(key=attrgetter("start"))
@@ -628,7 +628,7 @@ def free_counters(
     before the occupied times are: the lock is held no longer than the check and the insert need.
     """
     minutes = duration_minutes(services, vehicles)
-    start = start.astimezone(dt.timezone.utc)  # absolute arithmetic, whatever zone the caller used
+    start = start.astimezone(dt.UTC)  # absolute arithmetic, whatever zone the caller used
     end = start + dt.timedelta(minutes=minutes)
     service_ids = {s.id for s in services}
     day = start.astimezone(BERLIN).date()
@@ -709,7 +709,7 @@ def nearest_slots(
     of what a search reads) is never read.
     """
     day = around.astimezone(BERLIN).date()
-    around = around.astimezone(dt.timezone.utc)
+    around = around.astimezone(dt.UTC)
 
     def search(first: dt.date, last: dt.date) -> list[Slot]:
         request = SlotRequest(

@@ -27,11 +27,10 @@ def _failing(exc: Exception) -> str:
 def check_database() -> str:
     """One round trip, cut off by the server after the health timeout (SET LOCAL holds for this
     transaction only); an unreachable server fails after the connect timeout of the settings."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL statement_timeout = %s", [settings.HEALTH_CHECK_TIMEOUT_SECONDS * 1000])
-            cursor.execute("SELECT 1")
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL statement_timeout = %s", [settings.HEALTH_CHECK_TIMEOUT_SECONDS * 1000])
+        cursor.execute("SELECT 1")
     return "ok"
 
 

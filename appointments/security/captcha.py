@@ -75,7 +75,7 @@ def _use_once(kind: str, identity: str, expires_at: float) -> bool:
     """True the first time `identity` is used; later uses (until it expires anyway) are refused.
     The unique digest decides: of two requests with one solution, one insert wins."""
     digest = hashlib.sha256(f"{kind}:{identity}".encode()).hexdigest()
-    until = dt.datetime.fromtimestamp(max(expires_at, clock.timestamp()) + 5, tz=dt.timezone.utc)
+    until = dt.datetime.fromtimestamp(max(expires_at, clock.timestamp()) + 5, tz=dt.UTC)
     try:
         with transaction.atomic():
             SpentCaptcha.objects.create(digest=digest, expires_at=until)

@@ -40,7 +40,7 @@ def baseline(apps, schema_editor):
                 m2m_history = apps.get_model("offices", f"Historical{name}_{field_name}")
                 through = getattr(model, field_name).through
                 source = through._meta.get_field(name.lower()).attname
-                target = [f.attname for f in through._meta.concrete_fields if f.is_relation and f.attname != source][0]
+                target = next(f.attname for f in through._meta.concrete_fields if f.is_relation and f.attname != source)
                 m2m_history.objects.bulk_create(
                     m2m_history(history=record, id=row_id, **{source: obj.pk, target: target_id})
                     for row_id, target_id in through.objects.filter(**{source: obj.pk}).values_list("id", target)

@@ -37,8 +37,10 @@ BEGIN
 END
 $$
 """,
-    "INSERT INTO offices_configversion (id, version) VALUES (1, nextval('offices_configversion_seq')) "
-    "ON CONFLICT (id) DO NOTHING",
+    (
+        "INSERT INTO offices_configversion (id, version) VALUES (1, nextval('offices_configversion_seq')) "
+        "ON CONFLICT (id) DO NOTHING"
+    ),
 ]
 
 
