@@ -19,7 +19,6 @@ from appointments.models import Appointment, BlockedAttempt, Notification, Statu
 from appointments.security import limits as abuse
 from appointments.security.hoarding import network_of, normalise_email, online_minutes
 from appointments.security.limits import RateLimited, check_rate
-from tests.appointments.test_redis_down import dead_redis  # noqa: F401 - a fixture
 from tests.conftest import berlin
 
 START = berlin(2026, 12, 3, 9, 0)
@@ -220,25 +219,41 @@ def test_a_fixed_window_does_not_allow_twice_the_limit_across_its_boundary(db, c
         check_rate("search", "203.0.113.7", "10/m")
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, settings, clock):
-    """Eight bookings from eight addresses of one /24 at once, with room for two: the lock per
-    network makes the count and the insert one step, so exactly two are made."""
+def race_from_one_network(demo, settings, monkeypatch, *, network_lock: bool) -> list[str]:
+    """Eight bookings from eight addresses of one /24 at once, with room for two. Every thread waits
+    after its budget check until all eight have made theirs (or 1 s has passed), so that the checks
+    overlap whenever nothing serialises them. Returns the outcomes."""
     import threading
 
     from django.db import connections
 
+    from appointments.security import hoarding
     from appointments.security.hoarding import Client as BudgetClient
 
     settings.HOARD_MAX_PER_NETWORK = 2
     now = berlin(2026, 12, 1, 7, 0)
-    barrier = threading.Barrier(8)
-    outcomes, errors = [], []
+    start_together, checked = threading.Barrier(8), threading.Barrier(8, timeout=1)
+    checking = hoarding.check_budget
+
+    def check_then_wait(**kwargs):
+        checking(**kwargs)
+        try:
+            checked.wait()
+        except threading.BrokenBarrierError:
+            pass  # serialised by the lock: the others cannot arrive before this one commits
+
+    monkeypatch.setattr(booking, "check_budget", check_then_wait)
+    if not network_lock:
+        monkeypatch.setattr(hoarding, "_lock_network", lambda client: None)
+    outcomes = []
 
     def attempt(number):
         try:
-            barrier.wait()
+            with connections["default"].cursor() as cursor:
+                # Serialised by the lock, the last thread waits 8 × 1 s: longer than the timeouts
+                # that protect the portal from a stuck lock.
+                cursor.execute("SET statement_timeout = 0; SET lock_timeout = 0")
+            start_together.wait()
             booking.book(
                 office=demo.frankenthal,
                 start=slot(number),
@@ -252,8 +267,6 @@ def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, sett
                 client=BudgetClient.of_address(f"198.51.100.{number + 1}"),
             )
             outcomes.append("booked")
-        except booking.BookingError as error:
-            outcomes.append(error.code)
         except Exception as error:  # noqa: BLE001 - any escaped exception fails the test below
             outcomes.append(getattr(error, "code", repr(error)))
         finally:
@@ -264,6 +277,25 @@ def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, sett
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert errors == []
-    assert sorted(outcomes) == ["booked"] * 2 + ["too_many_unconfirmed"] * 6
+    return sorted(outcomes)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_bookings_from_one_network_cannot_all_pass_the_count(demo, settings, clock, monkeypatch):
+    """The lock per network makes the count and the insert one step: exactly two are made."""
+    outcomes = race_from_one_network(demo, settings, monkeypatch, network_lock=True)
+
+    assert outcomes == ["booked"] * 2 + ["too_many_unconfirmed"] * 6
     assert Appointment.objects.filter(status=Status.UNCONFIRMED).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_without_the_network_lock_parallel_bookings_pass_the_count(demo, settings, clock, monkeypatch):
+    """Control: the same race without the lock lets more than two through, so the test above
+    proves the lock and not a lucky schedule."""
+    outcomes = race_from_one_network(demo, settings, monkeypatch, network_lock=False)
+
+    assert outcomes.count("booked") > 2
+    assert Appointment.objects.filter(status=Status.UNCONFIRMED).count() > 2
