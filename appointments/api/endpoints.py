@@ -1,112 +1,56 @@
-"""The public JSON API v1 (the contract is API.md). Thin: parse, call the service functions, answer.
-
-Every error answer has the shape {"code", "message", "errors"?}; the status follows from the code
-(ERROR_STATUS). Nothing a client can send may end in a 500: ninja's own validation and parse errors
-and stray ValueErrors from odd input are turned into 400 answers here.
+"""The public JSON API v1 under /api/v1/: the NinjaAPI object and its endpoints. Thin: parse, call
+the service functions, answer. The contract other programs rely on (paths, fields, status and error
+codes) is described in the OpenAPI document this API serves (/api/v1/openapi.json, /api/v1/docs);
+the shapes are in schemas.py, the error answers in errors.py, the booking rate limit in throttling.py.
 """
 
 import datetime as dt
-import logging
-import threading
-from typing import Annotated, Literal, Optional
+from typing import Annotated
 
 from django.conf import settings
-from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, NinjaAPI, Query, Schema, Swagger
+from ninja import NinjaAPI, Query, Swagger
 from ninja import Status as HttpStatus
-from ninja.errors import HttpError, Throttled
-from ninja.errors import ValidationError as NinjaValidationError
-from ninja.throttling import BaseThrottle
-from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 
+from appointments.api import errors
+from appointments.api.schemas import (
+    MAX_SERVICES,
+    SLUG_MAX,
+    TOKEN_MAX,
+    BookingIn,
+    BookingOut,
+    ConflictOut,
+    ErrorOut,
+    MunicipalityOut,
+    OfficeOut,
+    RescheduleIn,
+    ServiceOut,
+    SlotsOut,
+    Slug,
+    TokenIn,
+    slot_out,
+)
+from appointments.api.throttling import BookingThrottle
 from appointments.domain import booking
 from appointments.domain.availability import SlotRequest, duration_minutes, find_slots
 from appointments.domain.links import find_booking
 from appointments.errors import PortalError
 from appointments.models import Appointment, Channel, Status
-from appointments.ops.unavailable import UNAVAILABLE, unavailable_response
 from appointments.outbox.notifications import documents_of, services_of
 from appointments.security import captcha
 from appointments.security.hoarding import Client, check_search_rate, normalise_email
-from appointments.security.limits import RateLimited, check_rate, client_address, record_blocked
+from appointments.security.limits import check_rate, client_address, record_blocked
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices import config
-from offices.hours import BERLIN
 from offices.models import Municipality, Office, Service
-
-log = logging.getLogger(__name__)
 
 # A search costs time linear in its days: a client may not ask for unbounded work. The longest
 # range is the setting SLOTS_MAX_DAYS (a longer one answers 400 range_too_long).
 DEFAULT_SEARCH_DAYS = 14
 # No office books further ahead than a year (Office.booking_horizon_days ≤ 365).
 SEARCH_LIMIT_DAYS = 366
-MAX_SERVICES = 20
-SLUG_MAX = 80
-TOKEN_MAX = 200
-
-ERROR_STATUS = {
-    "invalid": 400,
-    "invalid_time": 400,
-    "too_many_vehicles": 400,
-    "outside_area": 400,
-    "not_bookable_online": 400,
-    "service_not_offered": 400,
-    "not_allowed": 400,
-    "unknown": 400,
-    "bad_token": 403,
-    "not_found": 404,
-    "slot_taken": 409,
-    "invalid_state": 409,
-    "already_submitted": 409,
-    "expired": 410,
-    "rate_limited": 429,
-    "too_many_bookings": 409,
-    "too_many_unconfirmed": 429,
-    "range_too_long": 400,
-    "same_time": 409,
-    "captcha_invalid": 400,
-}
-
-
-def berlin_iso(value: dt.datetime) -> str:
-    return value.astimezone(BERLIN).isoformat()
-
-
-# Times go out as ISO 8601 with the Berlin offset, whatever zone the database returned.
-BerlinDateTime = Annotated[
-    dt.datetime,
-    PlainSerializer(berlin_iso, return_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time", "example": "2026-12-01T08:00:00+01:00"}),
-]
-Slug = Annotated[str, Field(max_length=SLUG_MAX)]
-Token = Annotated[str, Field(max_length=TOKEN_MAX, description="The secret from the link in the e-mail.")]
-
-
-class BookingThrottle(BaseThrottle):
-    """BOOKING_RATE_LIMIT per client address, read at request time so operators and load tests can
-    change it. A fixed window counted with one atomic increment in the shared cache (Redis in
-    production), as the other rate limits are (abuse.check_rate): ninja's own throttle keeps the
-    time of every request of the window per address and reads and writes that whole list each
-    time. ninja keeps one throttle object per operation for all threads: the wait is thread-local."""
-
-    def __init__(self):
-        self._local = threading.local()
-
-    def allow_request(self, request) -> bool:
-        try:
-            check_rate("api-bookings", client_address(request), settings.BOOKING_RATE_LIMIT)
-        except RateLimited as limited:
-            self._local.wait = limited.retry_after
-            return False
-        return True
-
-    def wait(self):
-        return getattr(self._local, "wait", None)
-
 
 api = NinjaAPI(
     title="IKZ Vorderpfalz – Kfz-Zulassung appointments",
@@ -115,6 +59,13 @@ api = NinjaAPI(
         "Vehicle-registration appointments at the offices of the Rhein-Pfalz-Kreis and the Stadt "
         "Frankenthal (Pfalz). Times are ISO 8601 with offset in Europe/Berlin. Errors: "
         '`{"code", "message", "errors"?}`. Send `Accept-Language: en` for English messages.\n\n'
+        "**Stability.** Other programs rely on this API: its paths, methods, the names of the fields, "
+        "the status codes and the error codes stay as they are; fields may be added, none renamed or "
+        "dropped. Status codes: 200/201 success, 400 invalid input, 403 bad token, 404 unknown "
+        "reference (an unknown reference and a wrong token answer alike), 409 conflict (the slot is "
+        "taken, or the booking's state does not allow it), 410 expired, 413 too large, 415 not "
+        "`application/json`, 429 rate limited (with `Retry-After`), 503 briefly unavailable (with "
+        "`Retry-After`). Nothing a client can send answers 500.\n\n"
         "**Captcha.** When the portal's captcha is on (it is in production), `POST /bookings` needs a "
         "solved proof-of-work challenge (ALTCHA, PoW v2, `PBKDF2/SHA-256`): fetch one from "
         "`GET /captcha/challenge/` (JSON: `parameters`, `signature`), find the counter whose derived "
@@ -128,242 +79,10 @@ api = NinjaAPI(
     # validatorUrl: Swagger UI would otherwise fetch a badge from validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )
-
-
-# --- schemas ------------------------------------------------------------------------------------
-
-
-class AdministrationOut(Schema):
-    slug: str
-    name: str
-
-
-class ServiceOut(Schema):
-    slug: str
-    name: str
-    description: str
-    minutes_first_vehicle: int
-    minutes_per_extra_vehicle: int
-    max_vehicles: int
-    bookable_online: bool
-    documents: list[str]
-
-
-class OfficeOut(Schema):
-    slug: str
-    name: str
-    administration: AdministrationOut
-    address: str
-    street: str
-    postcode: str
-    city: str
-    phone: str
-    email: str
-    slot_minutes: int
-    booking_horizon_days: int
-    hours_are_example: bool
-
-
-class MunicipalityOut(Schema):
-    slug: str
-    name: str
-    postcode: str
-    association: str
-    administration: AdministrationOut
-
-
-class SlotOut(Schema):
-    office: str = Field(description="Slug of the office.")
-    start: BerlinDateTime
-    end: BerlinDateTime
-
-
-class SlotsOut(Schema):
-    duration_minutes: int
-    slots: list[SlotOut]
-
-
-class BookingIn(Schema):
-    services: list[Slug] = Field(max_length=MAX_SERVICES, description="Service slugs.")
-    vehicles: StrictInt = 1
-    municipality: Slug = Field(description="Slug of the municipality of residence.")
-    office: Slug
-    start: dt.datetime = Field(description="A free start time from /slots, with its UTC offset.")
-    name: str = Field(max_length=booking.NAME_MAX)
-    email: str = Field(max_length=booking.EMAIL_MAX)
-    phone: str = Field("", max_length=booking.PHONE_MAX)
-    privacy_consent: StrictBool = Field(description="Must be true.")
-    language: Optional[Literal["de", "en"]] = Field(
-        None, description="Language of the e-mails; default: the request's language."
-    )
-    altcha: Optional[str] = Field(
-        None,
-        max_length=captcha.PAYLOAD_MAX,
-        description="The solved captcha challenge from `/captcha/challenge/` (base64 ALTCHA payload); "
-        "required while the captcha is on, ignored otherwise. See the API description.",
-    )
-
-
-class TokenIn(Schema):
-    token: Token
-
-
-class RescheduleIn(Schema):
-    token: Token
-    office: Slug
-    start: dt.datetime
-
-
-class BookingOut(Schema):
-    reference: str
-    status: str
-    office: str
-    office_name: str
-    address: str
-    start: BerlinDateTime
-    end: BerlinDateTime
-    duration_minutes: int
-    services: list[str]
-    vehicles: int
-    municipality: str
-    language: str
-    confirm_by: Optional[BerlinDateTime] = Field(
-        None, description="An unconfirmed booking expires unless confirmed by then."
-    )
-    documents: list[str]
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    errors: Optional[dict[str, list[str]]] = None
-
-
-class ConflictOut(ErrorOut):
-    alternatives: Optional[list[SlotOut]] = Field(
-        None, description="With `slot_taken`: free slots near the requested time (at any allowed office)."
-    )
-
-
-# --- errors -------------------------------------------------------------------------------------
-
-
-def error_response(request, status: int, code: str, message, errors: dict | None = None, **extra):
-    body = {"code": code, "message": str(message)}
-    if errors:
-        body["errors"] = {field: [str(m) for m in messages] for field, messages in errors.items()}
-    body.update(extra)
-    return api.create_response(request, body, status=status)
-
-
-@api.exception_handler(PortalError)
-def portal_error(request, exc: PortalError):
-    errors = exc.extra.get("errors")
-    if not errors and exc.field:
-        errors = {exc.field: [exc.message]}
-    extra = {}
-    if "alternatives" in exc.extra:
-        extra["alternatives"] = [slot_out(slot) for slot in exc.extra["alternatives"]]
-    response = error_response(request, ERROR_STATUS.get(exc.code, 400), exc.code, exc.message, errors, **extra)
-    if isinstance(exc, RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-VALIDATION_MESSAGES = {
-    "missing": _("This field is required."),
-    "string_type": _("Please give a text."),
-    "string_too_long": _("At most %(max_length)s characters."),
-    "too_long": _("At most %(max_length)s entries."),
-    "list_type": _("Please give a list."),
-    "int_type": _("Please give a whole number."),
-    "int_parsing": _("Please give a whole number."),
-    "int_from_float": _("Please give a whole number."),
-    "bool_type": _("Please give true or false."),
-    "bool_parsing": _("Please give true or false."),
-    "literal_error": _("Please choose one of: %(expected)s."),
-    "date_type": _("Please give a date as YYYY-MM-DD."),
-    "date_parsing": _("Please give a date as YYYY-MM-DD."),
-    "date_from_datetime_parsing": _("Please give a date as YYYY-MM-DD."),
-    "date_from_datetime_inexact": _("Please give a date as YYYY-MM-DD."),
-    "datetime_type": _("Please give a date and time in ISO 8601 with its UTC offset."),
-    "datetime_parsing": _("Please give a date and time in ISO 8601 with its UTC offset."),
-    "datetime_from_date_parsing": _("Please give a date and time in ISO 8601 with its UTC offset."),
-    "model_type": _("Please send a JSON object."),
-    "model_attributes_type": _("Please send a JSON object."),
-    "dict_type": _("Please send a JSON object."),
-}
-
-
-def validation_message(error: dict) -> str:
-    template = VALIDATION_MESSAGES.get(error.get("type"))
-    if template is None:
-        return str(_("Invalid value."))
-    try:
-        return str(template) % error.get("ctx", {})
-    except (KeyError, TypeError, ValueError):
-        return str(_("Invalid value."))
-
-
-def error_field(loc) -> str:
-    """The client's name for the field: `email` for ('body', 'data', 'email'), `service` for
-    ('query', 'service', 0). A body that is not an object at all is reported as `body`."""
-    parts = list(loc)
-    source = parts.pop(0) if parts else "body"
-    if source == "body" and parts:
-        parts.pop(0)  # the view's parameter name
-    names = [p for p in parts if isinstance(p, str)]
-    return names[0] if names else source
-
-
-@api.exception_handler(NinjaValidationError)
-def validation_error(request, exc: NinjaValidationError):
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors:
-        errors.setdefault(error_field(error.get("loc", ())), []).append(validation_message(error))
-    return error_response(request, 400, "invalid", _("Please correct the marked fields."), errors)
-
-
-@api.exception_handler(HttpError)
-def http_error(request, exc: HttpError):
-    if isinstance(exc, Throttled):
-        return error_response(request, 429, "rate_limited", _("Too many requests. Please try again later."))
-    if exc.status_code == 400:
-        # ninja's only own 400: a body that is not JSON.
-        return error_response(request, 400, "invalid", _("The request body is not valid JSON."))
-    if exc.status_code == 405:
-        return error_response(request, 405, "method_not_allowed", _("This method is not allowed here."))
-    return error_response(request, exc.status_code, "error", exc.message)
-
-
-@api.exception_handler(Http404)
-def not_found(request, exc):
-    return error_response(request, 404, "not_found", _("Not found."))
-
-
-def bad_input(request, exc: Exception):
-    # A value the schema let through but the domain code could not handle (a date at the end of
-    # the calendar, an offset that overflows). It is the client's input, so a 400, but log it: a
-    # new case here may deserve its own check.
-    log.warning("API input rejected by a %s: %s", type(exc).__name__, exc, exc_info=True)
-    return error_response(request, 400, "invalid", _("The request contains a value that cannot be processed."))
-
-
-for _exc in (ValueError, TypeError, OverflowError):
-    api.add_exception_handler(_exc, bad_input)
-
-# A database that is restarting or too slow: 503 with Retry-After in the API's error shape. ninja
-# handles exceptions before Django's middleware sees them (with DEBUG it would answer a 500 page).
-for _exc in UNAVAILABLE:
-    api.add_exception_handler(_exc, unavailable_response)
+errors.install(api)
 
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def slot_out(slot) -> dict:
-    # Serialised here, not by the schema: error answers (alternatives) bypass the response schemas.
-    return {"office": slot.office.slug, "start": berlin_iso(slot.start), "end": berlin_iso(slot.end)}
 
 
 def request_language() -> str:
@@ -506,7 +225,7 @@ def list_offices(request):
     description="With `postcode`: the municipalities with that postcode; an empty list for a postcode "
     "outside the Rhein-Pfalz-Kreis and Frankenthal (Pfalz).",
 )
-def list_municipalities(request, postcode: Annotated[Optional[str], Query(max_length=10)] = None):
+def list_municipalities(request, postcode: Annotated[str | None, Query(max_length=10)] = None):
     municipalities = Municipality.objects.select_related("administration").order_by("name")
     if postcode is not None:
         postcode = postcode.strip()
@@ -542,9 +261,9 @@ def list_slots(
     service: Annotated[list[Slug], Query(max_length=MAX_SERVICES, description="Service slug; repeat for several.")],
     municipality: Annotated[Slug, Query(description="Slug of the municipality of residence.")],
     vehicles: Annotated[int, Query()] = 1,
-    date_from: Annotated[Optional[dt.date], Query(description="Default: today.")] = None,
-    date_to: Annotated[Optional[dt.date], Query(description="Inclusive; default: two weeks on.")] = None,
-    office: Annotated[Optional[list[Slug]], Query(max_length=10, description="Only these offices.")] = None,
+    date_from: Annotated[dt.date | None, Query(description="Default: today.")] = None,
+    date_to: Annotated[dt.date | None, Query(description="Inclusive; default: two weeks on.")] = None,
+    office: Annotated[list[Slug] | None, Query(max_length=10, description="Only these offices.")] = None,
 ):
     # Before any work: a search is the most expensive request a client can send.
     check_search_rate(request)

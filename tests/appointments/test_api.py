@@ -1,4 +1,4 @@
-"""The public JSON API v1 (API.md): paths, fields, status codes and error codes other programs rely on.
+"""The public JSON API v1: the paths, fields, status codes and error codes other programs rely on.
 
 The clock stands at Tuesday 1 December 2026, 07:00 in Berlin (the `clock` fixture); the
 bookings go to Wednesday 2 December, when Frankenthal works 08:00–12:00 at three counters and

@@ -1,0 +1,147 @@
+"""The shapes of the public JSON API v1: what a client sends and what it gets back. Times go out as
+ISO 8601 with the Berlin offset."""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from ninja import Field, Schema
+from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
+
+from appointments.domain import booking
+from appointments.security import captcha
+from offices.hours import BERLIN
+
+MAX_SERVICES = 20
+SLUG_MAX = 80
+TOKEN_MAX = 200
+
+
+def berlin_iso(value: dt.datetime) -> str:
+    return value.astimezone(BERLIN).isoformat()
+
+
+# Times go out as ISO 8601 with the Berlin offset, whatever zone the database returned.
+BerlinDateTime = Annotated[
+    dt.datetime,
+    PlainSerializer(berlin_iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "example": "2026-12-01T08:00:00+01:00"}),
+]
+Slug = Annotated[str, Field(max_length=SLUG_MAX)]
+Token = Annotated[str, Field(max_length=TOKEN_MAX, description="The secret from the link in the e-mail.")]
+
+
+class AdministrationOut(Schema):
+    slug: str
+    name: str
+
+
+class ServiceOut(Schema):
+    slug: str
+    name: str
+    description: str
+    minutes_first_vehicle: int
+    minutes_per_extra_vehicle: int
+    max_vehicles: int
+    bookable_online: bool
+    documents: list[str]
+
+
+class OfficeOut(Schema):
+    slug: str
+    name: str
+    administration: AdministrationOut
+    address: str
+    street: str
+    postcode: str
+    city: str
+    phone: str
+    email: str
+    slot_minutes: int
+    booking_horizon_days: int
+    hours_are_example: bool
+
+
+class MunicipalityOut(Schema):
+    slug: str
+    name: str
+    postcode: str
+    association: str
+    administration: AdministrationOut
+
+
+class SlotOut(Schema):
+    office: str = Field(description="Slug of the office.")
+    start: BerlinDateTime
+    end: BerlinDateTime
+
+
+class SlotsOut(Schema):
+    duration_minutes: int
+    slots: list[SlotOut]
+
+
+class BookingIn(Schema):
+    services: list[Slug] = Field(max_length=MAX_SERVICES, description="Service slugs.")
+    vehicles: StrictInt = 1
+    municipality: Slug = Field(description="Slug of the municipality of residence.")
+    office: Slug
+    start: dt.datetime = Field(description="A free start time from /slots, with its UTC offset.")
+    name: str = Field(max_length=booking.NAME_MAX)
+    email: str = Field(max_length=booking.EMAIL_MAX)
+    phone: str = Field("", max_length=booking.PHONE_MAX)
+    privacy_consent: StrictBool = Field(description="Must be true.")
+    language: Literal["de", "en"] | None = Field(
+        None, description="Language of the e-mails; default: the request's language."
+    )
+    altcha: str | None = Field(
+        None,
+        max_length=captcha.PAYLOAD_MAX,
+        description="The solved captcha challenge from `/captcha/challenge/` (base64 ALTCHA payload); "
+        "required while the captcha is on, ignored otherwise. See the API description.",
+    )
+
+
+class TokenIn(Schema):
+    token: Token
+
+
+class RescheduleIn(Schema):
+    token: Token
+    office: Slug
+    start: dt.datetime
+
+
+class BookingOut(Schema):
+    reference: str
+    status: str
+    office: str
+    office_name: str
+    address: str
+    start: BerlinDateTime
+    end: BerlinDateTime
+    duration_minutes: int
+    services: list[str]
+    vehicles: int
+    municipality: str
+    language: str
+    confirm_by: BerlinDateTime | None = Field(
+        None, description="An unconfirmed booking expires unless confirmed by then."
+    )
+    documents: list[str]
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    errors: dict[str, list[str]] | None = None
+
+
+class ConflictOut(ErrorOut):
+    alternatives: list[SlotOut] | None = Field(
+        None, description="With `slot_taken`: free slots near the requested time (at any allowed office)."
+    )
+
+
+def slot_out(slot) -> dict:
+    # Serialised here, not by the schema: error answers (alternatives) bypass the response schemas.
+    return {"office": slot.office.slug, "start": berlin_iso(slot.start), "end": berlin_iso(slot.end)}
