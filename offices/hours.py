@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from operator import itemgetter
+from typing import TypeVar
 
 import holidays
 from django.db.models import Q
@@ -22,6 +23,8 @@ from ikz_portal.clock import BERLIN
 from .models import Closure, Counter, HolidayOpening, Office, OpeningHours
 
 Interval = tuple[dt.datetime, dt.datetime]
+# The times `subtract` works on: datetimes, or whole seconds since the epoch.
+Time = TypeVar("Time", dt.datetime, int)
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
@@ -62,12 +65,12 @@ def epoch_seconds(moment: dt.datetime, *, up: bool = False) -> int:
 _start = itemgetter(0)
 
 
-def subtract(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
+def subtract(intervals: list[tuple[Time, Time]], cuts: list[tuple[Time, Time]]) -> list[tuple[Time, Time]]:
     """The parts of sorted, disjoint `intervals` not covered by `cuts` (any order, may overlap).
     Any comparable times will do: datetimes, or seconds since the epoch for a long search."""
     if not cuts:
         return intervals
-    result: list[Interval] = []
+    result: list[tuple[Time, Time]] = []
     cuts = sorted(cuts, key=_start)  # by start alone: cuts that start together may go in any order
     count, skip = len(cuts), 0
     for start, end in intervals:
@@ -175,6 +178,7 @@ class OfficeSchedule:
                 continue
             if closure.is_whole_day:
                 return []
+            assert closure.start_time is not None and closure.end_time is not None  # both, or neither
             cuts.append((local(day, closure.start_time), local(day, closure.end_time)))
         return subtract(intervals, cuts)
 

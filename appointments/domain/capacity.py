@@ -87,14 +87,14 @@ def office_capacity(
     )
     for counter_id, start, end in rows:
         day = start.astimezone(BERLIN).date()
-        entry = result.get(day)
-        if entry is None:
+        booked = result.get(day)
+        if booked is None:
             continue
-        entry.appointments += 1
-        entry.booked_minutes += int((end - start).total_seconds() // 60)
+        booked.appointments += 1
+        booked.booked_minutes += int((end - start).total_seconds() // 60)
         working = schedule.working_intervals(counter_id, day) if counter_id in counter_ids else []
         if not any(w_start <= start and end <= w_end for w_start, w_end in working):
-            entry.outside += 1
+            booked.outside += 1
     return list(result.values())
 
 
@@ -143,8 +143,10 @@ def preview_schedule(
         # A new counter has no id yet: a negative one keeps it apart from every saved counter.
         key = counter_id if counter_id is not None else -number
         infos.append(CounterInfo(key, name, services_of.get(key), online_of.get(key, True)))
-    office_hours = defaultdict(list)
-    counter_hours = defaultdict(lambda: defaultdict(list))
+    office_hours: defaultdict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
+    counter_hours: defaultdict[int, dict[int, list[tuple[dt.time, dt.time]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for row in opening_hours:
         target = counter_hours[row.counter_id] if row.counter_id else office_hours
         target[row.weekday].append((row.opens, row.closes))

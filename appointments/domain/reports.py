@@ -151,12 +151,12 @@ def monthly_figures(*, period: Period, offices: list[Office] | None = None) -> d
         schedule = schedules[office.id]
         day = period.first
         while day <= period.last_day:
-            minutes = sum(
+            working = sum(
                 (end - start).total_seconds() // 60
                 for counter in schedule.counters
                 for start, end in schedule.working_intervals(counter.id, day)
             )
-            figures[office.id][first_of_month(day)].working_minutes += int(minutes)
+            figures[office.id][first_of_month(day)].working_minutes += int(working)
             day += dt.timedelta(days=1)
     return {office_id: list(by_month.values()) for office_id, by_month in figures.items()}
 
@@ -228,8 +228,8 @@ def settlement(*, period: Period) -> tuple[list[SettlementRow], list[SettlementT
             cases=0,
             vehicles=row["vehicles"] or 0,
         )
-    for row in rows:
-        totals[(row.office.id, row.administration.id)].cases += row.cases
+    for settlement in rows:
+        totals[(settlement.office.id, settlement.administration.id)].cases += settlement.cases
     ordered = sorted(totals.values(), key=lambda t: (t.office.name, t.administration.name))
     return rows, ordered
 

@@ -120,6 +120,7 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
             if closure.is_whole_day:
                 entries.append(Entry("block", day_start, day_end, closure=closure))
             else:
+                assert closure.start_time is not None and closure.end_time is not None  # both, or neither
                 entries.append(
                     Entry("block", local(day, closure.start_time), local(day, closure.end_time), closure=closure)
                 )

@@ -107,7 +107,7 @@ def verify_payload(payload) -> bool:
     expires_at = parsed.challenge.parameters.expires_at
     if not isinstance(expires_at, (int, float)):
         return False
-    return _use_once("pow", parsed.challenge.signature, expires_at)
+    return _use_once("pow", str(parsed.challenge.signature), expires_at)
 
 
 # --- the question for browsers without JavaScript -----------------------------------------------
