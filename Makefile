@@ -78,6 +78,7 @@ seed: export DEBUG := 1
 seed: venv
 	$(PY) manage.py seed_demo
 
+check: export DEBUG ?= 1
 check: venv
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run

@@ -71,12 +71,17 @@ def installation_key(path: Path) -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if PRODUCTION:
+    if PRODUCTION or not DEBUG:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured("SECRET_KEY must be set when PRODUCTION is on.")
-    # Never a key that is published with the code: without SECRET_KEY (development, tests, a
-    # trial installation) each installation makes its own, once, in its var/ folder.
+        # Refused rather than made up: with DEBUG off this may be one of several hosts, and a key of
+        # its own would make every other host's links, sessions and forms invalid here.
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set (the same on every host) when DEBUG is off; "
+            "for development, set DEBUG=1 (make run does)."
+        )
+    # Never a key that is published with the code: in development (DEBUG on, as `make run` has it)
+    # each installation makes its own, once, in its var/ folder.
     SECRET_KEY = installation_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()

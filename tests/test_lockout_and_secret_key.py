@@ -1,5 +1,5 @@
 """Two small guarantees: a locked login says when to try again (Retry-After), and an installation
-without SECRET_KEY never runs with a key published in the code.
+without SECRET_KEY never runs with a key published in the code (it refuses to start unless DEBUG is on).
 """
 
 import datetime as dt
@@ -73,8 +73,8 @@ def settings_key(var_dir, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_without_a_secret_key_each_installation_makes_its_own(tmp_path):
-    first = settings_key(tmp_path / "one")
+def test_in_development_without_a_secret_key_each_installation_makes_its_own(tmp_path):
+    first = settings_key(tmp_path / "one", DEBUG="1")
     assert first.returncode == 0, first.stderr
     key = first.stdout.strip()
     assert len(key) >= 50 and "insecure" not in key
@@ -85,7 +85,15 @@ def test_without_a_secret_key_each_installation_makes_its_own(tmp_path):
     again = settings_key(tmp_path / "one", DEBUG="1")
     assert again.stdout.strip() == key and "No SECRET_KEY set" not in again.stderr
     # Another installation has another key.
-    assert settings_key(tmp_path / "two").stdout.strip() != key
+    assert settings_key(tmp_path / "two", DEBUG="1").stdout.strip() != key
+
+
+@pytest.mark.parametrize("env", [{}, {"DEBUG": "0"}, {"PRODUCTION": "1", "DEBUG": "1"}])
+def test_without_debug_or_in_production_a_missing_secret_key_refuses_to_start(tmp_path, env):
+    result = settings_key(tmp_path, **env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
 
 
 def test_a_set_secret_key_is_used_and_nothing_is_written(tmp_path):

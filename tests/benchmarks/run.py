@@ -44,6 +44,7 @@ def setup_django(database_url: str, var_dir: Path) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["IKZ_VAR_DIR"] = str(var_dir)
     os.environ["DJANGO_SETTINGS_MODULE"] = "ikz_portal.settings"
+    os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-not-for-production-0123456789")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
