@@ -143,7 +143,7 @@ def test_an_unknown_reference_and_a_wrong_token_answer_alike(booked):
     reference, _token = booked
     guesser = Client(REMOTE_ADDR="198.51.100.9")
     for (method, path, data), (_m, unknown_path, unknown_data) in zip(
-        manage_requests(reference, "guess"), manage_requests("FT-ZZZZZZ", "guess")
+        manage_requests(reference, "guess"), manage_requests("FT-ZZZZZZ", "guess"), strict=True
     ):
         real = assert_error(send(guesser, method, path, data), 404, "not_found")
         unknown = assert_error(send(guesser, method, unknown_path, unknown_data), 404, "not_found")

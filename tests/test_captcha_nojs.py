@@ -84,7 +84,7 @@ def test_too_early_shows_the_same_question_with_the_answer_kept_and_the_seconds_
     html = early.content.decode()
     assert 'aria-invalid="true"' in html and 'id="error-summary"' in html
     assert f'value="{answer}"' in html
-    again, same_form, _same = ask_form(early)
+    _again, same_form, _same = ask_form(early)
     # The same question: the wait is not restarted.
     assert dict(same_form["hidden"])["captcha_question"] == dict(form["hidden"])["captcha_question"]
     clock.shift(dt.timedelta(seconds=8))

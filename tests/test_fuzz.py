@@ -9,7 +9,8 @@ with one field replaced by something odd. Whatever comes in:
   as it was.
 
 Examples are few per test (they run on every `make test`, on SQLite and on PostgreSQL; FUZZ_EXAMPLES
-raises them), without a deadline (the first query of a test is slower). The clock stands at Tuesday, 1 December 2026, 07:00.
+raises them), without a deadline (the first query of a test is slower). The clock stands at Tuesday,
+1 December 2026, 07:00.
 """
 
 from __future__ import annotations
@@ -343,10 +344,10 @@ def test_details_never_fail_on_any_form(portal, pairs):
     )
     assert held.status_code == 302, held.content[:300]
     hold = Appointment.objects.get(status=Status.HELD, office=demo.frankenthal)
-    before = state(portal["booking"]) + (hold.status, hold.email)
+    before = (*state(portal["booking"]), hold.status, hold.email)
     response = client.post(held["Location"], as_dict(pairs))
     hold.refresh_from_db()
-    after = state(portal["booking"]) + (hold.status, hold.email)
+    after = (*state(portal["booking"]), hold.status, hold.email)
     check(response, before, after, api=False)
     Notification.objects.filter(appointment=hold).delete()
     hold.delete()  # the next example holds the same time again

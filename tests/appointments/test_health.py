@@ -97,7 +97,7 @@ class TestBrokerDown:
 
     def test_a_broker_that_never_answers_is_given_up_quickly(self, client, db, settings):
         """A hung broker costs one short timeout, one try: the check does not hang."""
-        Heartbeat.beat("sweep", dt.datetime.now(dt.timezone.utc))
+        Heartbeat.beat("sweep", dt.datetime.now(dt.UTC))
         settings.HEALTH_CHECK_TIMEOUT_SECONDS = 1
         with silent_server() as port, celery_broker(f"redis://127.0.0.1:{port}/0"):
             started = time.monotonic()
@@ -196,7 +196,7 @@ def database_at(port, connect_timeout=None):
 class TestDatabaseDown:
     def test_a_database_that_refuses_connections(self, client):
         """No server on the port: both answer 503 at once and say why; no 500."""
-        Heartbeat.beat("sweep", dt.datetime.now(dt.timezone.utc))
+        Heartbeat.beat("sweep", dt.datetime.now(dt.UTC))
         with database_at(free_port()):
             started = time.monotonic()
             status, body = get(client, "/healthz")

@@ -110,7 +110,7 @@ def test_an_address_keeps_only_a_few_times_unconfirmed(demo, clock, settings):
     assert api_booking("bot9@example.org", slot(3)).status_code == 201
 
 
-def test_the_budget_holds_while_redis_is_down(dead_redis, demo, clock, settings):  # noqa: F811
+def test_the_budget_holds_while_redis_is_down(dead_redis, demo, clock, settings):
     """The budget is counted from the database: a Redis that is stopped or silent changes nothing."""
     settings.HOARD_MAX_PER_ADDRESS = 1
     assert api_booking("a@example.org", slot(0)).status_code == 201

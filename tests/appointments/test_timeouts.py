@@ -108,7 +108,9 @@ def test_a_search_behind_a_locked_table_answers_503(client, statement_ms, lock_m
     assert_unavailable(response, elapsed)
     assert response.json() == {
         "code": "service_unavailable",
-        "message": "Der Dienst ist für einen Moment nicht erreichbar. Bitte versuchen Sie es in ein paar Sekunden erneut.",
+        "message": (
+            "Der Dienst ist für einen Moment nicht erreichbar. Bitte versuchen Sie es in ein paar Sekunden erneut."
+        ),
     }
     assert client.get(SLOTS).status_code == 200, "served again once the lock is gone"
 

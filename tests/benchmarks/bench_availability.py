@@ -37,8 +37,10 @@ WHERE counter_id = ANY(%(counters)s) AND start >= %(lower)s AND start < %(end)s 
 FLOOR_HOURS_SQL = [
     "SELECT id, office_id FROM offices_counter WHERE office_id = ANY(%(offices)s) AND is_active",
     "SELECT office_id, counter_id, weekday, opens, closes FROM offices_openinghours WHERE office_id = ANY(%(offices)s)",
-    "SELECT office_id, counter_id, start_date, end_date, start_time, end_time FROM offices_closure "
-    "WHERE office_id = ANY(%(offices)s) AND start_date <= %(last)s AND end_date >= %(first)s",
+    (
+        "SELECT office_id, counter_id, start_date, end_date, start_time, end_time FROM offices_closure "
+        "WHERE office_id = ANY(%(offices)s) AND start_date <= %(last)s AND end_date >= %(first)s"
+    ),
 ]
 
 
@@ -160,7 +162,7 @@ def measure(data_set, *, runs_range: int, runs_day: int) -> list[Row]:
             with CaptureQueriesContext(connection) as queries:
                 slots = find_slots(request=request, now=now)
             cpu: list[float] = []
-            durations = timed(lambda: find_slots(request=request, now=now), runs, cpu=cpu)
+            durations = timed(lambda request=request: find_slots(request=request, now=now), runs, cpu=cpu)
             floor_durations = timed(bare, runs)
             rows.append(
                 Row(

@@ -111,7 +111,7 @@ class Stack:
         self.logs: list = []
 
     def _spawn(self, args: list[str], name: str) -> subprocess.Popen:
-        log = open(self.work_dir / f"{name}.log", "wb")
+        log = open(self.work_dir / f"{name}.log", "wb")  # noqa: SIM115 - the process writes to it; stop() closes it
         self.logs.append(log)
         return subprocess.Popen(
             args, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -258,7 +258,7 @@ class CpuMeter:
     """Where the CPU time of a phase went: the gunicorn workers, the Celery workers, PostgreSQL's
     processes, Redis, this process (the load client) and the machine as a whole."""
 
-    def __init__(self, stack: "Stack"):
+    def __init__(self, stack: Stack):
         self.stack = stack
 
     def _read(self) -> dict:
@@ -368,7 +368,7 @@ async def request(port: int, method: str, path: str, body=None, timeout: float =
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
         writer.write(head.encode() + b"\r\n" + payload)
         raw = await asyncio.wait_for(reader.read(), timeout)
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         return Response(0, None, time.perf_counter() - began, error=type(exc).__name__)
     finally:
         if writer is not None:
@@ -663,7 +663,7 @@ def run_crowd(
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # the benchmark's own database number: counters, queues
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     supply = capacity(day, now)
     work_dir.mkdir(parents=True, exist_ok=True)
     with Stack(
@@ -703,7 +703,7 @@ def run_crowd(
         crowd=crowd,
         overlaps=overlaps(),
         booked=booked_on(day),
-        still_free=still_free(day, dt.datetime.now(dt.timezone.utc)),
+        still_free=still_free(day, dt.datetime.now(dt.UTC)),
         mail_seconds=mail_seconds,
         mails_sent=sum(sent.get(ref, 0) for ref in references),
         mails_missing=sum(1 for ref in references if ref not in sent),

@@ -144,12 +144,12 @@ def copy_rows(model, rows: list[dict], *, now: dt.datetime) -> None:
             defaults[f.attname] = f.get_db_prep_save(f.get_default(), connection)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     names = [f.attname for f in fields]
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row([row[name] if name in row else defaults[name] for name in names])
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([row[name] if name in row else defaults[name] for name in names])
 
 
 def _reference(plate: str, number: int) -> str:
@@ -160,7 +160,7 @@ def _reference(plate: str, number: int) -> str:
     return f"{plate}-{''.join(code)}"
 
 
-def fill(
+def fill(  # noqa: C901 - one pass over the days, in the order the rows are made; split, it would hide that order
     *,
     offices: list[Office],
     now: dt.datetime,
@@ -272,7 +272,7 @@ def fill(
 
     with transaction.atomic():
         ids = allocate_ids(Appointment, len(appointments))
-        for row, pk in zip(appointments, ids):
+        for row, pk in zip(appointments, ids, strict=True):
             row["id"] = pk
         for item in items:
             item["appointment_id"] = ids[item["appointment_id"] - 1]

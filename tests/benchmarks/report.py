@@ -64,8 +64,9 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
         )
         out.append("")
         out.append(
-            "| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked | slot_taken | other 4xx | 5xx "
-            "| no answer | p50 | p95 | p99 | bookings/s | requests/s | trivial view req/s (p95) "
+            "| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked "
+            "| slot_taken | other 4xx | 5xx | no answer | p50 | p95 | p99 | bookings/s | requests/s "
+            "| trivial view req/s (p95) "
             "| overlaps | still free | mails (missing, twice) | all mails sent after |"
         )
         out.append(
@@ -76,7 +77,8 @@ def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
             k = c.crowd
             other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
             out.append(
-                f"| {c.name} | {c.web} × {c.web_workers} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} | {k.attempts} | {k.successes} "
+                f"| {c.name} | {c.web} × {c.web_workers} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} "
+                f"| {k.attempts} | {k.successes} "
                 f"| {k.slot_taken} | {other} | {k.server_errors} | {k.transport_errors} | {_ms(k.latency['p50'])} "
                 f"| {_ms(k.latency['p95'])} | {_ms(k.latency['p99'])} | {c.bookings_per_second:.1f} "
                 f"| {c.attempts_per_second:.1f} | {c.trivial['rps']:.0f} ({_ms(c.trivial['p95'])}) | {c.overlaps} "

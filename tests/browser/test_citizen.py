@@ -14,8 +14,8 @@ from tests.browser.support import link_in, require_browser
 
 require_browser()
 
-from appointments import notifications  # noqa: E402
 from appointments.models import Appointment, Status  # noqa: E402
+from appointments.outbox import notifications  # noqa: E402
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,7 +1,7 @@
 """The Frankenthal clerk in a real browser: logs in, checks a citizen in from the day's schedule,
 opens the booking, searches, blocks a counter and sees the result, the list of blocks, the print
-view and a refusal; the administrator's reports. Every page is scanned with axe-core (WCAG 2.1 A and AA), in German and in
-English.
+view and a refusal; the administrator's reports. Every page is scanned with axe-core (WCAG 2.1 A
+and AA), in German and in English.
 
 Two citizens booked online for today at Frankenthal, 09:00 and 10:00; the clock is 08:50.
 """
@@ -16,7 +16,7 @@ from tests.browser.support import require_browser
 
 require_browser()
 
-from appointments import booking  # noqa: E402
+from appointments.domain import booking  # noqa: E402
 from appointments.models import Appointment, Status  # noqa: E402
 from offices.models import Municipality, Office, Service  # noqa: E402
 from tests.conftest import berlin  # noqa: E402

@@ -9,9 +9,9 @@ from tests.browser.support import html_of, require_browser
 
 require_browser()
 
-from appointments import notifications  # noqa: E402
-from appointments.domain import booking
+from appointments.domain import booking  # noqa: E402
 from appointments.models import Notification  # noqa: E402
+from appointments.outbox import notifications  # noqa: E402
 from offices.models import Municipality, Office, Service  # noqa: E402
 from tests.conftest import berlin  # noqa: E402
 

@@ -13,7 +13,7 @@ from tests.browser.support import require_browser
 
 require_browser()
 
-from appointments import booking  # noqa: E402
+from appointments.domain import booking  # noqa: E402
 from offices.models import Municipality, Office, Service  # noqa: E402
 from tests.conftest import berlin  # noqa: E402
 
