@@ -13,7 +13,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 # so that the processes the tests start share it (links and sessions made here are valid there).
 os.environ.setdefault("SECRET_KEY", f"test-run-{secrets.token_urlsafe(40)}")
 
-from ikz_portal.settings import *  # noqa: E402, F403
+from ikz_portal.settings import *  # noqa: F403
 
 
 class FewRoundsPBKDF2PasswordHasher(PBKDF2PasswordHasher):

@@ -32,7 +32,7 @@ def test_the_lockout_answer_says_when_the_lock_ends(demo, settings):
     assert locked.status_code == 429
     assert 14 * 60 <= int(locked["Retry-After"]) <= 15 * 60
     # Every attempt while locked counts as a failure and starts the cool-off again (django-axes).
-    AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
+    AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
     later = clerk.post(LOGIN, {"username": "clerk-frankenthal", "password": "wrong-again"})
     assert later.status_code == 429
     assert 14 * 60 <= int(later["Retry-After"]) <= 15 * 60
@@ -49,7 +49,7 @@ def test_the_retry_after_counts_from_the_latest_failure(demo, settings):
         username="clerk-frankenthal", ip_address="127.0.0.1", user_agent="", failures_since_start=5
     )
     # attempt_time is set on creation; move it back.
-    AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
+    AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
     request = RequestFactory().post(LOGIN)
     request.axes_ip_address, request.axes_user_agent, request.axes_attempt_time = "127.0.0.1", "", None
     seconds = seconds_until_unlocked(request, {"username": "clerk-frankenthal"})
