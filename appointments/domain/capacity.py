@@ -144,9 +144,7 @@ def preview_schedule(
         key = counter_id if counter_id is not None else -number
         infos.append(CounterInfo(key, name, services_of.get(key), online_of.get(key, True)))
     office_hours: defaultdict[int, list[tuple[dt.time, dt.time]]] = defaultdict(list)
-    counter_hours: defaultdict[int, dict[int, list[tuple[dt.time, dt.time]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    counter_hours: defaultdict[int, dict[int, list[tuple[dt.time, dt.time]]]] = defaultdict(lambda: defaultdict(list))
     for row in opening_hours:
         target = counter_hours[row.counter_id] if row.counter_id else office_hours
         target[row.weekday].append((row.opens, row.closes))
