@@ -30,6 +30,10 @@ class Status(models.TextChoices):
 LIVE_STATUSES = (Status.HELD, Status.UNCONFIRMED, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)
 # Statuses whose occupation ends when `hold_expires_at` has passed.
 EXPIRING_STATUSES = (Status.HELD, Status.UNCONFIRMED)
+# Statuses that gave their counter back: every status not in LIVE_STATUSES.
+RELEASED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
+# Statuses in which the citizen may still cancel or move a booking online (before its start).
+CHANGEABLE_STATUSES = (Status.UNCONFIRMED, Status.CONFIRMED)
 
 
 class Channel(models.TextChoices):
@@ -40,9 +44,21 @@ class Channel(models.TextChoices):
 
 
 class AppointmentQuerySet(models.QuerySet):
+    """The status rules of `Appointment` as queries: each method here has its twin on the model."""
+
+    def hold_expired(self, now):
+        """Holds and unconfirmed bookings whose time ran out (`Appointment.hold_expired`)."""
+        return self.filter(status__in=EXPIRING_STATUSES, hold_expires_at__lte=now)
+
     def occupying(self, now):
-        """Appointments that hold their counter at `now`: live, and not an expired hold."""
+        """Appointments that hold their counter at `now` (`Appointment.occupies_counter`)."""
         return self.filter(status__in=LIVE_STATUSES).exclude(status__in=EXPIRING_STATUSES, hold_expires_at__lte=now)
+
+    def changeable(self, now):
+        """Bookings the citizen may still cancel or move online (`Appointment.is_changeable`)."""
+        return self.filter(status__in=CHANGEABLE_STATUSES, start__gt=now).exclude(
+            status__in=EXPIRING_STATUSES, hold_expires_at__lte=now
+        )
 
     def overlapping(self, start, end):
         return self.filter(start__lt=end, end__gt=start)
@@ -158,6 +174,27 @@ class Appointment(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+    # The status rules. The caller passes `now` (services take it, entry points read the clock);
+    # AppointmentQuerySet's hold_expired, occupying and changeable ask the same in the database.
+
+    def hold_expired(self, now) -> bool:
+        """A hold or an unconfirmed booking whose time ran out: it no longer occupies its counter,
+        even before the sweep marks it expired."""
+        return self.status in EXPIRING_STATUSES and self.hold_expires_at is not None and self.hold_expires_at <= now
+
+    def is_expired(self, now) -> bool:
+        """Marked expired, or a hold or unconfirmed booking whose time ran out."""
+        return self.status == Status.EXPIRED or self.hold_expired(now)
+
+    def occupies_counter(self, now) -> bool:
+        """Live and not a hold that ran out: its counter is taken for [start, end)."""
+        return self.status in LIVE_STATUSES and not self.hold_expired(now)
+
+    def is_changeable(self, now) -> bool:
+        """The citizen may still cancel or move it online: unconfirmed (and still in time to be
+        confirmed) or confirmed, and not yet begun."""
+        return self.status in CHANGEABLE_STATUSES and self.start > now and not self.hold_expired(now)
 
 
 class AppointmentService(models.Model):

@@ -54,21 +54,28 @@ def new_reference(office: Office) -> str:
     return f"{office.administration.plate_code}-{code}"
 
 
-def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool) -> dict:
-    """Validate the citizen's contact data; every problem is reported with its field."""
+def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool, by_staff: bool = False) -> dict:
+    """Validate the citizen's contact data; every problem is reported with its field.
+    `by_staff`: a clerk types what a walk-in or a caller says, so the e-mail address is optional
+    and a missing name is asked for as the citizen's."""
     errors: dict[str, list] = {}
     email = (email or "").strip()
     phone = (phone or "").strip()
     try:
         name = names.clean_name(name)
     except ValidationError as problem:
-        errors["name"] = list(problem.messages)
-    try:
-        if len(email) > EMAIL_MAX:
-            raise ValidationError("too long")
-        validate_email(email)
-    except ValidationError:
-        errors["email"] = [_("Please enter a valid e-mail address.")]
+        errors["name"] = (
+            [_("Please enter the citizen's name (at most %(max)s characters).") % {"max": NAME_MAX}]
+            if by_staff and problem.code == "required"
+            else list(problem.messages)
+        )
+    if email or not by_staff:
+        try:
+            if len(email) > EMAIL_MAX:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("Please enter a valid e-mail address.")]
     if len(phone) > PHONE_MAX or (phone and not all(c.isdigit() or c in "+-/() " for c in phone)):
         errors["phone"] = [_("Please enter a valid phone number (digits, spaces, + - / ( ) only).")]
     if privacy_consent is not True:
@@ -85,14 +92,7 @@ def check_email_cap(email: str, *, now: dt.datetime, exclude: int | None = None)
     email_key = normalise_email(email)
     if not cap or not email_key:
         return
-    active = (
-        Appointment.objects.filter(
-            email_key=email_key, status__in=[Status.UNCONFIRMED, Status.CONFIRMED], start__gt=now
-        )
-        .exclude(status=Status.UNCONFIRMED, hold_expires_at__lte=now)
-        .exclude(pk=exclude)
-        .count()
-    )
+    active = Appointment.objects.changeable(now).filter(email_key=email_key).exclude(pk=exclude).count()
     if active >= cap:
         raise BookingError(
             "too_many_bookings",
@@ -120,9 +120,9 @@ def _slot_taken(*, office, services, vehicles, municipality, start, now) -> Book
 
 def _expire_stale_overlapping(counter_ids, start, end, now) -> None:
     # A hold that ran out still sits in the exclusion constraint until it is marked expired.
-    Appointment.objects.filter(
-        counter_id__in=counter_ids, status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now
-    ).overlapping(start, end).update(status=Status.EXPIRED)
+    Appointment.objects.hold_expired(now).filter(counter_id__in=counter_ids).overlapping(start, end).update(
+        status=Status.EXPIRED
+    )
 
 
 BOOKING_LOCK_NAMESPACE = 7301  # first key of PostgreSQL advisory locks taken by bookings
@@ -334,7 +334,7 @@ def submit_booking(
         if appointment.status == Status.UNCONFIRMED:
             # A double-clicked submit: the first one already sent the e-mail.
             raise BookingError("already_submitted", _("We have already sent you an e-mail for this booking."))
-        if appointment.status != Status.HELD or appointment.hold_expires_at <= now:
+        if appointment.status != Status.HELD or appointment.hold_expired(now):
             raise BookingError("expired", _("Your reservation has run out. Please choose a time again."))
         check_email_cap(contact["email"], now=now, exclude=appointment.pk)
         token, fields = _opt_in_fields(now=now)
@@ -408,28 +408,9 @@ def book_in_office(
     """
     if channel not in (Channel.COUNTER, Channel.PHONE):
         raise BookingError("invalid", _("Staff bookings are made at the counter or by phone."), field="channel")
-    errors: dict[str, list] = {}
-    try:
-        # The same rule as for citizens: the name appears in the confirmation mail.
-        name = names.clean_name(name)
-    except ValidationError as problem:
-        errors["name"] = (
-            [_("Please enter the citizen's name (at most %(max)s characters).") % {"max": NAME_MAX}]
-            if problem.code == "required"
-            else list(problem.messages)
-        )
-        name = ""
-    contact = {"name": name, "email": "", "phone": (phone or "").strip()}
-    if email:
-        try:
-            contact = clean_contact(name=name or "-", email=email, phone=phone, privacy_consent=True)
-            contact["name"] = name
-        except BookingError as error:
-            errors.update({field: messages for field, messages in error.extra["errors"].items() if field != "name"})
-    elif len(contact["phone"]) > PHONE_MAX:
-        errors["phone"] = [_("Please enter a valid phone number (digits, spaces, + - / ( ) only).")]
-    if errors:
-        raise BookingError("invalid", _("Please correct the marked fields."), errors=errors)
+    # The same rules as for citizens: the name appears in the confirmation mail. The citizen agrees
+    # to the processing in person.
+    contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=True, by_staff=True)
     token = new_token() if contact["email"] else None
     with _alternatives_when_taken(), transaction.atomic():
         appointment = _create(
@@ -455,20 +436,24 @@ def book_in_office(
     return appointment, token
 
 
+def by_reference(reference: str) -> Appointment | None:
+    """The appointment with this reference as a citizen's URL gives it (any case), or None. The
+    caller checks the secret that goes with it: the manage token, or a session's hold token."""
+    reference = (reference or "").upper()[:12]
+    if "\x00" in reference:
+        # A reference comes from a URL: a NUL byte in it would make PostgreSQL fail the query (a 500).
+        return None
+    return (
+        Appointment.objects.select_related("office", "office__administration", "counter", "municipality")
+        .filter(reference=reference)
+        .first()
+    )
+
+
 def get_booking(*, reference: str, token: str) -> Appointment:
     """The booking behind a manage link. Raises not_found for an unknown reference and for a wrong
     token alike: the answer must not tell which references exist."""
-    reference = (reference or "").upper()[:12]
-    # A reference comes from a URL: a NUL byte in it would make PostgreSQL fail the query (a 500).
-    appointment = (
-        (
-            Appointment.objects.select_related("office", "office__administration", "counter")
-            .filter(reference=reference)
-            .first()
-        )
-        if "\x00" not in reference
-        else None
-    )
+    appointment = by_reference(reference)
     if appointment is None or not appointment.token_matches(token):
         raise BookingError("not_found", _("There is no booking with this reference, or the link is not valid for it."))
     return appointment
@@ -488,9 +473,7 @@ def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -
         appointment = _locked(appointment, token)
         if appointment.status == Status.CONFIRMED:
             return appointment
-        if appointment.status == Status.EXPIRED or (
-            appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now
-        ):
+        if appointment.is_expired(now):
             raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
         if appointment.status != Status.UNCONFIRMED:
             raise BookingError("invalid_state", _("This booking cannot be confirmed any more."))
@@ -520,9 +503,9 @@ def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) ->
         appointment = _locked(appointment, token)
         if appointment.status == Status.CANCELLED:
             return appointment
-        if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now:
-            raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
-        if appointment.status not in (Status.UNCONFIRMED, Status.CONFIRMED) or appointment.start <= now:
+        if not appointment.is_changeable(now):
+            if appointment.hold_expired(now):
+                raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
             raise BookingError("invalid_state", _("This booking can no longer be cancelled online."))
         was_confirmed = appointment.status == Status.CONFIRMED
         appointment.status = Status.CANCELLED
@@ -557,10 +540,11 @@ def reschedule_booking(
     start = start.astimezone(dt.timezone.utc)
     with transaction.atomic():
         appointment = _locked(appointment, token)
-        if appointment.status not in (Status.UNCONFIRMED, Status.CONFIRMED) or appointment.start <= now:
+        if not appointment.is_changeable(now):
+            # Once begun it cannot be moved, whether or not its time to confirm ran out too.
+            if appointment.start > now and appointment.hold_expired(now):
+                raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
             raise BookingError("invalid_state", _("This booking can no longer be moved online."))
-        if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at <= now:
-            raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
         if office.pk == appointment.office_id and start == appointment.start:
             raise BookingError(
                 "same_time", _("Your appointment is already at this time. Please choose another time."), field="start"
@@ -611,7 +595,7 @@ def expire_stale(*, now: dt.datetime) -> int:
     client keys that only their hoarding budget needed). Times freed by a move a day ago are
     forgotten: their delay is long over."""
     FreedTime.objects.filter(freed_at__lt=now - dt.timedelta(days=1)).delete()
-    return Appointment.objects.filter(status__in=[Status.HELD, Status.UNCONFIRMED], hold_expires_at__lte=now).update(
+    return Appointment.objects.hold_expired(now).update(
         status=Status.EXPIRED, client_address_key="", client_network_key=""
     )
 

@@ -107,7 +107,7 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
             return None
         if closure.counter_id and appointment.counter_id != closure.counter_id:
             return None
-        if appointment.status in (Status.HELD, Status.UNCONFIRMED) and appointment.hold_expires_at <= now:
+        if appointment.hold_expired(now):
             return None
         old_counter = appointment.counter
         services = [item.service for item in appointment.items.select_related("service")]

@@ -261,13 +261,12 @@ def still_wanted(notification: Notification, now: dt.datetime) -> bool:
     if not appointment.email:
         return False
     if notification.kind == Notification.Kind.REMINDER:
-        return appointment.status == Status.CONFIRMED and appointment.start > now
+        return appointment.status == Status.CONFIRMED and appointment.is_changeable(now)
     if notification.kind == Notification.Kind.OPT_IN:
-        return appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at > now
+        return appointment.status == Status.UNCONFIRMED and not appointment.hold_expired(now)
     if notification.kind == Notification.Kind.RELOCATION_OFFER:
-        if appointment.status == Status.UNCONFIRMED:
-            return appointment.hold_expires_at > now and appointment.start > now
-        return appointment.status == Status.CONFIRMED and appointment.start > now
+        # The offer asks the citizen to move the booking: pointless once that is no longer possible.
+        return appointment.is_changeable(now)
     return True
 
 

@@ -566,7 +566,7 @@ def details(request, reference: str):
     if appointment.status not in (Status.HELD, Status.EXPIRED):
         # Submitted already (for instance in another tab): nothing more to enter.
         return redirect("appointments:submitted", appointment.reference)
-    if appointment.status == Status.EXPIRED or appointment.hold_expires_at <= now:
+    if appointment.is_expired(now):
         return expired_page(request, appointment, context)
 
     form = ContactForm(request.POST if request.method == "POST" else None)
@@ -635,12 +635,9 @@ def booking_from_link(request, reference: str) -> tuple[Appointment | None, str,
 
 
 def manage_links(appointment: Appointment, token: str, now: dt.datetime) -> dict:
-    changeable = appointment.status in (Status.UNCONFIRMED, Status.CONFIRMED) and appointment.start > now
-    if appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at and appointment.hold_expires_at <= now:
-        changeable = False
     return {
         "token": token,
-        "changeable": changeable,
+        "changeable": appointment.is_changeable(now),
         "manage_url": with_token("appointments:manage", appointment, token),
         "ics_url": with_token("appointments:ics", appointment, token),
         "cancel_url": with_token("appointments:cancel", appointment, token),
@@ -675,10 +672,7 @@ def confirm(request, reference: str):
         messages.success(request, _("Thank you: your appointment is confirmed."))
         return HttpResponseRedirect(with_token("appointments:confirm", appointment, token))
     context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
-    expired = appointment.status == Status.EXPIRED or (
-        appointment.status == Status.UNCONFIRMED and appointment.hold_expires_at and appointment.hold_expires_at <= now
-    )
-    context["expired"] = expired
+    context["expired"] = appointment.is_expired(now)
     context["restart_url"] = restart_url(appointment, context)
     return page(request, "appointments/confirm.html", context)
 
