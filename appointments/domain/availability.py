@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -224,7 +225,7 @@ def _compile_occupying(query: Callable, count: int, with_ignore: bool, delay: dt
     times = {_START: "start", _END: "end", _NOW: "now", _START - LONGEST_APPOINTMENT: "lower"}
     if delay:
         times[_NOW - delay] = "since"
-    roles = []
+    roles: list[tuple[str, Any]] = []
     for param in params:
         if isinstance(param, dt.datetime):
             if param not in times:
@@ -348,6 +349,7 @@ def busy_intervals(
                 for day in days[max(index, 0) : bisect_left(midnights, a_end)]:
                     busy[(counter_id, day)].append((a_start, a_end))
         return busy
+    assert office_of is not None, "partner_minutes needs office_of"
     office_and_home = {c: (office.id, office.administration_id) for c, office in office_of.items()}
     for counter_id, a_start, a_end, home_id in rows:
         index = bisect_right(midnights, a_start) - 1
@@ -379,6 +381,7 @@ def occupied_by_counter(
         by_counter.setdefault(counter_id, []).append((epoch_seconds(a_start), epoch_seconds(a_end, up=True)))
     if partner_minutes is None:
         return by_counter
+    assert office_of is not None, "partner_minutes needs office_of"
     days = list(daterange(start.astimezone(BERLIN).date(), end.astimezone(BERLIN).date()))
     midnights = [epoch_seconds(local(day, dt.time(0))) for day in days]
     for counter_id, starts, ends, homes in rows:
@@ -471,7 +474,7 @@ def union_of_runs(runs: list[tuple[int, int]], step: int) -> list[int]:
     runs.sort()
     starts: list[int] = []
     aligned = True
-    first = last = None
+    first, last = 0, None  # `first` is read only once `last` is set
     for run_first, run_last in runs:
         if last is not None and run_first <= last + step and (run_first - first) % step == 0:
             if run_last > last:

@@ -152,7 +152,7 @@ def _attribute(appointment: Appointment, user) -> None:
     """Name the clerk as the author of the change in the audit trail (django-simple-history), also
     when no request is around to tell it (a task, a shell, a test)."""
     if getattr(user, "is_authenticated", False):
-        appointment._history_user = user
+        appointment._history_user = user  # type: ignore[attr-defined]  # read by django-simple-history
 
 
 def _set_status(appointment: Appointment, status: str, *, user, now, note: str = "", reverts=None) -> Appointment:
@@ -347,7 +347,7 @@ def block(
         errors["reason"] = [_("Please give a reason (at most %(max)s characters).") % {"max": REASON_MAX}]
     if (start_time is None) != (end_time is None):
         errors["start_time"] = [_("Give both times, or neither to block the whole day.")]
-    elif start_time is not None and start_time >= end_time:
+    elif start_time is not None and end_time is not None and start_time >= end_time:
         errors["end_time"] = [_("The end must be after the start.")]
     if day < today(now):
         errors["day"] = [_("A day in the past cannot be blocked.")]
@@ -381,7 +381,7 @@ def block(
 
 
 def describe_closure(closure: Closure) -> str:
-    what = closure.counter.name if closure.counter_id else gettext("The whole office")
+    what = closure.counter.name if closure.counter else gettext("The whole office")
     day = formats.date_format(closure.start_date, "SHORT_DATE_FORMAT")
     if closure.end_date != closure.start_date:
         day += "–" + formats.date_format(closure.end_date, "SHORT_DATE_FORMAT")
@@ -392,6 +392,7 @@ def describe_closure(closure: Closure) -> str:
             "day": day,
             "start": closure.start_time.strftime("%H:%M"),
             "end": closure.end_time.strftime("%H:%M"),
+        assert closure.start_time is not None and closure.end_time is not None  # both, or neither
         }
     return f"{what}: {when} ({closure.reason})"
 

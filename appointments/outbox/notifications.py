@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import logging
 from email.mime.image import MIMEImage
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import segno
@@ -132,7 +133,7 @@ def checkin_qr_image(appointment: Appointment) -> tuple[MIMEImage, int]:
     image.add_header("Content-ID", f"<{checkin_qr_cid(appointment)}>")
     image.add_header("Content-Disposition", "inline", filename=f"checkin-{appointment.reference}.png")
     width, _height = qr.symbol_size(scale=QR_SCALE, border=QR_BORDER)
-    return image, width
+    return image, int(width)
 
 
 def checkin_qr_cid(appointment: Appointment) -> str:
@@ -149,7 +150,8 @@ class MessageWithInlineImages(EmailMultiAlternatives):
         self.inline_images = list(inline_images)
 
     def _create_mime_attachment(self, content, mimetype):
-        part = super()._create_mime_attachment(content, mimetype)
+        # Django's own (private) hook for each alternative; the type stubs do not list it.
+        part = super()._create_mime_attachment(content, mimetype)  # type: ignore[misc]
         if mimetype != "text/html" or not self.inline_images:
             return part
         related = SafeMIMEMultipart(_subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET)
@@ -182,7 +184,7 @@ def offered_slots(appointment: Appointment, payload: dict) -> list[dict]:
 def build_message(notification: Notification) -> EmailMultiAlternatives:
     appointment = notification.appointment
     inline_images = []
-    extra = {}
+    extra: dict[str, Any] = {}
     if notification.kind == Notification.Kind.CONFIRMATION:
         image, extra["checkin_qr_size"] = checkin_qr_image(appointment)
         inline_images.append(image)
