@@ -233,7 +233,7 @@ def _create(
     check_request(services=services, vehicles=vehicles, municipality=municipality, online=is_online(fields["channel"]))
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
-    start = start.astimezone(dt.timezone.utc)
+    start = start.astimezone(dt.UTC)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("_create runs inside the caller's transaction")
     if client is not None:
@@ -537,7 +537,7 @@ def reschedule_booking(
     one (a FreedTime). Raises same_time for the booking's own time."""
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
         raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
-    start = start.astimezone(dt.timezone.utc)
+    start = start.astimezone(dt.UTC)
     with transaction.atomic():
         appointment = _locked(appointment, token)
         if not appointment.is_changeable(now):

@@ -50,6 +50,7 @@ def closed_intervals(closure: Closure) -> list[tuple[dt.datetime, dt.datetime]]:
         if closure.is_whole_day:
             intervals.append((local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))))
         else:
+            assert closure.start_time is not None and closure.end_time is not None  # both, or neither
             intervals.append((local(day, closure.start_time), local(day, closure.end_time)))
         day += dt.timedelta(days=1)
     return intervals

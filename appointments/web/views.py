@@ -175,7 +175,7 @@ def calendar_context(
                 {
                     # "Zulassungsstelle Rhein-Pfalz-Kreis (Schifferstadt)": the town, unless the name has it.
                     "label": o.name if o.city in o.name else f"{o.name} ({o.city})",
-                    "url": query_url(link_name, link_items + [("office", o.slug)], **link_kwargs),
+                    "url": query_url(link_name, [*link_items, ("office", o.slug)], **link_kwargs),
                     "current": office is not None and o.id == office.id,
                 }
                 for o in offices.values()
