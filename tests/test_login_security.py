@@ -122,7 +122,7 @@ def test_the_lock_ends_after_the_cool_off(staff):
     for attempt in range(5):
         login(clerk, password=f"wrong-{attempt}")
     assert login(clerk).status_code == 429
-    AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=16))
+    AccessAttempt.objects.update(attempt_time=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16))
     response = login(clerk)
     assert response.status_code == 302 and logged_in(clerk)
 

@@ -137,7 +137,7 @@ def all_routes() -> list[Route]:
                 inner = namespaces + ((entry.namespace,) if entry.namespace else ())
                 yield from walk(entry, prefix + str(entry.pattern), inner)
             elif isinstance(entry, URLPattern):
-                yield Route(":".join(namespaces + (entry.name or "?",)), prefix + str(entry.pattern))
+                yield Route(":".join((*namespaces, entry.name or "?")), prefix + str(entry.pattern))
 
     return list(dict.fromkeys(walk(get_resolver(), "", ())))
 

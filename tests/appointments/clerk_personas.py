@@ -53,7 +53,7 @@ def desk(demo, clock):
 
 def walk_in(demo, *, office=None, start=None, name="Erika Mustermann", email="", services=None, now=NOW, **kwargs):
     """A booking made by staff (confirmed at once), through the same service the pages use."""
-    appointment, token = booking.book_in_office(
+    appointment, _token = booking.book_in_office(
         office=office or demo.frankenthal,
         start=start or berlin(2026, 12, 1, 9, 0),
         services=services or [demo.umschreibung],

@@ -263,7 +263,7 @@ class TestDaylightSaving:
             request=world.request(day=day),
             now=dt.datetime.combine(day - dt.timedelta(days=3), dt.time(7), tzinfo=NOW.tzinfo),
         )
-        first = slots[0].start.astimezone(dt.timezone.utc)
+        first = slots[0].start.astimezone(dt.UTC)
         assert (first.hour, first.minute) == (utc_hour, 0)
 
     @pytest.mark.parametrize("day", [dt.date(2026, 10, 25), dt.date(2027, 3, 28)], ids=["autumn", "spring"])
@@ -315,7 +315,7 @@ class TestLocalReserve:
 
     def test_partner_residents_get_only_the_open_share_until_release(self, reserve):
         world = reserve
-        c1, c2 = world.office_ft.counters.order_by("name")
+        c1, _c2 = world.office_ft.counters.order_by("name")
         self.partner_booking(world, 8, 0, c1)
         self.partner_booking(world, 9, 0, c1)  # 120 partner minutes: the open share is used up
         partner = world.request(municipality=world.lambsheim_home, day=self.DAY, offices=[world.office_ft])

@@ -122,7 +122,7 @@ def test_logout_is_a_post_and_ends_the_session(desk):
 
 def test_anonymous_visitors_are_sent_to_the_login_page(desk):
     appointment = walk_in(desk.demo)
-    for method, url, data in office_urls(desk.demo.frankenthal, appointment) + [("get", reverse("clerk:home"), {})]:
+    for method, url, data in [*office_urls(desk.demo.frankenthal, appointment), ("get", reverse("clerk:home"), {})]:
         response = call(desk.anonymous, method, url, data)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("clerk:login") + "?next="), url

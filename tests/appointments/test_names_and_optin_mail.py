@@ -112,7 +112,7 @@ def test_the_opt_in_mail_greets_neutrally_and_carries_no_request_text(demo, port
 
 
 def test_mails_after_confirmation_greet_by_name(demo, portal):
-    appointment, _token = confirmed(demo, name="Erika Mustermann")
+    _appointment, _token = confirmed(demo, name="Erika Mustermann")
     assert notifications.send_due(now=NOW + dt.timedelta(minutes=3)) == 1
     [message] = mail.outbox
     assert "Erika Mustermann" in message.body and "Erika Mustermann" in html_of(message)
@@ -120,7 +120,7 @@ def test_mails_after_confirmation_greet_by_name(demo, portal):
 
 def test_a_walk_in_with_an_e_mail_is_greeted_by_name(desk):
     """The clerk typed the address the caller gave; that booking is confirmed at once."""
-    appointment, _token = booking.book_in_office(
+    _appointment, _token = booking.book_in_office(
         office=desk.demo.frankenthal,
         start=berlin(2026, 12, 1, 9, 0),
         services=[desk.demo.umschreibung],

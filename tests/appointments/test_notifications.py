@@ -70,7 +70,7 @@ def token_of(url: str) -> str:
 
 def calendar_file(message, method="PUBLISH") -> str:
     """The attached termin.ics, after checking that mail programs will recognise it as a calendar entry."""
-    [(filename, content, mimetype)] = message.attachments
+    [(filename, content, _mimetype)] = message.attachments
     assert filename == "termin.ics"
     [part] = [part for part in message.message().walk() if part.get_content_type() == "text/calendar"]
     assert part.get_param("method") == method
@@ -464,7 +464,7 @@ def test_every_kind_renders_with_reference_senders_and_no_remote_content(demo, p
     assert not re.search(r"<link|<script|@import|url\(", html, re.IGNORECASE)
     assert not re.search(r"src=", re.sub(r'<img src="cid:[^"]*"', "<img", html), re.IGNORECASE)
     for address in re.findall(r'href="([^"]+)"', html):
-        assert address.startswith(settings.PORTAL_BASE_URL + "/") or address.startswith("mailto:")
+        assert address.startswith((settings.PORTAL_BASE_URL + "/", "mailto:"))
 
 
 def test_sender_names_both_administrations_and_replies_go_to_the_office(demo, portal):

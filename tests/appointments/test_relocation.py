@@ -143,7 +143,7 @@ def test_the_offer_e_mail_lists_times_with_working_links(busy_morning, settings)
 
 
 def test_the_schedule_marks_a_booking_that_still_sits_in_a_block(busy_morning):
-    desk, fits, stuck, _token = busy_morning
+    desk, fits, _stuck, _token = busy_morning
     desk.frankenthal_clerk.post(reverse("clerk:block", args=["frankenthal"]), block_form(fits.counter))
 
     page = text(desk.frankenthal_clerk.get(schedule_url(desk.demo.frankenthal, DAY)))
@@ -228,7 +228,7 @@ def test_a_closure_entered_by_an_administrator_is_handled_from_the_closures_page
     """Offices knows nothing of appointments, so the admin only stores the closure; an office lead
     (or the administrator) then moves the bookings from the staff area. Running it twice sends no
     second offer."""
-    desk, fits, stuck, _token = busy_morning
+    desk, _fits, stuck, _token = busy_morning
     closure = Closure.objects.create(
         office=desk.demo.frankenthal, counter=None, start_date=DAY, end_date=DAY, reason="Stromausfall"
     )

@@ -24,7 +24,7 @@ from tests.appointments.clerk_personas import client_for, clock, desk  # noqa: F
 from tests.conftest import berlin
 
 NOVEMBER = Period(first=dt.date(2026, 11, 1), last=dt.date(2026, 11, 1))
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class Book:

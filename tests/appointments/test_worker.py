@@ -194,6 +194,6 @@ class TestDaylightSavingWeekend:
         confirmation = mail.outbox[0]
         assert notifications.send_due(now=row.due_at) == 1
         assert "08:00" in mail.outbox[1].body
-        ics = [a for a in confirmation.attachments if a[0] == "termin.ics"][0][1]
+        ics = next(a for a in confirmation.attachments if a[0] == "termin.ics")[1]
         ics = ics.decode() if isinstance(ics, bytes) else ics
         assert f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%d}T080000" in ics

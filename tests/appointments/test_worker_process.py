@@ -181,7 +181,7 @@ def mail_files(mail_dir: Path) -> list[str]:
 
 
 def next_working_day_start(hour=8):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     day = (now + dt.timedelta(days=7)).astimezone(berlin(2026, 1, 1).tzinfo).date()
     while day.weekday() >= 4:  # Monday to Thursday: Frankenthal opens at 08:00
         day += dt.timedelta(days=1)
