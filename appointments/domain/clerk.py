@@ -388,11 +388,11 @@ def describe_closure(closure: Closure) -> str:
     if closure.is_whole_day:
         when = gettext("%(day)s, all day") % {"day": day}
     else:
+        assert closure.start_time is not None and closure.end_time is not None  # both, or neither
         when = gettext("%(day)s, %(start)s–%(end)s") % {
             "day": day,
             "start": closure.start_time.strftime("%H:%M"),
             "end": closure.end_time.strftime("%H:%M"),
-        assert closure.start_time is not None and closure.end_time is not None  # both, or neither
         }
     return f"{what}: {when} ({closure.reason})"
 
