@@ -200,7 +200,7 @@ def portal(server):
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=open(server.folder / "gunicorn.log", "wb"),
+        stderr=open(server.folder / "gunicorn.log", "wb"),  # noqa: SIM115 - gunicorn writes to it until it stops
     )
     portal = Portal(port)
     try:

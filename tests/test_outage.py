@@ -142,7 +142,9 @@ def installation(tmp_path, demo):
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     env = {
         **{key: value for key, value in os.environ.items() if key not in ("CELERY_BROKER_URL", "DEBUG")},
-        "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         "REDIS_URL": redis.url,
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
