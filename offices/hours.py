@@ -149,6 +149,18 @@ class OfficeSchedule:
             )
         return seconds
 
+    def counter_minutes(self, counter_id: int, day: dt.date) -> int:
+        """How many minutes `counter_id` works on `day`."""
+        return sum(int((end - start).total_seconds() // 60) for start, end in self.working_intervals(counter_id, day))
+
+    def working_minutes(self, day: dt.date) -> int:
+        """The office's counter-minutes on `day`: the working minutes of all its active counters."""
+        return sum(self.counter_minutes(counter.id, day) for counter in self.counters)
+
+    def within_working_time(self, counter_id: int, day: dt.date, start: dt.datetime, end: dt.datetime) -> bool:
+        """Does [start, end) lie within one working interval of `counter_id` on `day`?"""
+        return any(w_start <= start and end <= w_end for w_start, w_end in self.working_intervals(counter_id, day))
+
     @cached_property
     def _own_time(self) -> frozenset[int]:
         """Counters with hours or closures of their own. A schedule is read once and not changed."""

@@ -406,12 +406,7 @@ def reserve_applies(office: Office, administration_id: int, day: dt.date, now: d
 def reserve_blocks(schedule: OfficeSchedule, day: dt.date, minutes: int, partner_minutes: dict) -> bool:
     """The local reserve: partner residents may fill only (100 − reserve) % of the day's counter time."""
     office = schedule.office
-    total = sum(
-        (end - start).total_seconds() / 60
-        for counter in schedule.counters
-        for start, end in schedule.working_intervals(counter.id, day)
-    )
-    allowed = total * (100 - office.local_reserve_percent) / 100
+    allowed = schedule.working_minutes(day) * (100 - office.local_reserve_percent) / 100
     return partner_minutes.get((office.id, day), 0) + minutes > allowed
 
 
@@ -678,7 +673,7 @@ def free_counters(
     choices: list[CounterChoice] = []
     within_working_time = False
     for counter in counters:
-        if any(w[0] <= start and end <= w[1] for w in schedule.working_intervals(counter.id, day)):
+        if schedule.within_working_time(counter.id, day, start, end):
             within_working_time = True
         for gap_start, gap_end in free_intervals(schedule, counter.id, day, busy):
             if gap_start <= start and end <= gap_end:

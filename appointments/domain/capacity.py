@@ -67,10 +67,9 @@ def office_capacity(
         day = date_from + dt.timedelta(days=offset)
         entry = DayCapacity(day=day)
         for counter in schedule.counters:
-            intervals = schedule.working_intervals(counter.id, day)
-            if intervals:
+            if schedule.working_intervals(counter.id, day):
                 entry.counters_open += 1
-                entry.working_minutes += int(sum((end - start).total_seconds() for start, end in intervals) // 60)
+        entry.working_minutes = schedule.working_minutes(day)
         entry.closures = [_closure_text(c, schedule) for c in schedule.closures if _touches(c, day)]
         if not entry.has_capacity:
             entry.reason = _no_capacity_reason(schedule, day)
@@ -92,8 +91,7 @@ def office_capacity(
             continue
         booked.appointments += 1
         booked.booked_minutes += int((end - start).total_seconds() // 60)
-        working = schedule.working_intervals(counter_id, day) if counter_id in counter_ids else []
-        if not any(w_start <= start and end <= w_end for w_start, w_end in working):
+        if counter_id not in counter_ids or not schedule.within_working_time(counter_id, day, start, end):
             booked.outside += 1
     return list(result.values())
 

@@ -151,12 +151,7 @@ def monthly_figures(*, period: Period, offices: list[Office] | None = None) -> d
         schedule = schedules[office.id]
         day = period.first
         while day <= period.last_day:
-            working = sum(
-                (end - start).total_seconds() // 60
-                for counter in schedule.counters
-                for start, end in schedule.working_intervals(counter.id, day)
-            )
-            figures[office.id][first_of_month(day)].working_minutes += int(working)
+            figures[office.id][first_of_month(day)].working_minutes += schedule.working_minutes(day)
             day += dt.timedelta(days=1)
     return {office_id: list(by_month.values()) for office_id, by_month in figures.items()}
 

@@ -109,7 +109,7 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
                 a.start,
                 a.end,
                 appointment=a,
-                outside_hours=not any(w[0] <= a.start and a.end <= w[1] for w in working),
+                outside_hours=not (active and schedule.within_working_time(counter_id, day, a.start, a.end)),
             )
             for a in mine
         ]
