@@ -8,12 +8,14 @@ times and outcome.
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from functools import reduce
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from appointments.models import EXPIRING_STATUSES, Appointment, Notification
+from appointments.models import EXPIRING_STATUSES, PERSONAL_FIELDS, RELEASED_STATUSES, Appointment, Notification
 
 
 def erase_client_keys() -> int:
@@ -28,39 +30,20 @@ def erase_client_keys() -> int:
 
 @transaction.atomic
 def erase_personal_data(*, now: dt.datetime) -> int:
-    """Erase name, e-mail, phone, tokens and the clerks' note (it may name people) of appointments
-    that ended RETENTION_DAYS ago (or that expired or were cancelled that long ago). Returns how many
-    appointments were erased. The client keys of the hoarding budget go sooner (erase_client_keys)."""
+    """Erase the personal fields (PERSONAL_FIELDS: name, e-mail, phone, tokens, the clerks' note,
+    which may name people) of appointments that ended RETENTION_DAYS ago (or that expired or were
+    cancelled that long ago). Returns how many appointments were erased. The client keys of the
+    hoarding budget go sooner (erase_client_keys)."""
     erase_client_keys()
     cutoff = now - dt.timedelta(days=settings.RETENTION_DAYS)
-    personal = (
-        ~Q(name="")
-        | ~Q(email="")
-        | ~Q(email_key="")
-        | ~Q(phone="")
-        | ~Q(token_hash="")
-        | ~Q(hold_token_hash="")
-        | ~Q(note="")
-        | ~Q(client_address_key="")
-        | ~Q(client_network_key="")
-    )
+    personal = reduce(operator.or_, (~Q(**{field: ""}) for field in PERSONAL_FIELDS))
     due = Appointment.objects.filter(personal).filter(
-        Q(end__lt=cutoff) | Q(updated_at__lt=cutoff, status__in=["cancelled", "expired"])
+        Q(end__lt=cutoff) | Q(updated_at__lt=cutoff, status__in=RELEASED_STATUSES)
     )
     ids = list(due.values_list("id", flat=True))
     if not ids:
         return 0
-    Appointment.objects.filter(id__in=ids).update(
-        name="",
-        email="",
-        email_key="",
-        phone="",
-        token_hash="",
-        hold_token_hash="",
-        note="",
-        client_address_key="",
-        client_network_key="",
-    )
+    Appointment.objects.filter(id__in=ids).update(**dict.fromkeys(PERSONAL_FIELDS, ""))
     Notification.objects.filter(appointment_id__in=ids).update(payload={}, last_error="")
     Notification.objects.filter(appointment_id__in=ids, state=Notification.State.PENDING).update(
         state=Notification.State.DROPPED
