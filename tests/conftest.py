@@ -4,12 +4,21 @@ PostgreSQL-only tests carry `@pytest.mark.postgres`; on SQLite they are skipped 
 
 Time: a test that depends on the date asks for `clock` and never patches a module's helper. The
 fixture freezes every reading of the time in the process (time-machine: `ikz_portal.clock`,
-`timezone.now`, `time.time`, `date.today`) at Tuesday, 1 December 2026, 07:00 in Berlin; a test or a
-module moves it with `clock.now = …` (a module with another start overrides the fixture and sets it).
+`timezone.now`, `time.time`, `date.today`) at Tuesday, 1 December 2026, 07:00 in Berlin; a test
+moves it with `clock.now = …`, a module with another start says so with
+`pytestmark = pytest.mark.clock_start(moment)`.
 The suite must pass whatever the machine's date is: CI runs it once with the system clock moved.
+
+Fixtures live here (or in the conftest.py of a package) and are never imported from another test
+module; helpers (plain functions, constants) are.
+
+Slow groups carry markers, set here by path: `browser` (tests/browser), `processes` (tests that
+start gunicorn, Celery, PostgreSQL or Redis), `fuzz` (Hypothesis, Schemathesis), each also `slow`;
+`make test ARGS="-m 'not slow'"` is the quick loop.
 """
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,9 +26,25 @@ from django.db import connection
 
 from offices.hours import BERLIN
 
+TESTS = Path(__file__).parent
+
+# The slow groups, by path below tests/: each also gets `slow`.
+SLOW_GROUPS = {
+    "browser": ["browser/"],
+    "processes": ["test_outage.py", "test_database_restart.py", "appointments/test_worker_process.py"],
+    "fuzz": ["test_fuzz.py", "test_openapi_fuzz.py"],
+}
+
 
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
+
+    for item in items:
+        path = item.path.relative_to(TESTS).as_posix() if item.path.is_relative_to(TESTS) else ""
+        for group, prefixes in SLOW_GROUPS.items():
+            if path.startswith(tuple(prefixes)):
+                item.add_marker(group)
+                item.add_marker("slow")
 
     if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
@@ -120,16 +145,44 @@ CLOCK_START = dt.datetime(2026, 12, 1, 7, 0, tzinfo=BERLIN)
 
 
 @pytest.fixture
-def clock(time_machine):
-    """The frozen clock, at Tuesday, 1 December 2026, 07:00 in Berlin; `clock.now = …` moves it."""
+def clock(request, time_machine):
+    """The frozen clock, at Tuesday, 1 December 2026, 07:00 in Berlin, or where the test's
+    `clock_start` marker says; `clock.now = …` moves it."""
     frozen = FrozenClock(time_machine)
-    frozen.now = CLOCK_START
+    start = request.node.get_closest_marker("clock_start")
+    frozen.now = start.args[0] if start else CLOCK_START
     return frozen
 
 
 def berlin(year, month, day, hour=0, minute=0):
     """An aware Europe/Berlin datetime, for readable test times."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def citizen(demo, clock):
+    """A Frankenthal citizen's browser, German by default."""
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture
+def desk(demo, clock):
+    """The staff workspace's personas (tests/appointments/clerk_personas.py): the demo data, the
+    browsers of the Frankenthal clerk, the Schifferstadt clerk and the administrator, and an
+    anonymous one, all asking for English pages. Modules of the workspace start the clock at 07:30
+    (`clock_start`)."""
+    from tests.appointments.clerk_personas import client_for
+
+    return SimpleNamespace(
+        demo=demo,
+        clock=clock,
+        frankenthal_clerk=client_for("clerk-frankenthal"),
+        schifferstadt_clerk=client_for("clerk-schifferstadt"),
+        admin=client_for("admin"),
+        anonymous=client_for(None),
+    )
 
 
 @pytest.fixture

@@ -159,6 +159,7 @@ def portal(server):
         if key not in {"REDIS_URL", "CELERY_BROKER_URL", "PRODUCTION", "DEBUG", "SQLITE_PATH"}
     }
     env.update(
+        DJANGO_SETTINGS_MODULE="ikz_portal.settings",  # the tests run tests.settings
         DATABASE_URL=server.url,
         CONN_MAX_AGE="60",
         IKZ_VAR_DIR=str(var),

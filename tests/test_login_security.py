@@ -79,7 +79,12 @@ def test_the_limits_come_from_the_environment():
             "from django.conf import settings; print(settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME)",
         ],
         cwd=django_settings.BASE_DIR,
-        env={**os.environ, "AXES_FAILURE_LIMIT": "3", "AXES_COOLOFF_MINUTES": "45"},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ikz_portal.settings",
+            "AXES_FAILURE_LIMIT": "3",
+            "AXES_COOLOFF_MINUTES": "45",
+        },
         capture_output=True,
         text=True,
         timeout=120,

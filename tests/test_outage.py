@@ -142,6 +142,7 @@ def installation(tmp_path, demo):
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     env = {
         **{key: value for key, value in os.environ.items() if key not in ("CELERY_BROKER_URL", "DEBUG")},
+        "DJANGO_SETTINGS_MODULE": "ikz_portal.settings",  # the tests run tests.settings
         "DATABASE_URL": (
             f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),

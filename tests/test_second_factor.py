@@ -33,8 +33,10 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from offices.demo import DEMO_ADMIN_PASSWORD, DEMO_CLERK_PASSWORD
-from tests.appointments.clerk_personas import DAY, NOW, clock, schedule_url  # noqa: F401 (fixture)
+from tests.appointments.clerk_personas import DAY, NOW, schedule_url
 from tests.appointments.test_pages import hold_earliest
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 CLERK = "clerk-frankenthal"
 STAFF_LOGIN = "/mitarbeiter/anmelden/"
@@ -209,7 +211,7 @@ def test_devices_are_required_with_production_and_by_the_setting():
         result = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", script],
             cwd=django_settings.BASE_DIR,
-            env={**env, **extra},
+            env={**env, "DJANGO_SETTINGS_MODULE": "ikz_portal.settings", **extra},
             capture_output=True,
             text=True,
             timeout=120,

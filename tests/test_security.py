@@ -12,7 +12,7 @@ def run_manage(*args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env={**os.environ, **env},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ikz_portal.settings", **env},
         capture_output=True,
         text=True,
         timeout=120,

@@ -26,7 +26,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from appointments.models import Appointment, AppointmentEvent
 from offices.models import Administration, Closure, Office
-from tests.appointments.clerk_personas import DAY, clock, desk, walk_in  # noqa: F401  (fixtures)
+from tests.appointments.clerk_personas import DAY, NOW, walk_in
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 LOGIN_PAGES = ("/mitarbeiter/anmelden/", "/admin/login/")
 CITIZEN_NAME = "Frieda Frankenthaler"

@@ -1,18 +1,17 @@
-"""The personas of the clerks' workspace tests: the Frankenthal clerk, the Schifferstadt clerk
-(each a member of their own office only, as the demo data makes them), the demo administrator (a
-superuser) and an anonymous browser; the pages' clock, and small helpers.
+"""Helpers of the clerks' workspace tests. Their personas are the `desk` fixture of tests/conftest.py:
+the Frankenthal clerk, the Schifferstadt clerk (each a member of their own office only, as the demo
+data makes them), the demo administrator (a superuser) and an anonymous browser.
 
-The clock is Tuesday, 1 December 2026, 07:30 in Berlin. Clients ask for English pages, so that the
-assertions do not depend on the German translation.
+The pages' clock is Tuesday, 1 December 2026, 07:30 in Berlin (`NOW`): a module of these tests says
+`pytestmark = pytest.mark.clock_start(NOW)`. Clients ask for English pages, so that the assertions do
+not depend on the German translation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from types import SimpleNamespace
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -24,31 +23,11 @@ NOW = berlin(2026, 12, 1, 7, 30)
 DAY = dt.date(2026, 12, 1)
 
 
-@pytest.fixture
-def clock(clock):
-    """The one frozen clock (tests/conftest.py), started at 07:30; `clock.now = …` moves it."""
-    clock.now = NOW
-    return clock
-
-
 def client_for(username: str | None) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     if username:
         client.force_login(get_user_model().objects.get(username=username))
     return client
-
-
-@pytest.fixture
-def desk(demo, clock):
-    """The demo data, the three personas' browsers and an anonymous one."""
-    return SimpleNamespace(
-        demo=demo,
-        clock=clock,
-        frankenthal_clerk=client_for("clerk-frankenthal"),
-        schifferstadt_clerk=client_for("clerk-schifferstadt"),
-        admin=client_for("admin"),
-        anonymous=client_for(None),
-    )
 
 
 def walk_in(demo, *, office=None, start=None, name="Erika Mustermann", email="", services=None, now=NOW, **kwargs):

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from appointments.domain import booking
-from appointments.domain.availability import AvailabilityError, SlotRequest, earliest_slot, find_slots
+from appointments.domain.availability import AvailabilityError, earliest_slot, find_slots
 from appointments.errors import PortalError
 from appointments.models import Appointment, Status
 from offices.hours import BERLIN

@@ -9,7 +9,6 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from appointments.domain import availability, booking
-from appointments.domain.booking import BookingError
 from appointments.errors import PortalError
 from appointments.models import Appointment, Notification, Status
 from offices.models import CooperationRule

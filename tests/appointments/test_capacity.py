@@ -16,8 +16,10 @@ from django.urls import reverse
 from appointments.domain.capacity import office_capacity
 from offices.models import Closure
 from tests.admin_forms import add_inline_row, page_form_data, row_index
-from tests.appointments.clerk_personas import NOW, clock, walk_in  # noqa: F401 (clock: a fixture)
+from tests.appointments.clerk_personas import NOW, walk_in
 from tests.conftest import berlin
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 DAY = dt.date(2026, 12, 8)
 

@@ -25,8 +25,10 @@ from appointments.models import Appointment, AppointmentEvent, Status
 from appointments.outbox import notifications
 from offices.demo import DEMO_CLERK_PASSWORD
 from offices.models import Counter, Membership
-from tests.appointments.clerk_personas import DAY, NOW, clock, desk, schedule_url, text, walk_in  # noqa: F401 (fixtures)
+from tests.appointments.clerk_personas import DAY, NOW, schedule_url, text, walk_in
 from tests.conftest import berlin
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 # --- helpers -----------------------------------------------------------------------------------
 

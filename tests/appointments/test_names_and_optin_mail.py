@@ -20,10 +20,13 @@ from django.urls import reverse
 from appointments.domain import booking, names
 from appointments.models import Appointment
 from appointments.outbox import notifications
-from tests.appointments.clerk_personas import DAY, clock, desk  # noqa: F401 (fixtures)
-from tests.appointments.test_notifications import CITIZEN, NOW, book, confirmed, html_of, portal  # noqa: F401
-from tests.appointments.test_pages import citizen, hold_earliest  # noqa: F401 (fixture)
+from tests.appointments import clerk_personas
+from tests.appointments.clerk_personas import DAY
+from tests.appointments.test_notifications import NOW, book, confirmed, html_of
+from tests.appointments.test_pages import hold_earliest
 from tests.conftest import berlin
+
+pytestmark = pytest.mark.clock_start(clerk_personas.NOW)  # the workspace's clock: 07:30
 
 ATTACK = "Max. ACHTUNG: Ihr Termin verfällt! Zahlung von 25 EUR an https://evil.example/pay"
 

@@ -32,12 +32,6 @@ BOTH_ADMINISTRATIONS = (
 )
 
 
-@pytest.fixture
-def portal(settings):
-    """Links in mails point at the portal's public address (mail itself goes to Django's locmem outbox)."""
-    settings.PORTAL_BASE_URL = "https://termine.example"
-
-
 def book(demo, *, start=START, now=NOW, office=None, services=None, **overrides):
     return booking.book(
         office=office or demo.frankenthal,

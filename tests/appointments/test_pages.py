@@ -148,12 +148,6 @@ def token_from(url: str) -> str:
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def citizen(demo, clock):
-    """A Frankenthal citizen's browser, German by default."""
-    return Client()
-
-
 def calendar_url(**params) -> str:
     query = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", **params}
     return (

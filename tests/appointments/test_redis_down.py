@@ -8,56 +8,17 @@ with real processes. The clock stands at Tuesday, 1 December 2026, 07:00 in Berl
 
 import datetime as dt
 import logging
-import socket
 import time
 
 import pytest
 
-from appointments import shared_cache
 from appointments.models import Appointment, Notification, SpentCaptcha
 from appointments.security import captcha
-from appointments.security import limits as abuse
 from appointments.security.limits import RateLimited, check_rate
 from tests.appointments.test_worker import celery_broker
 from tests.conftest import berlin
 
 START = berlin(2026, 12, 3, 9, 0)
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(params=["stopped", "silent"])
-def dead_redis(request, settings):
-    """The cache (with the production timeouts) at a Redis that is stopped or does not answer."""
-    silent = None
-    if request.param == "silent":
-        silent = socket.socket()
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(64)  # connections wait in the backlog; nothing is ever read or answered
-        port = silent.getsockname()[1]
-    else:
-        port = unused_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    timeout = settings.REDIS_TIMEOUT_SECONDS
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
-        }
-    }
-    settings.OUTBOX_SINGLE_TRIGGER = True
-    shared_cache.reset()
-    abuse.forget_local_counts()
-    yield url
-    shared_cache.reset()
-    abuse.forget_local_counts()
-    if silent is not None:
-        silent.close()
 
 
 def test_rate_limits_still_count_per_process_and_warn_once(dead_redis, db, clock, caplog):

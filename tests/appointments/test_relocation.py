@@ -22,8 +22,10 @@ from appointments.domain.relocation import Result, relocate_after_closure
 from appointments.models import Appointment, Notification, Status
 from appointments.outbox import notifications
 from offices.models import Closure, Counter, Membership
-from tests.appointments.clerk_personas import NOW, client_for, clock, desk, schedule_url, text, walk_in  # noqa: F401
+from tests.appointments.clerk_personas import NOW, client_for, schedule_url, text, walk_in
 from tests.conftest import berlin
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 DAY = dt.date(2026, 12, 2)
 URL = re.compile(r"https?://[^\s\"<>]+")

@@ -20,8 +20,10 @@ from appointments.domain.reports import Period, monthly_figures, settlement
 from appointments.domain.retention import erase_personal_data
 from appointments.models import Appointment, AppointmentService, Status
 from offices.models import Membership, Municipality, Service
-from tests.appointments.clerk_personas import client_for, clock, desk  # noqa: F401 (fixtures)
+from tests.appointments.clerk_personas import NOW, client_for
 from tests.conftest import berlin
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 NOVEMBER = Period(first=dt.date(2026, 11, 1), last=dt.date(2026, 11, 1))
 UTC = dt.UTC

@@ -6,7 +6,6 @@ from contextlib import contextmanager
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from appointments import tasks

@@ -101,6 +101,7 @@ def worker(tmp_path):
         db = connection.settings_dict
         env = {
             **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ikz_portal.settings",  # the tests run tests.settings
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "CELERY_BROKER_URL": broker,
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",

@@ -18,8 +18,10 @@ from appointments.domain.retention import erase_personal_data
 from appointments.models import PERSONAL_FIELDS, Appointment, Status
 from offices.models import CooperationRule, OpeningHours, Service
 from tests.admin_forms import page_form_data, row_index
-from tests.appointments.clerk_personas import DAY, NOW, clock, desk, walk_in  # noqa: F401 (fixtures)
+from tests.appointments.clerk_personas import NOW, walk_in
 from tests.conftest import berlin
+
+pytestmark = pytest.mark.clock_start(NOW)
 
 
 @pytest.fixture
