@@ -31,7 +31,7 @@ from appointments.domain import clerk
 from appointments.domain.relocation import Result
 from appointments.domain.schedule import day_schedule
 from appointments.errors import PortalError
-from appointments.models import Appointment, Status
+from appointments.models import Appointment
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices.hours import BERLIN, local
@@ -155,10 +155,10 @@ def schedule_context(request, office: Office, day: dt.date, now: dt.datetime) ->
     schedule = day_schedule(office=office, day=day, now=now)
     is_today = day == today(now)
     for a in schedule.appointments:
-        # Which buttons a row offers; the service functions check the same rules again.
-        a.may_check_in = is_today and a.status == Status.CONFIRMED
-        a.may_complete = a.status == Status.CHECKED_IN
-        a.may_no_show = a.status == Status.CONFIRMED and now >= clerk.no_show_from(a)
+        # Which buttons a row offers.
+        a.may_check_in = clerk.may_check_in(a, now)
+        a.may_complete = clerk.may_complete(a)
+        a.may_no_show = clerk.may_mark_no_show(a, now)
     return {
         "office": office,
         "day": day,
@@ -471,7 +471,7 @@ def checkin_link(request, reference: str):
 def block(request, office: Office):
     """Block a counter for a time; then move or re-offer the bookings it hits and show the result."""
     now = clock.now()
-    may_close_office = clerk.is_lead(request.user, office)
+    may_close_office = clerk.may_block(request.user, office, whole_office=True)
     if request.method == "GET":
         initial = {"day": parse_day(request.GET.get("day", "")) or today(now)}
         form = BlockForm(initial=initial, office=office, may_close_office=may_close_office)
@@ -530,9 +530,10 @@ def closures(request, office: Office):
     admin, each with a button to move or re-offer the bookings it hits."""
     now = clock.now()
     rows = Closure.objects.filter(office=office, end_date__gte=today(now)).select_related("counter", "created_by")
-    lead = clerk.is_lead(request.user, office)
+    # Moving the bookings a closure hits is for whoever may block what it blocks.
+    may_relocate = {whole: clerk.may_block(request.user, office, whole_office=whole) for whole in (False, True)}
     entries = [
-        {"closure": c, "text": clerk.describe_closure(c), "may_relocate": c.counter_id is not None or lead}
+        {"closure": c, "text": clerk.describe_closure(c), "may_relocate": may_relocate[c.counter_id is None]}
         for c in rows.order_by("start_date", "start_time", "counter__name")
     ]
     return page(

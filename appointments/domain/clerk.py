@@ -69,6 +69,12 @@ def require_office(*, user, office: Office) -> None:
         raise ClerkError("forbidden", _("You do not work for this office."))
 
 
+def may_block(user, office: Office, *, whole_office: bool) -> bool:
+    """Any clerk of the office may block one of its counters (and move the bookings it hits); the
+    whole office only its leads."""
+    return is_lead(user, office) if whole_office else may_act(user, office.pk)
+
+
 # --- finding a booking --------------------------------------------------------------------------
 
 
@@ -205,6 +211,22 @@ def no_show_from(appointment: Appointment) -> dt.datetime:
     return appointment.start + dt.timedelta(minutes=settings.NO_SHOW_GRACE_MINUTES)
 
 
+# Which actions an appointment offers (the buttons); the actions themselves check the same and
+# say why when they refuse.
+
+
+def may_check_in(appointment: Appointment, now: dt.datetime) -> bool:
+    return appointment.status == Status.CONFIRMED and local_date(appointment.start) == today(now)
+
+
+def may_complete(appointment: Appointment) -> bool:
+    return appointment.status == Status.CHECKED_IN
+
+
+def may_mark_no_show(appointment: Appointment, now: dt.datetime) -> bool:
+    return appointment.status == Status.CONFIRMED and now >= no_show_from(appointment)
+
+
 def mark_no_show(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
     """The citizen did not come: only once the grace period after the start has passed."""
     with transaction.atomic():
@@ -337,7 +359,7 @@ def block(
     A block that overlaps an existing one of the same counter (or a closure of the whole office)
     is refused, naming the existing one: the clerk changes that one instead of stacking blocks."""
     require_office(user=user, office=office)
-    if counter is None and not is_lead(user, office):
+    if not may_block(user, office, whole_office=counter is None):
         raise ClerkError("forbidden", _("Only an office lead can close the whole office."), field="counter")
     if counter is not None and counter.office_id != office.pk:
         raise ClerkError("invalid", _("This counter belongs to another office."), field="counter")
@@ -409,6 +431,6 @@ def relocate(*, user, closure: Closure, now: dt.datetime) -> list[Outcome]:
     admin: bookings that now fit on another counter move; new offers go only to citizens who have
     not had one yet."""
     require_office(user=user, office=closure.office)
-    if closure.counter_id is None and not is_lead(user, closure.office):
+    if not may_block(user, closure.office, whole_office=closure.counter_id is None):
         raise ClerkError("forbidden", _("Only an office lead can act on a closure of the whole office."))
     return relocate_after_closure(closure=closure, now=now, user=user)
