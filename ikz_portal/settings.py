@@ -115,7 +115,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "crispy_forms",
-    "crispy_bootstrap5",
     "ninja",
     "csp",
     "django_otp",
@@ -372,8 +371,10 @@ CONTENT_SECURITY_POLICY = {
 # (an appointment changes only through the booking service, configuration through its forms).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
+# Forms render through the portal's own crispy pack (templates/portal/): the KERN UX markup of labels,
+# hints, error messages and the error summary; no Bootstrap.
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("portal",)
+CRISPY_TEMPLATE_PACK = "portal"
 
 # --- mail -------------------------------------------------------------------------------------
 # Default: every message is written as a file into var/mail/, where a person running the demo
