@@ -1,8 +1,8 @@
 """Forms of the citizen's pages. They parse what a browser sends and carry errors back to the
 fields; the booking rules themselves live in availability.py and booking.py.
 
-The templates render every field by hand (labels, hints, aria-describedby, error summary), so the
-forms offer a few helpers for that instead of widgets' HTML.
+Each form's `layout()` says how the portal's crispy pack (templates/portal/) renders its fields:
+groups and their legends, hints, autocomplete and input modes.
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from crispy_forms.layout import Layout
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.db.models import Max
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.domain.availability import AvailabilityError, check_request
-from appointments.ui.forms import PortalForm, ServiceField
+from appointments.ui.forms import FieldWithButton, Group, Hint, PortalForm, ServiceField
 from offices.models import Municipality, Office, Service
 
 
@@ -35,6 +37,7 @@ class RequestForm(PortalForm):
         queryset=Service.objects.none(),
         to_field_name="slug",
         label=_("Your concerns"),
+        hints=True,
         error_messages={
             "required": _("Please choose at least one concern."),
             "invalid_choice": _("Please choose only concerns from the list."),
@@ -45,6 +48,7 @@ class RequestForm(PortalForm):
     vehicles = forms.IntegerField(
         label=_("Number of vehicles"),
         min_value=1,
+        widget=forms.Select,
         error_messages={
             "required": _("Please choose the number of vehicles."),
             "invalid": _("Please choose the number of vehicles."),
@@ -69,8 +73,10 @@ class RequestForm(PortalForm):
         # The limit comes from the catalogue; IntegerField adds its validator only when constructed.
         self.fields["vehicles"].max_value = self.max_vehicles
         self.fields["vehicles"].validators.append(MaxValueValidator(self.max_vehicles))
-        self.narrowed: list[Municipality] | None = None  # municipalities of the postcode entered
-        self.preselect = ""  # the municipality a postcode stands for, shown as chosen
+        self.fields["vehicles"].widget.choices = [(n, n) for n in range(1, self.max_vehicles + 1)]
+        self.fields["vehicles"].help_text = gettext(
+            "Up to %(limit)s vehicles in one appointment, for some concerns fewer."
+        ) % {"limit": self.max_vehicles}
 
     def clean(self):
         data = super().clean()
@@ -84,37 +90,82 @@ class RequestForm(PortalForm):
                     self.add_error(error.field if error.field in self.fields else None, error.message)
         return data
 
-    # --- what the template shows again -----------------------------------------------------
-    def selected_services(self) -> set[str]:
-        return {str(v) for v in (self["service"].value() or [])}
-
-    def selected_vehicles(self) -> str:
-        return str(self["vehicles"].value() or "1")
-
-    def selected_municipality(self) -> str:
-        value = self.preselect or self["municipality"].value()
-        return str(value) if value else ""
-
-    def vehicle_choices(self) -> list[int]:
-        return list(range(1, self.max_vehicles + 1))
-
-    def municipality_groups(self) -> list[tuple[str, list[Municipality]]]:
-        """The select's options: of the postcode entered, or all of them grouped by administration."""
-        municipalities = self.narrowed if self.narrowed is not None else list(self.fields["municipality"].queryset)
-        groups: dict[str, list[Municipality]] = {}
-        for municipality in sorted(municipalities, key=lambda m: (m.administration.name, m.name)):
-            groups.setdefault(municipality.administration.name, []).append(municipality)
-        return list(groups.items())
-
 
 class SearchForm(RequestForm):
     """The first form: a postcode may stand in for the municipality (it only pre-fills it)."""
 
-    postcode = forms.CharField(label=_("Postcode"), required=False, max_length=10)
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        required=False,
+        max_length=10,
+        help_text=_(
+            "Enter your postcode and choose “Find municipality” to shorten the list below. "
+            "Or choose your municipality directly."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "postal-code", "size": 7}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["municipality"].required = False
+        self.fields["service"].label = _("What do you want to do?")
+        self.fields["service"].help_text = _("Choose one or several concerns: they are all handled in one appointment.")
+
+        self.narrowed = None
+        self.preselect = ""
+
+    @property
+    def narrowed(self) -> list[Municipality] | None:
+        """The municipalities of the postcode entered (None: all of them)."""
+        return self._narrowed
+
+    @narrowed.setter
+    def narrowed(self, municipalities: list[Municipality] | None) -> None:
+        self._narrowed = municipalities
+        self.fields["municipality"].choices = [("", _("Please choose")), *self.municipality_groups()]
+        if municipalities:
+            # Also on the bound field: it copied the help text when the form was validated.
+            self.fields["municipality"].help_text = self["municipality"].help_text = gettext(
+                "Showing the municipalities with the postcode %(postcode)s. To see all municipalities, empty "
+                "the postcode field and choose “Find municipality”."
+            ) % {"postcode": self["postcode"].value()}
+
+    @property
+    def preselect(self) -> str:
+        """The municipality a postcode stands for, shown as chosen."""
+        return self._preselect
+
+    @preselect.setter
+    def preselect(self, slug: str) -> None:
+        self._preselect = slug
+        if slug:
+            self.shown_values["municipality"] = slug
+
+    def municipality_groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The select's options: of the postcode entered, or all of them grouped by administration."""
+        municipalities = self.narrowed if self.narrowed is not None else list(self.fields["municipality"].queryset)
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for municipality in sorted(municipalities, key=lambda m: (m.administration.name, m.name)):
+            option = (municipality.slug, f"{municipality.name} ({municipality.postcode})")
+            groups.setdefault(municipality.administration.name, []).append(option)
+        return list(groups.items())
+
+    def layout(self) -> Layout:
+        return Layout(
+            "service",
+            "vehicles",
+            Group(
+                _("Where do you live?"),
+                Hint(
+                    _(
+                        "Your main residence decides which authority is responsible. Residents of the "
+                        "Rhein-Pfalz-Kreis and of the town of Frankenthal (Pfalz) can book here."
+                    )
+                ),
+                FieldWithButton("postcode", button_label=_("Find municipality"), button_name="lookup"),
+                "municipality",
+            ),
+        )
 
     def clean_postcode(self):
         postcode = re.sub(r"\s", "", self.cleaned_data.get("postcode") or "")
