@@ -283,10 +283,6 @@ class AppointmentEvent(models.Model):
     def __str__(self):
         return f"{self.appointment.reference} {self.from_status or '–'} → {self.to_status}"
 
-    @property
-    def changes_status(self) -> bool:
-        return bool(self.from_status) and self.from_status != self.to_status
-
 
 class Heartbeat(models.Model):
     """When a periodic job last ran, for /healthz (several web hosts read it, so not a cache)."""

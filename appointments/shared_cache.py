@@ -50,10 +50,3 @@ def failed(error: BaseException, fallback: str) -> None:
         fallback,
         settings.REDIS_RETRY_SECONDS,
     )
-
-
-def reset() -> None:
-    """Forget earlier failures (for tests that point the cache somewhere else)."""
-    global _retry_at, _warned_at
-    with _lock:
-        _retry_at = _warned_at = float("-inf")

@@ -62,10 +62,6 @@ class Configuration:
     def active_offices(self) -> list[Office]:
         return [office for office in self.offices if office.is_active]
 
-    def office(self, slug: str) -> Office | None:
-        """The active office of this slug."""
-        return next((o for o in self.offices if o.slug == slug and o.is_active), None)
-
     def covers(self, day: dt.date) -> bool:
         """Does this reading hold the closures and holiday openings of `day`?"""
         return self.day - dt.timedelta(days=LOOKBACK_DAYS) <= day <= self.day + dt.timedelta(days=LOOKAHEAD_DAYS)

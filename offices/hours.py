@@ -196,7 +196,8 @@ class OfficeSchedule:
 
 
 def load_office_schedules(offices: list[Office], date_from: dt.date, date_to: dt.date) -> dict[int, OfficeSchedule]:
-    """Read hours, counters, closures and holiday openings of `offices` in four queries."""
+    """Read the counters (and the services each offers), the offices' services, hours, closures and
+    holiday openings of `offices` in six queries (at most), whatever the number of offices and days."""
     office_ids = [o.id for o in offices]
     # Plain rows for counters and their services: prefetching builds a model instance and a related
     # manager per counter, which costs more than the query (a state has dozens of counters).

@@ -3,8 +3,6 @@ closures, services and the cooperation rules. This app knows nothing of appointm
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -485,13 +483,6 @@ class Service(models.Model):
         return self.minutes_first_vehicle + self.minutes_per_extra_vehicle * max(vehicles - 1, 0)
 
 
-class CooperationRuleQuerySet(models.QuerySet):
-    def valid_on(self, day: dt.date):
-        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day)).filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=day)
-        )
-
-
 class CooperationRule(models.Model):
     """An office may serve residents of another administration (FZV § 75(4) consent by agreement).
 
@@ -533,7 +524,6 @@ class CooperationRule(models.Model):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    objects = CooperationRuleQuerySet.as_manager()
     history = HistoricalRecords(m2m_fields=["services"])
 
     class Meta:

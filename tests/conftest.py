@@ -73,11 +73,11 @@ def abuse_defences_off(settings):
 def redis_failures_forgotten():
     """A process leaves a Redis that failed alone for a few seconds (appointments.shared_cache); a
     test that broke its Redis on purpose must not leave the next test without one."""
-    from appointments import shared_cache
+    from tests.process_state import forget_redis_failures
 
-    shared_cache.reset()
+    forget_redis_failures()
     yield
-    shared_cache.reset()
+    forget_redis_failures()
 
 
 @pytest.fixture(autouse=True)

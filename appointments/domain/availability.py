@@ -580,22 +580,6 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     return slots
 
 
-def earliest_slot(*, request: SlotRequest, now: dt.datetime) -> Slot | None:
-    """The first free slot across the pool, looking a week ahead first and then to the horizon."""
-    offices = candidate_offices(request.offices, configuration=config.current(now=now))
-    horizon = max((o.booking_horizon_days for o in offices), default=0)
-    first = max(request.date_from, today(now))
-    week = SlotRequest(**{**request.__dict__, "date_from": first, "date_to": first + dt.timedelta(days=6)})
-    for attempt in (
-        week,
-        SlotRequest(**{**request.__dict__, "date_from": first, "date_to": today(now) + dt.timedelta(days=horizon)}),
-    ):
-        slots = find_slots(request=attempt, now=now)
-        if slots:
-            return slots[0]
-    return None
-
-
 @dataclass(frozen=True)
 class CounterChoice:
     counter_id: int

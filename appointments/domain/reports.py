@@ -19,7 +19,6 @@ month are the same before and after the personal data is erased.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -227,11 +226,3 @@ def settlement(*, period: Period) -> tuple[list[SettlementRow], list[SettlementT
         totals[(settlement.office.id, settlement.administration.id)].cases += settlement.cases
     ordered = sorted(totals.values(), key=lambda t: (t.office.name, t.administration.name))
     return rows, ordered
-
-
-def cases_by_office_and_administration(rows: list[SettlementRow]) -> dict[tuple[str, str], int]:
-    """Completed cases per (office slug, administration slug): the figure the partners settle on."""
-    result: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        result[(row.office.slug, row.administration.slug)] += row.cases
-    return dict(result)

@@ -178,12 +178,6 @@ def _read_in_process(cache_key: str) -> int:
     return count if expires_at > clock.timestamp() else 0
 
 
-def forget_local_counts() -> None:
-    """Drop the per-process counts (tests)."""
-    with _local_lock:
-        _local_counts.clear()
-
-
 def client_address(request) -> str:
     """The client's address: REMOTE_ADDR, or the proxy's X-Forwarded-For entry when the portal
     runs behind a trusted reverse proxy (TRUSTED_PROXY_COUNT)."""

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from appointments.domain import booking
-from appointments.domain.availability import AvailabilityError, earliest_slot, find_slots
+from appointments.domain.availability import AvailabilityError, find_slots
 from appointments.errors import PortalError
 from appointments.models import Appointment, Status
 from offices.hours import BERLIN
@@ -188,12 +188,12 @@ def test_lead_time_and_horizon(world):
     assert find_slots(request=world.request(day=dt.date(2026, 11, 20), until=dt.date(2026, 11, 27)), now=now) == []
 
 
-def test_earliest_slot_across_the_pool(world):
+def test_the_first_free_slot_across_the_pool_is_the_partners_when_home_is_full(world):
     """The earliest free slot: the partner's office when the home office is full that day."""
     CooperationRule.objects.create(office=world.office_rp, administration=world.ft)
     for counter in world.office_ft.counters.all():
         world.occupy(world.office_ft, counter, berlin(2026, 12, 1, 8), 120)
-    slot = earliest_slot(request=world.request(), now=NOW)
+    slot = find_slots(request=world.request(), now=NOW)[0]
     assert slot.office == world.office_rp and slot.start == berlin(2026, 12, 1, 8)
 
 

@@ -16,10 +16,10 @@ from django.test import Client
 from appointments import shared_cache
 from appointments.domain import booking, retention
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
-from appointments.security import limits as abuse
 from appointments.security.hoarding import network_of, normalise_email, online_minutes
 from appointments.security.limits import RateLimited, check_rate
 from tests.conftest import berlin
+from tests.process_state import forget_local_counts
 
 START = berlin(2026, 12, 3, 9, 0)
 DATA = {"service": "umschreibung", "vehicles": "1", "municipality": "frankenthal-pfalz", "office": "frankenthal"}
@@ -30,7 +30,7 @@ def clear_counters():
         cache.clear()
     except shared_cache.ERRORS:  # the test pointed the cache at a Redis that is down
         pass
-    abuse.forget_local_counts()
+    forget_local_counts()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from appointments.models import BlockedAttempt
-from appointments.security import limits as abuse
+from tests.process_state import forget_local_counts
 
 QUERY = {"service": "umschreibung", "vehicles": 1, "municipality": "frankenthal-pfalz"}
 CALENDAR = "/termin/kalender/?service=umschreibung&vehicles=1&municipality=frankenthal-pfalz"
@@ -17,10 +17,10 @@ CALENDAR = "/termin/kalender/?service=umschreibung&vehicles=1&municipality=frank
 @pytest.fixture(autouse=True)
 def fresh_counters(demo, clock):
     cache.clear()
-    abuse.forget_local_counts()
+    forget_local_counts()
     yield
     cache.clear()
-    abuse.forget_local_counts()
+    forget_local_counts()
 
 
 def search(address="203.0.113.7", **params):
