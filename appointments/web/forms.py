@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from crispy_forms.layout import Layout
+from crispy_forms.layout import Field, Layout
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.db.models import Max
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.domain.availability import AvailabilityError, check_request
-from appointments.ui.forms import FieldWithButton, Group, Hint, PortalForm, ServiceField
+from appointments.ui.forms import FieldWithButton, Group, Hint, HoneypotInput, PortalForm, ServiceField, TelInput
 from offices.models import Municipality, Office, Service
 
 
@@ -238,9 +240,50 @@ class ContactForm(PortalForm):
     """The citizen's contact data. Only parsed here: booking.clean_contact decides what is valid,
     so that the pages and the API accept and reject the same input."""
 
-    name = forms.CharField(label=_("Your name"), required=False, strip=False)
-    email = forms.CharField(label=_("E-mail address"), required=False, strip=False)
-    phone = forms.CharField(label=_("Phone number (optional)"), required=False, strip=False)
-    privacy_consent = forms.BooleanField(required=False)
+    name = forms.CharField(
+        label=_("Your name"),
+        required=False,
+        strip=False,
+        help_text=_("First name and surname of the person who comes to the appointment."),
+        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": 150}),
+    )
+    email = forms.CharField(
+        label=_("E-mail address"),
+        required=False,
+        strip=False,
+        help_text=_("We send you a link to confirm the appointment, and a reminder."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": 254, "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone number (optional)"),
+        required=False,
+        strip=False,
+        help_text=_("Only so that the office can reach you if something changes at short notice."),
+        widget=TelInput(attrs={"autocomplete": "tel", "maxlength": 40}),
+    )
+    privacy_consent = forms.BooleanField(
+        label=_("I agree that my details are processed to arrange this appointment."), required=False
+    )
     # The honeypot: hidden from people (and from screen readers), filled in by form bots.
-    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        max_length=200,
+        widget=HoneypotInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The hint links to the privacy notice (opens in a new tab); its markup is the catalogue's own.
+        self.fields["privacy_consent"].help_text = mark_safe(
+            gettext(
+                'Read the <a href="%(privacy_url)s" target="_blank" rel="noopener">privacy notice (opens in a new '
+                "tab)</a>. Your details are deleted a few days after the appointment."
+            )
+            % {"privacy_url": reverse("appointments:privacy")}
+        )
+
+    def layout(self) -> Layout:
+        return Layout(
+            "name", "email", "phone", Group(_("Privacy"), "privacy_consent"), Field("website", wrapper_class="hp")
+        )
