@@ -1,30 +1,52 @@
 """Forms of the clerks' pages: they parse what the browser sends; the rules live in clerk.py and
-booking.py, whose errors the views carry back to the fields. Rendered by hand in templates/clerk/."""
+booking.py, whose errors the views carry back to the fields. Rendered by the portal's crispy pack
+(templates/portal/) after each form's `layout()`."""
 
 from __future__ import annotations
 
+from crispy_forms.layout import Div, Field, Layout
 from django import forms
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Channel
-from appointments.ui.forms import PortalForm, ServiceField
+from appointments.ui.forms import Group, Hint, LanguageSelect, PortalForm, ServiceField, TelInput
 from offices.models import Counter, Municipality, Office, Service
 
 TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 
 
-class ReferenceForm(forms.Form):
+def time_input() -> forms.TimeInput:
+    return forms.TimeInput(format="%H:%M", attrs={"type": "time", "step": 300})
+
+
+class ReferenceForm(PortalForm):
     reference = forms.CharField(
         label=_("Booking reference"),
         max_length=200,
+        help_text=_(
+            "As on the citizen's e-mail, e.g. FT-4K7M2Q; upper or lower case. A hand scanner may read the QR "
+            "code into this field."
+        ),
         error_messages={"required": _("Please enter a booking reference.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autofocus": True}),
     )
+
+
+class DeskServiceField(ServiceField):
+    """The clerks book services that citizens cannot book online too; those are marked."""
+
+    def label_from_instance(self, obj):
+        if obj.bookable_online:
+            return obj.name
+        return format_html('{} <span class="tag">{}</span>', obj.name, gettext("not online"))
 
 
 class WalkInForm(PortalForm):
     """A walk-in or a phone caller: what booking.book_in_office needs, on the schedule's day."""
 
-    service = ServiceField(
+    service = DeskServiceField(
         queryset=Service.objects.none(),
         to_field_name="slug",
         label=_("Concerns"),
@@ -39,6 +61,7 @@ class WalkInForm(PortalForm):
         label=_("Vehicles"),
         min_value=1,
         max_value=10,
+        initial=1,
         error_messages={
             "required": _("Please give the number of vehicles."),
             "invalid": _("Please give the number of vehicles."),
@@ -56,46 +79,68 @@ class WalkInForm(PortalForm):
     time = forms.TimeField(
         label=_("Time"),
         input_formats=TIME_FORMATS,
+        help_text=_("Pre-filled with the next free time on the office's grid."),
         error_messages={
             "required": _("Please give the time, e.g. 09:15."),
             "invalid": _("Please give the time, e.g. 09:15."),
         },
+        widget=time_input(),
     )
-    name = forms.CharField(label=_("Name"), required=False, strip=False)
-    email = forms.CharField(label=_("E-mail address (optional)"), required=False, strip=False)
-    phone = forms.CharField(label=_("Phone number (optional)"), required=False, strip=False)
+    name = forms.CharField(
+        label=_("Name"),
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": 150, "autocomplete": "off"}),
+    )
+    email = forms.CharField(
+        label=_("E-mail address (optional)"),
+        required=False,
+        strip=False,
+        widget=forms.EmailInput(attrs={"maxlength": 254, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone number (optional)"),
+        required=False,
+        strip=False,
+        widget=TelInput(attrs={"maxlength": 40, "autocomplete": "off"}),
+    )
     channel = forms.ChoiceField(
         label=_("Booked"),
-        choices=[(Channel.COUNTER, Channel.COUNTER.label), (Channel.PHONE, Channel.PHONE.label)],
+        choices=[(Channel.COUNTER, _("at the counter")), (Channel.PHONE, _("by phone"))],
+        widget=forms.RadioSelect,
         error_messages={
             "required": _("Please choose how the booking was made."),
             "invalid_choice": _("Please choose how the booking was made."),
         },
     )
+    # Each language named in itself (and marked so), as in the language switch.
     language = forms.ChoiceField(
-        label=_("Language of the e-mails"), choices=[("de", _("German")), ("en", _("English"))], required=False
+        label=_("Language of the e-mails"),
+        choices=[("de", "Deutsch"), ("en", "English")],
+        required=False,
+        initial="de",
+        widget=LanguageSelect,
     )
 
     def __init__(self, *args, office: Office, **kwargs):
         super().__init__(*args, **kwargs)
         self.office = office
         self.fields["service"].queryset = Service.objects.filter(offices=office).order_by("position", "name_de")
-
-    # what the template shows again
-    def selected_services(self) -> set[str]:
-        return {str(v) for v in (self["service"].value() or [])}
-
-    def municipality_groups(self):
-        groups: dict[str, list[Municipality]] = {}
+        groups: dict[str, list[tuple[str, str]]] = {}
         for municipality in self.fields["municipality"].queryset:
-            groups.setdefault(municipality.administration.name, []).append(municipality)
-        return list(groups.items())
+            option = (municipality.slug, f"{municipality.name} ({municipality.postcode})")
+            groups.setdefault(municipality.administration.name, []).append(option)
+        self.fields["municipality"].choices = [("", _("Please choose")), *groups.items()]
 
-    def time_value(self) -> str:
-        value = self["time"].value()
-        if hasattr(value, "strftime"):
-            return value.strftime("%H:%M")
-        return str(value or "")
+    def layout(self) -> Layout:
+        return Layout(
+            Field("service", wrapper_class="service-choices"),
+            Div("vehicles", "time", css_class="form-row"),
+            "municipality",
+            "name",
+            Div("email", "phone", css_class="form-row"),
+            Div("channel", "language", css_class="form-row"),
+        )
 
 
 class BlockForm(PortalForm):
@@ -114,22 +159,26 @@ class BlockForm(PortalForm):
         label=_("Day"),
         input_formats=["%Y-%m-%d", "%d.%m.%Y"],
         error_messages={"required": _("Please give the day."), "invalid": _("Please give the day, e.g. 2026-12-01.")},
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     start_time = forms.TimeField(
         label=_("From"),
         required=False,
         input_formats=TIME_FORMATS,
         error_messages={"invalid": _("Please give the time, e.g. 09:15.")},
+        widget=time_input(),
     )
     end_time = forms.TimeField(
         label=_("Until"),
         required=False,
         input_formats=TIME_FORMATS,
         error_messages={"invalid": _("Please give the time, e.g. 11:30.")},
+        widget=time_input(),
     )
     reason = forms.CharField(
         label=_("Reason"),
         max_length=200,
+        help_text=_("Shown to colleagues in the schedule, e.g. “training” or “technical fault”. No health details."),
         error_messages={"required": _("Please give a reason."), "max_length": _("At most 200 characters.")},
     )
 
@@ -148,30 +197,33 @@ class BlockForm(PortalForm):
             return None
         return Counter.objects.get(office=self.office, pk=int(value))
 
-    def _time_value(self, name: str) -> str:
-        value = self[name].value()
-        if hasattr(value, "strftime"):
-            return value.strftime("%H:%M")
-        return str(value or "")
-
-    def start_time_value(self) -> str:
-        return self._time_value("start_time")
-
-    def end_time_value(self) -> str:
-        return self._time_value("end_time")
-
-    def day_value(self) -> str:
-        value = self["day"].value()
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return str(value or "")
+    def layout(self) -> Layout:
+        return Layout(
+            "counter",
+            "day",
+            Group(
+                _("Time"),
+                Hint(_("Leave both empty to block the whole day."), css_id="times_hint"),
+                Div(
+                    Field("start_time", aria_describedby="times_hint"),
+                    Field("end_time", aria_describedby="times_hint"),
+                    css_class="form-row",
+                ),
+            ),
+            "reason",
+        )
 
 
-class NoteForm(forms.Form):
+class NoteForm(PortalForm):
     note = forms.CharField(
-        label=_("Note"),
+        label=_("Note for colleagues (the citizen never sees it)"),
         required=False,
         max_length=2000,
         strip=True,
         error_messages={"max_length": _("A note may have at most 2000 characters.")},
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["note"].widget.attrs.pop("cols", None)  # the width comes from the style sheet
