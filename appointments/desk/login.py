@@ -27,15 +27,17 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from appointments.ui.forms import PortalFormMixin
 from ikz_portal import clock
 
 
-class StaffLoginForm(AuthenticationForm):
+class StaffLoginForm(PortalFormMixin, AuthenticationForm):
     otp_token = forms.CharField(
         label=_("Code from your authenticator app"),
         required=False,
         max_length=10,
         help_text=_("Only if two-factor login is set up for your account: the six digits the app shows now."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "spellcheck": "false"}),
     )
 
     error_messages = {
@@ -46,6 +48,20 @@ class StaffLoginForm(AuthenticationForm):
         "invalid_token": _("The code is not correct, or it has expired. Please enter the code the app shows now."),
     }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("User name")
+        self.fields["password"].label = _("Password")
+        # The page's heading comes first for a screen reader; no jump into the first field.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["username"].widget.attrs["spellcheck"] = "false"
+
+    def marked_invalid(self) -> set[str]:
+        """A refused login does not say which entry was wrong: all of them are marked."""
+        if not self.errors:
+            return set()
+        return {"username", "password", "otp_token"} if self.needs_token else {"username", "password"}
+
     def clean(self):
         cleaned = super().clean()  # the password (refused while django-axes has locked the user name)
         user = self.get_user()
@@ -53,6 +69,7 @@ class StaffLoginForm(AuthenticationForm):
         if not devices:
             return cleaned
         self.needs_token = True
+        self.fields["otp_token"].widget.attrs["required"] = True
         token = "".join((self.cleaned_data.get("otp_token") or "").split())
         if not token:
             raise forms.ValidationError(self.error_messages["token_required"], code="token_required")

@@ -37,6 +37,7 @@ from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
+from appointments.ui.forms import PortalFormMixin
 from ikz_portal import clock
 
 SETUP_KEY_SESSION = "second_factor_setup_key"
@@ -168,11 +169,12 @@ class SecondFactorAdminSite(OTPAdminSite):
 # --- setting up a device ------------------------------------------------------------------------
 
 
-class SetupForm(forms.Form):
+class SetupForm(PortalFormMixin, forms.Form):
     otp_token = forms.CharField(
         label=gettext_lazy("Code from your authenticator app"),
         max_length=10,
         error_messages={"required": gettext_lazy("Please enter the code the app shows now.")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "spellcheck": "false"}),
     )
 
 
