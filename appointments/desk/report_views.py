@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 from appointments.desk import views as clerk_views
 from appointments.desk.charts import BLUE, GREY, ORANGE, SKY, VERMILLION, stacked_bars
 from appointments.domain.reports import MAX_MONTHS, Period, first_of_month, monthly_figures, months_between, settlement
+from appointments.ui.forms import PortalForm
 from ikz_portal import clock
 from ikz_portal.clock import today
 
@@ -42,18 +43,21 @@ def report_page(view):
     return clerk_views.staff_page(wrapper)
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(PortalForm):
     """From month to month (YYYY-MM); at most MAX_MONTHS months."""
 
     start = forms.DateField(
         label=gettext_lazy("From (month)"),
         input_formats=["%Y-%m"],
         error_messages={"invalid": gettext_lazy("Please give the month as YYYY-MM, e.g. 2026-01.")},
+        # A browser without a month picker shows a text field: the placeholder shows the format.
+        widget=forms.DateInput(format="%Y-%m", attrs={"type": "month", "placeholder": "2026-01"}),
     )
     end = forms.DateField(
         label=gettext_lazy("To (month)"),
         input_formats=["%Y-%m"],
         error_messages={"invalid": gettext_lazy("Please give the month as YYYY-MM, e.g. 2026-12.")},
+        widget=forms.DateInput(format="%Y-%m", attrs={"type": "month", "placeholder": "2026-12"}),
     )
 
     def clean(self):
