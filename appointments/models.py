@@ -6,7 +6,7 @@ import hashlib
 import hmac
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -62,6 +62,31 @@ class AppointmentQuerySet(models.QuerySet):
 
     def overlapping(self, start, end):
         return self.filter(start__lt=end, end__gt=start)
+
+    def update_with_history(self, *, user=None, skip_locked: bool = False, **changes) -> int:
+        """`update()` that also writes the audit trail: a queryset update sends no signal, so
+        django-simple-history would not see it. The rows are locked first (in id order) and only
+        those are updated, so the history holds exactly the rows this update changed, as the
+        database has them afterwards. `skip_locked` leaves a row that another transaction is
+        changing to the next run (for sweeps, which must not wait). `user` is named as the author.
+        Returns the number of rows changed."""
+        with transaction.atomic():
+            ids = list(
+                self.select_related(None)
+                .select_for_update(skip_locked=skip_locked)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            if not ids:
+                return 0
+            changed = self.model._base_manager.filter(pk__in=ids)
+            changed.update(**changes)
+            rows = list(changed.order_by("pk"))
+            if getattr(user, "is_authenticated", False):
+                for row in rows:
+                    row._history_user = user
+            self.model.history.bulk_history_create(rows, update=True)
+        return len(rows)
 
 
 def hash_token(token: str) -> str:

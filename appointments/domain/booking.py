@@ -120,9 +120,9 @@ def _slot_taken(*, office, services, vehicles, municipality, start, now) -> Book
 
 def _expire_stale_overlapping(counter_ids, start, end, now) -> None:
     # A hold that ran out still sits in the exclusion constraint until it is marked expired.
-    Appointment.objects.hold_expired(now).filter(counter_id__in=counter_ids).overlapping(start, end).update(
-        status=Status.EXPIRED
-    )
+    Appointment.objects.hold_expired(now).filter(counter_id__in=counter_ids).overlapping(
+        start, end
+    ).update_with_history(status=Status.EXPIRED)
 
 
 BOOKING_LOCK_NAMESPACE = 7301  # first key of PostgreSQL advisory locks taken by bookings
@@ -295,7 +295,9 @@ def release_holds(holds: dict[str, str]) -> int:
     released = 0
     for appointment in Appointment.objects.filter(reference__in=list(holds), status=Status.HELD):
         if appointment.hold_token_matches(holds[appointment.reference]):
-            released += Appointment.objects.filter(pk=appointment.pk, status=Status.HELD).update(status=Status.EXPIRED)
+            released += Appointment.objects.filter(pk=appointment.pk, status=Status.HELD).update_with_history(
+                status=Status.EXPIRED
+            )
     return released
 
 
@@ -569,7 +571,7 @@ def reschedule_booking(
         for choice in choices:
             try:
                 with transaction.atomic():
-                    Appointment.objects.filter(pk=appointment.pk).update(
+                    Appointment.objects.filter(pk=appointment.pk).update_with_history(
                         office=office, counter_id=choice.counter_id, start=start, end=end, updated_at=now
                     )
                 moved = True
@@ -595,8 +597,9 @@ def expire_stale(*, now: dt.datetime) -> int:
     client keys that only their hoarding budget needed). Times freed by a move a day ago are
     forgotten: their delay is long over."""
     FreedTime.objects.filter(freed_at__lt=now - dt.timedelta(days=1)).delete()
-    return Appointment.objects.hold_expired(now).update(
-        status=Status.EXPIRED, client_address_key="", client_network_key=""
+    # A row that another transaction holds (a confirmation, a move) is left to the next sweep.
+    return Appointment.objects.hold_expired(now).update_with_history(
+        skip_locked=True, status=Status.EXPIRED, client_address_key="", client_network_key=""
     )
 
 

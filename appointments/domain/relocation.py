@@ -113,7 +113,7 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
         old_counter = appointment.counter
         services = [item.service for item in appointment.items.select_related("service")]
 
-        new_counter_id = _move_to_free_counter(appointment, services=services, now=now)
+        new_counter_id = _move_to_free_counter(appointment, services=services, now=now, user=user)
         if new_counter_id is not None:
             appointment.refresh_from_db()
             _event(
@@ -136,12 +136,8 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
                 to_status=Status.EXPIRED,
                 note=gettext("Reservation released: %(reason)s") % {"reason": closure.reason},
             )
-            Appointment.objects.filter(pk=pk).update(status=Status.EXPIRED, updated_at=now)
+            Appointment.objects.filter(pk=pk).update_with_history(user=user, status=Status.EXPIRED, updated_at=now)
             appointment.status = Status.EXPIRED
-            # A queryset update sends no signal: the audit trail is written here, with the author.
-            Appointment.history.bulk_history_create(
-                [appointment], update=True, default_user=user if getattr(user, "is_authenticated", False) else None
-            )
             return Outcome(appointment, Result.RELEASED, old_counter.name)
 
         if not appointment.email or appointment.relocation_offered_at:
@@ -159,7 +155,7 @@ def _relocate_one(pk: int, *, closure: Closure, intervals, now: dt.datetime, use
         return Outcome(appointment, Result.OFFERED, old_counter.name, slots=slots)
 
 
-def _move_to_free_counter(appointment: Appointment, *, services, now: dt.datetime) -> int | None:
+def _move_to_free_counter(appointment: Appointment, *, services, now: dt.datetime, user=None) -> int | None:
     """Another counter of the office that is free for the booking's time (the closure already takes
     the closed counter out); the booking keeps its office and time. None when there is none."""
     try:
@@ -180,7 +176,9 @@ def _move_to_free_counter(appointment: Appointment, *, services, now: dt.datetim
     for choice in choices:
         try:
             with transaction.atomic():
-                Appointment.objects.filter(pk=appointment.pk).update(counter_id=choice.counter_id, updated_at=now)
+                Appointment.objects.filter(pk=appointment.pk).update_with_history(
+                    user=user, counter_id=choice.counter_id, updated_at=now
+                )
         except IntegrityError:
             continue  # taken meanwhile (PostgreSQL's exclusion constraint): the next counter
         return choice.counter_id

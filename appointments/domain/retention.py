@@ -43,6 +43,8 @@ def erase_personal_data(*, now: dt.datetime) -> int:
     ids = list(due.values_list("id", flat=True))
     if not ids:
         return 0
+    # A plain update, without a history row: only personal fields change, and the history holds
+    # none of them (status, times, office and counter stay as they are).
     Appointment.objects.filter(id__in=ids).update(**dict.fromkeys(PERSONAL_FIELDS, ""))
     Notification.objects.filter(appointment_id__in=ids).update(payload={}, last_error="")
     Notification.objects.filter(appointment_id__in=ids, state=Notification.State.PENDING).update(
