@@ -4,6 +4,8 @@
 #   make run PORT=8080    the same on another port
 #   make test             the test suite (PostgreSQL when DATABASE_URL is set, else SQLite)
 #   make test ARGS="-k availability"
+#   make test ARGS="-m 'not slow'"   the quick loop: without the browser, processes and fuzz tests
+#   make test ARGS="--lf"            only the tests that failed last time
 #   make lint             ruff (lint + format check), the import contract, mypy: what CI checks
 #
 # Needs only Python 3.11+ and the usual system tools: every dependency is a wheel, installed into
