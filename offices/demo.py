@@ -96,6 +96,9 @@ OFFICES = {
             "street": "Bahnhofstraße 37",
             "postcode": "67105",
             "city": "Schifferstadt",
+            # Example contact data (the .example domain cannot receive mail): the mails' footer shows it.
+            "phone": "06235 0000-0 (Beispiel)",
+            "email": "kfz-zulassung@rhein-pfalz-kreis.example",
             "directions": "",
             # Our sources do not publish the Schifferstadt hours: the portal must say these are examples.
             "hours_are_example": True,
@@ -110,6 +113,8 @@ OFFICES = {
             "street": "Hammstraße 20",
             "postcode": "67227",
             "city": "Frankenthal (Pfalz)",
+            "phone": "06233 0000-0 (Beispiel)",
+            "email": "kfz-zulassung@frankenthal.example",
             "directions": "Stadtverwaltung Frankenthal (Pfalz), Abteilung Straßenverkehr.",
             "hours_are_example": False,
         },
