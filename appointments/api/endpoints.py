@@ -35,7 +35,7 @@ from appointments.api.throttling import BookingThrottle
 from appointments.domain import booking
 from appointments.domain.availability import SlotRequest, duration_minutes, find_slots
 from appointments.domain.links import find_booking
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Channel, Status
 from appointments.outbox.notifications import documents_of, services_of
 from appointments.security import captcha
@@ -66,7 +66,8 @@ api = NinjaAPI(
         "taken, or the booking's state does not allow it), 410 expired, 413 too large, 415 not "
         "`application/json`, 429 rate limited (with `Retry-After`), 503 briefly unavailable (with "
         "`Retry-After`). Nothing a client can send answers 500.\n\n"
-        "**Captcha.** When the portal's captcha is on (it is in production), `POST /bookings` needs a "
+        + errors.codes_description()
+        + "**Captcha.** When the portal's captcha is on (it is in production), `POST /bookings` needs a "
         "solved proof-of-work challenge (ALTCHA, PoW v2, `PBKDF2/SHA-256`): fetch one from "
         "`GET /captcha/challenge/` (JSON: `parameters`, `signature`), find the counter whose derived "
         "key starts with `parameters.keyPrefix`, and send the base64 of "
@@ -129,13 +130,13 @@ class Lookup:
 
     def check(self) -> None:
         if self.errors:
-            raise PortalError("unknown", _("Please correct the marked fields."), errors=self.errors)
+            raise PortalError(ErrorCode.UNKNOWN, _("Please correct the marked fields."), errors=self.errors)
 
 
 def check_start(start: dt.datetime, now: dt.datetime) -> None:
     # Far beyond any horizon: say so before the domain code does arithmetic that would overflow.
     if start.tzinfo is not None and start > now + dt.timedelta(days=SEARCH_LIMIT_DAYS):
-        raise booking.BookingError("invalid_time", _("This day is beyond the booking horizon."), field="start")
+        raise booking.BookingError(ErrorCode.INVALID_TIME, _("This day is beyond the booking horizon."), field="start")
 
 
 def booking_out(appointment: Appointment, services=None) -> dict:
@@ -230,7 +231,7 @@ def list_municipalities(request, postcode: Annotated[str | None, Query(max_lengt
     if postcode is not None:
         postcode = postcode.strip()
         if not (len(postcode) == 5 and postcode.isascii() and postcode.isdigit()):
-            raise PortalError("invalid", _("A postcode has five digits."), field="postcode")
+            raise PortalError(ErrorCode.INVALID, _("A postcode has five digits."), field="postcode")
         municipalities = municipalities.filter(postcode=postcode)
     return [
         {
@@ -281,10 +282,12 @@ def list_slots(
         default_days = min(DEFAULT_SEARCH_DAYS, max_days)
         date_to = date_from + dt.timedelta(days=default_days - 1) if date_from <= limit else date_from
     if date_to < date_from:
-        raise PortalError("invalid", _("The end date must not be before the start date."), field="date_to")
+        raise PortalError(ErrorCode.INVALID, _("The end date must not be before the start date."), field="date_to")
     if (date_to - date_from).days >= max_days:
         raise PortalError(
-            "range_too_long", _("Please search at most %(days)s days at once.") % {"days": max_days}, field="date_to"
+            ErrorCode.RANGE_TOO_LONG,
+            _("Please search at most %(days)s days at once.") % {"days": max_days},
+            field="date_to",
         )
     slot_request = SlotRequest(
         services=tuple(services),
@@ -321,7 +324,7 @@ def create_booking(request, data: BookingIn):
     if captcha.enabled() and not captcha.verify_payload(data.altcha):
         record_blocked("captcha")
         raise PortalError(
-            "captcha_invalid",
+            ErrorCode.CAPTCHA_INVALID,
             _("The captcha is missing, wrong, expired or already used. Please solve a new challenge."),
             field="altcha",
         )

@@ -12,37 +12,72 @@ from ninja.errors import HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from appointments.api.schemas import slot_out
-from appointments.errors import PortalError
+from appointments.errors import STAFF_CODES, ErrorCode, PortalError
 from appointments.ops.unavailable import UNAVAILABLE, unavailable_response
 from appointments.security.limits import RateLimited
 
 log = logging.getLogger(__name__)
 
-ERROR_STATUS = {
-    "invalid": 400,
-    "invalid_time": 400,
-    "too_many_vehicles": 400,
-    "outside_area": 400,
-    "not_bookable_online": 400,
-    "service_not_offered": 400,
-    "not_allowed": 400,
-    "unknown": 400,
-    "bad_token": 403,
-    "not_found": 404,
-    "slot_taken": 409,
-    "invalid_state": 409,
-    "already_submitted": 409,
-    "expired": 410,
-    "rate_limited": 429,
-    "too_many_bookings": 409,
-    "too_many_unconfirmed": 429,
-    "range_too_long": 400,
-    "same_time": 409,
-    "captcha_invalid": 400,
+# The HTTP status of each code a PortalError can carry (the other codes are answered by the HTTP layer
+# with their own status). The pages answer with the same statuses where they answer with one.
+ERROR_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID: 400,
+    ErrorCode.INVALID_TIME: 400,
+    ErrorCode.TOO_MANY_VEHICLES: 400,
+    ErrorCode.OUTSIDE_AREA: 400,
+    ErrorCode.NOT_BOOKABLE_ONLINE: 400,
+    ErrorCode.SERVICE_NOT_OFFERED: 400,
+    ErrorCode.NOT_ALLOWED: 400,
+    ErrorCode.UNKNOWN: 400,
+    ErrorCode.BAD_TOKEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.SLOT_TAKEN: 409,
+    ErrorCode.INVALID_STATE: 409,
+    ErrorCode.ALREADY_SUBMITTED: 409,
+    ErrorCode.EXPIRED: 410,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.TOO_MANY_BOOKINGS: 409,
+    ErrorCode.TOO_MANY_UNCONFIRMED: 429,
+    ErrorCode.RANGE_TOO_LONG: 400,
+    ErrorCode.SAME_TIME: 409,
+    ErrorCode.CAPTCHA_INVALID: 400,
+    # The clerks' actions do not reach the API; their statuses as the staff pages answer them (409: the
+    # appointment's state or day does not allow it).
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.WRONG_DAY: 409,
+    ErrorCode.TOO_EARLY: 409,
+    ErrorCode.NOTHING_TO_UNDO: 409,
+    ErrorCode.TOO_LATE: 409,
+    ErrorCode.OVERLAP: 409,
+}
+
+# Codes the HTTP layer answers with (the handlers below, request_checks, ops.unavailable), with their
+# status; `error` carries the status of the HTTP error it stands for.
+HTTP_LAYER_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
 }
 
 
-def error_response(api: NinjaAPI, request, status: int, code: str, message, errors: dict | None = None, **extra):
+def codes_by_status() -> dict[int, list[ErrorCode]]:
+    """The codes the public API answers with, by HTTP status: for its OpenAPI description."""
+    statuses: dict[int, list[ErrorCode]] = {}
+    for code, status in (ERROR_STATUS | HTTP_LAYER_STATUS).items():
+        if code not in STAFF_CODES:
+            statuses.setdefault(status, []).append(code)
+    return dict(sorted(statuses.items()))
+
+
+def codes_description() -> str:
+    """The error codes as a Markdown list by status, for the API's description."""
+    lines = [f"- {status}: " + ", ".join(f"`{code}`" for code in codes) for status, codes in codes_by_status().items()]
+    lines.append(f"- any other HTTP error: `{ErrorCode.ERROR}`, with its status")
+    return "**Error codes** (the `code` of an error answer), by status:\n\n" + "\n".join(lines) + "\n\n"
+
+
+def error_response(api: NinjaAPI, request, status: int, code: ErrorCode, message, errors: dict | None = None, **extra):
     body = {"code": code, "message": str(message)}
     if errors:
         body["errors"] = {field: [str(m) for m in messages] for field, messages in errors.items()}
@@ -113,22 +148,24 @@ def validation_error(api: NinjaAPI, request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
         errors.setdefault(error_field(error.get("loc", ())), []).append(validation_message(error))
-    return error_response(api, request, 400, "invalid", _("Please correct the marked fields."), errors)
+    return error_response(api, request, 400, ErrorCode.INVALID, _("Please correct the marked fields."), errors)
 
 
 def http_error(api: NinjaAPI, request, exc: HttpError):
     if isinstance(exc, Throttled):
-        return error_response(api, request, 429, "rate_limited", _("Too many requests. Please try again later."))
+        return error_response(
+            api, request, 429, ErrorCode.RATE_LIMITED, _("Too many requests. Please try again later.")
+        )
     if exc.status_code == 400:
         # ninja's only own 400: a body that is not JSON.
-        return error_response(api, request, 400, "invalid", _("The request body is not valid JSON."))
+        return error_response(api, request, 400, ErrorCode.INVALID, _("The request body is not valid JSON."))
     if exc.status_code == 405:
-        return error_response(api, request, 405, "method_not_allowed", _("This method is not allowed here."))
-    return error_response(api, request, exc.status_code, "error", exc.message)
+        return error_response(api, request, 405, ErrorCode.METHOD_NOT_ALLOWED, _("This method is not allowed here."))
+    return error_response(api, request, exc.status_code, ErrorCode.ERROR, exc.message)
 
 
 def not_found(api: NinjaAPI, request, exc):
-    return error_response(api, request, 404, "not_found", _("Not found."))
+    return error_response(api, request, 404, ErrorCode.NOT_FOUND, _("Not found."))
 
 
 def bad_input(api: NinjaAPI, request, exc: Exception):
@@ -136,7 +173,9 @@ def bad_input(api: NinjaAPI, request, exc: Exception):
     # the calendar, an offset that overflows). It is the client's input, so a 400, but log it: a
     # new case here may deserve its own check.
     log.warning("API input rejected by a %s: %s", type(exc).__name__, exc, exc_info=exc)
-    return error_response(api, request, 400, "invalid", _("The request contains a value that cannot be processed."))
+    return error_response(
+        api, request, 400, ErrorCode.INVALID, _("The request contains a value that cannot be processed.")
+    )
 
 
 def install(api: NinjaAPI) -> None:

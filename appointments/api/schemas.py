@@ -8,6 +8,7 @@ from ninja import Field, Schema
 from pydantic import PlainSerializer, StrictBool, StrictInt, WithJsonSchema
 
 from appointments.domain import booking
+from appointments.errors import STAFF_CODES, ErrorCode
 from appointments.security import captcha
 from offices.hours import BERLIN
 
@@ -130,8 +131,14 @@ class BookingOut(Schema):
     documents: list[str]
 
 
+# The codes this API answers with: the clerks' codes never reach it.
+ApiErrorCode = Annotated[
+    ErrorCode, WithJsonSchema({"type": "string", "enum": [code.value for code in ErrorCode if code not in STAFF_CODES]})
+]
+
+
 class ErrorOut(Schema):
-    code: str
+    code: ApiErrorCode = Field(description="The machine code; the API description lists each code's status.")
     message: str
     errors: dict[str, list[str]] | None = None
 

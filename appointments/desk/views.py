@@ -30,7 +30,7 @@ from appointments.desk.forms import BlockForm, NoteForm, ReferenceForm, WalkInFo
 from appointments.domain import clerk
 from appointments.domain.relocation import Result
 from appointments.domain.schedule import day_schedule
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment
 from ikz_portal import clock
 from ikz_portal.clock import today
@@ -126,7 +126,7 @@ def appointment_or_refusal(request, reference: str) -> tuple[Appointment | None,
     try:
         return clerk.find_by_reference(reference=reference, user=request.user), None
     except PortalError as error:
-        if error.code == "forbidden":
+        if error.code == ErrorCode.FORBIDDEN:
             return None, forbidden(request, str(error.message))
         return None, not_found(request, str(error.message))
 
@@ -319,7 +319,7 @@ def walk_in(request, office: Office, day: str):
             now=clock.now(),
         )
     except PortalError as error:
-        if error.code == "forbidden":
+        if error.code == ErrorCode.FORBIDDEN:
             return forbidden(request, str(error.message))
         add_errors(form, error, rename=FIELD_OF)
         return render_schedule(
@@ -328,7 +328,7 @@ def walk_in(request, office: Office, day: str):
             parsed,
             walk_in_form=form,
             alternatives=error.extra.get("alternatives", ()),
-            status=409 if error.code == "slot_taken" else 400,
+            status=409 if error.code == ErrorCode.SLOT_TAKEN else 400,
         )
     messages.success(
         request,
@@ -399,7 +399,7 @@ def act(request, reference: str, action: str):
     try:
         changed = function(appointment=found, user=request.user, now=clock.now())
     except PortalError as error:
-        if error.code == "forbidden":
+        if error.code == ErrorCode.FORBIDDEN:
             return forbidden(request, str(error.message))
         return appointment_page(request, found, problem=str(error.message), status=409)
     if changed.status == before:
@@ -426,7 +426,7 @@ def note(request, reference: str):
     try:
         clerk.set_note(appointment=found, user=request.user, note=form.cleaned_data["note"], now=clock.now())
     except PortalError as error:
-        if error.code == "forbidden":
+        if error.code == ErrorCode.FORBIDDEN:
             return forbidden(request, str(error.message))
         return appointment_page(request, found, problem=str(error.message), status=400, note_form=form)
     messages.success(request, _("The note has been saved."))
@@ -447,7 +447,7 @@ def search(request):
     try:
         found = clerk.find_by_reference(reference=form.cleaned_data["reference"], user=request.user)
     except PortalError as error:
-        status = 403 if error.code == "forbidden" else 404
+        status = 403 if error.code == ErrorCode.FORBIDDEN else 404
         return page(request, "clerk/search.html", {"form": form, "problem": str(error.message)}, status)
     return redirect("clerk:appointment", found.reference)
 
@@ -493,11 +493,14 @@ def block(request, office: Office):
             now=now,
         )
     except PortalError as error:
-        if error.code == "forbidden" and not error.field:
+        if error.code == ErrorCode.FORBIDDEN and not error.field:
             return forbidden(request, str(error.message))
         add_errors(form, error)
         return page(
-            request, "clerk/block.html", {"office": office, "form": form}, 409 if error.code == "overlap" else 400
+            request,
+            "clerk/block.html",
+            {"office": office, "form": form},
+            409 if error.code == ErrorCode.OVERLAP else 400,
         )
     return relocation_result(request, office, closure, outcomes)
 

@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, F, Func
 from django.utils.translation import gettext_lazy as _
 
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, FreedTime, Status
 from ikz_portal import clock
 from ikz_portal.clock import today
@@ -66,27 +66,27 @@ def duration_minutes(services, vehicles: int) -> int:
 def check_request(*, services, vehicles: int, municipality: Municipality | None, online: bool = True) -> None:
     """Reject a request that no office could serve, with the field it concerns."""
     if not services:
-        raise AvailabilityError("invalid", _("Please choose at least one concern."), field="services")
+        raise AvailabilityError(ErrorCode.INVALID, _("Please choose at least one concern."), field="services")
     if online:
         offline = [s for s in services if not s.bookable_online]
         if offline:
             raise AvailabilityError(
-                "not_bookable_online",
+                ErrorCode.NOT_BOOKABLE_ONLINE,
                 _("“%(service)s” cannot be booked online. Please contact the office.") % {"service": offline[0].name},
                 field="services",
             )
     if vehicles < 1:
-        raise AvailabilityError("invalid", _("At least one vehicle."), field="vehicles")
+        raise AvailabilityError(ErrorCode.INVALID, _("At least one vehicle."), field="vehicles")
     limit = min(s.max_vehicles for s in services)
     if vehicles > limit:
         raise AvailabilityError(
-            "too_many_vehicles",
+            ErrorCode.TOO_MANY_VEHICLES,
             _("At most %(limit)s vehicles can be handled in one appointment for these concerns.") % {"limit": limit},
             field="vehicles",
         )
     if municipality is None:
         raise AvailabilityError(
-            "outside_area",
+            ErrorCode.OUTSIDE_AREA,
             _("Your municipality is not in the Rhein-Pfalz-Kreis or in Frankenthal (Pfalz)."),
             field="municipality",
         )
@@ -502,7 +502,9 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     """Free start times per office for the request, in time order; one entry per office and start."""
     check_request(services=request.services, vehicles=request.vehicles, municipality=request.municipality)
     if request.date_to < request.date_from:
-        raise AvailabilityError("invalid", _("The end date must not be before the start date."), field="date_to")
+        raise AvailabilityError(
+            ErrorCode.INVALID, _("The end date must not be before the start date."), field="date_to"
+        )
     configuration = config.current(now=now)
     offices = candidate_offices(request.offices, configuration=configuration)
     if not offices:
@@ -616,16 +618,18 @@ def free_counters(
     day = start.astimezone(BERLIN).date()
     lead = dt.timedelta(minutes=office.min_lead_minutes if online else 0)
     if start < now + lead:
-        raise AvailabilityError("invalid_time", _("This time can no longer be booked online."), field="start")
+        raise AvailabilityError(ErrorCode.INVALID_TIME, _("This time can no longer be booked online."), field="start")
     if day > today(now) + dt.timedelta(days=office.booking_horizon_days):
-        raise AvailabilityError("invalid_time", _("This day is beyond the booking horizon."), field="start")
+        raise AvailabilityError(ErrorCode.INVALID_TIME, _("This day is beyond the booking horizon."), field="start")
     wall = start.astimezone(BERLIN)
     if (wall.hour * 60 + wall.minute) % office.slot_minutes or wall.second or wall.microsecond:
-        raise AvailabilityError("invalid_time", _("Appointments start on the office's time grid."), field="start")
+        raise AvailabilityError(
+            ErrorCode.INVALID_TIME, _("Appointments start on the office's time grid."), field="start"
+        )
     configuration = config.current(now=now)
     if not RuleBook.of(configuration).allows(office, administration.id, service_ids, day):
         raise AvailabilityError(
-            "not_allowed",
+            ErrorCode.NOT_ALLOWED,
             _("This office cannot serve residents of your municipality for these concerns."),
             field="office",
         )
@@ -635,7 +639,7 @@ def free_counters(
     counters = schedule.counters_for(service_ids, online=online)
     if not counters:
         raise AvailabilityError(
-            "service_not_offered", _("This office does not offer all of these concerns."), field="office"
+            ErrorCode.SERVICE_NOT_OFFERED, _("This office does not offer all of these concerns."), field="office"
         )
     day_start, day_end = local(day, dt.time(0)), local(day + dt.timedelta(days=1), dt.time(0))
     partner_minutes: dict = defaultdict(float)
@@ -666,7 +670,9 @@ def free_counters(
                 break
     if not within_working_time:
         raise AvailabilityError(
-            "invalid_time", _("The office is closed at this time or the appointment would not fit."), field="start"
+            ErrorCode.INVALID_TIME,
+            _("The office is closed at this time or the appointment would not fit."),
+            field="start",
         )
     names = {c.id: c.name for c in counters}
     choices.sort(key=lambda c: (c.waste_minutes, names[c.counter_id], c.counter_id))

@@ -27,7 +27,7 @@ from appointments.domain.availability import (
     free_counters,
     nearest_slots,
 )
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, AppointmentService, Channel, FreedTime, Notification, Status, hash_token
 from appointments.outbox import notifications
 from appointments.security.hoarding import BudgetExceeded, Client, check_budget, normalise_email
@@ -81,7 +81,7 @@ def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool, b
     if privacy_consent is not True:
         errors["privacy_consent"] = [_("Please agree to the processing of your data for this appointment.")]
     if errors:
-        raise BookingError("invalid", _("Please correct the marked fields."), errors=errors)
+        raise BookingError(ErrorCode.INVALID, _("Please correct the marked fields."), errors=errors)
     return {"name": name, "email": email.lower() if email.count("@") == 1 else email, "phone": phone}
 
 
@@ -95,7 +95,7 @@ def check_email_cap(email: str, *, now: dt.datetime, exclude: int | None = None)
     active = Appointment.objects.changeable(now).filter(email_key=email_key).exclude(pk=exclude).count()
     if active >= cap:
         raise BookingError(
-            "too_many_bookings",
+            ErrorCode.TOO_MANY_BOOKINGS,
             _("This e-mail address already has %(count)s upcoming appointments. Please cancel one first.")
             % {"count": active},
             field="email",
@@ -114,7 +114,7 @@ def _slot_taken(*, office, services, vehicles, municipality, start, now) -> Book
         count=settings.ALTERNATIVES_COUNT,
     )
     return BookingError(
-        "slot_taken", _("This time has just been taken. Please choose another one."), alternatives=alternatives
+        ErrorCode.SLOT_TAKEN, _("This time has just been taken. Please choose another one."), alternatives=alternatives
     )
 
 
@@ -232,7 +232,7 @@ def _create(
     services = list(dict.fromkeys(services))  # a concern named twice is still one concern
     check_request(services=services, vehicles=vehicles, municipality=municipality, online=is_online(fields["channel"]))
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
-        raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
+        raise BookingError(ErrorCode.INVALID, _("Please give the time with its UTC offset."), field="start")
     start = start.astimezone(dt.UTC)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("_create runs inside the caller's transaction")
@@ -332,12 +332,12 @@ def submit_booking(
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if not appointment.hold_token_matches(hold_token):
-            raise BookingError("bad_token", _("This link or form is not valid for this booking."))
+            raise BookingError(ErrorCode.BAD_TOKEN, _("This link or form is not valid for this booking."))
         if appointment.status == Status.UNCONFIRMED:
             # A double-clicked submit: the first one already sent the e-mail.
-            raise BookingError("already_submitted", _("We have already sent you an e-mail for this booking."))
+            raise BookingError(ErrorCode.ALREADY_SUBMITTED, _("We have already sent you an e-mail for this booking."))
         if appointment.status != Status.HELD or appointment.hold_expired(now):
-            raise BookingError("expired", _("Your reservation has run out. Please choose a time again."))
+            raise BookingError(ErrorCode.EXPIRED, _("Your reservation has run out. Please choose a time again."))
         check_email_cap(contact["email"], now=now, exclude=appointment.pk)
         token, fields = _opt_in_fields(now=now)
         fields["email_key"] = normalise_email(contact["email"])
@@ -409,7 +409,7 @@ def book_in_office(
     citizen gets the confirmation with a manage link; returns the appointment and that secret.
     """
     if channel not in (Channel.COUNTER, Channel.PHONE):
-        raise BookingError("invalid", _("Staff bookings are made at the counter or by phone."), field="channel")
+        raise BookingError(ErrorCode.INVALID, _("Staff bookings are made at the counter or by phone."), field="channel")
     # The same rules as for citizens: the name appears in the confirmation mail. The citizen agrees
     # to the processing in person.
     contact = clean_contact(name=name, email=email, phone=phone, privacy_consent=True, by_staff=True)
@@ -457,14 +457,16 @@ def get_booking(*, reference: str, token: str) -> Appointment:
     token alike: the answer must not tell which references exist."""
     appointment = by_reference(reference)
     if appointment is None or not appointment.token_matches(token):
-        raise BookingError("not_found", _("There is no booking with this reference, or the link is not valid for it."))
+        raise BookingError(
+            ErrorCode.NOT_FOUND, _("There is no booking with this reference, or the link is not valid for it.")
+        )
     return appointment
 
 
 def _locked(appointment: Appointment, token: str) -> Appointment:
     locked = Appointment.objects.select_for_update().select_related("office").get(pk=appointment.pk)
     if not locked.token_matches(token):
-        raise BookingError("bad_token", _("This link is not valid for this booking."))
+        raise BookingError(ErrorCode.BAD_TOKEN, _("This link is not valid for this booking."))
     return locked
 
 
@@ -476,9 +478,9 @@ def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -
         if appointment.status == Status.CONFIRMED:
             return appointment
         if appointment.is_expired(now):
-            raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
+            raise BookingError(ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again."))
         if appointment.status != Status.UNCONFIRMED:
-            raise BookingError("invalid_state", _("This booking cannot be confirmed any more."))
+            raise BookingError(ErrorCode.INVALID_STATE, _("This booking cannot be confirmed any more."))
         appointment.status = Status.CONFIRMED
         appointment.hold_expires_at = None
         appointment.confirmed_at = now
@@ -507,8 +509,10 @@ def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) ->
             return appointment
         if not appointment.is_changeable(now):
             if appointment.hold_expired(now):
-                raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
-            raise BookingError("invalid_state", _("This booking can no longer be cancelled online."))
+                raise BookingError(
+                    ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again.")
+                )
+            raise BookingError(ErrorCode.INVALID_STATE, _("This booking can no longer be cancelled online."))
         was_confirmed = appointment.status == Status.CONFIRMED
         appointment.status = Status.CANCELLED
         appointment.cancelled_at = now
@@ -538,18 +542,22 @@ def reschedule_booking(
     The old time then comes back online only after CANCELLED_SLOT_DELAY_MINUTES, like a cancelled
     one (a FreedTime). Raises same_time for the booking's own time."""
     if not isinstance(start, dt.datetime) or start.tzinfo is None:
-        raise BookingError("invalid", _("Please give the time with its UTC offset."), field="start")
+        raise BookingError(ErrorCode.INVALID, _("Please give the time with its UTC offset."), field="start")
     start = start.astimezone(dt.UTC)
     with transaction.atomic():
         appointment = _locked(appointment, token)
         if not appointment.is_changeable(now):
             # Once begun it cannot be moved, whether or not its time to confirm ran out too.
             if appointment.start > now and appointment.hold_expired(now):
-                raise BookingError("expired", _("The time to confirm this booking has run out. Please book again."))
-            raise BookingError("invalid_state", _("This booking can no longer be moved online."))
+                raise BookingError(
+                    ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again.")
+                )
+            raise BookingError(ErrorCode.INVALID_STATE, _("This booking can no longer be moved online."))
         if office.pk == appointment.office_id and start == appointment.start:
             raise BookingError(
-                "same_time", _("Your appointment is already at this time. Please choose another time."), field="start"
+                ErrorCode.SAME_TIME,
+                _("Your appointment is already at this time. Please choose another time."),
+                field="start",
             )
         old = FreedTime(counter_id=appointment.counter_id, start=appointment.start, end=appointment.end, freed_at=now)
         items = list(appointment.items.select_related("service"))

@@ -3,8 +3,8 @@ undo a mistake, keep a note, book a walk-in or a phone caller, and block a count
 
 Who may act is decided here and only here (`offices_for`): a clerk acts on the offices they are a
 member of, a superuser on all. Every status change writes an AppointmentEvent with who and when, in
-the transaction of the change. Rule violations raise ClerkError with a code (forbidden, not_found,
-invalid_state, wrong_day, too_early, nothing_to_undo, too_late, overlap, invalid).
+the transaction of the change. Rule violations raise ClerkError with an ErrorCode (the clerks' own
+are in errors.STAFF_CODES; not_found, invalid_state and invalid are shared with the citizens' side).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.domain import booking
 from appointments.domain.relocation import Outcome, relocate_after_closure
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, AppointmentEvent, Channel, Status
 from ikz_portal.clock import local_date, today
 from offices.hours import BERLIN
@@ -66,7 +66,7 @@ def is_lead(user, office: Office) -> bool:
 
 def require_office(*, user, office: Office) -> None:
     if not may_act(user, office.pk):
-        raise ClerkError("forbidden", _("You do not work for this office."))
+        raise ClerkError(ErrorCode.FORBIDDEN, _("You do not work for this office."))
 
 
 def may_block(user, office: Office, *, whole_office: bool) -> bool:
@@ -109,13 +109,13 @@ def find_by_reference(*, reference: str, user) -> Appointment:
     )
     if appointment is None:
         raise ClerkError(
-            "not_found",
+            ErrorCode.NOT_FOUND,
             _("There is no booking with the reference “%(reference)s”.")
             % {"reference": (reference or "").strip()[:40]},
         )
     if not may_act(user, appointment.office_id):
         raise ClerkError(
-            "forbidden",
+            ErrorCode.FORBIDDEN,
             _("Booking %(reference)s is for the %(office)s, not for your office.")
             % {"reference": appointment.reference, "office": appointment.office.name},
             office=appointment.office,
@@ -129,7 +129,7 @@ def find_by_reference(*, reference: str, user) -> Appointment:
 def _locked(appointment: Appointment, user) -> Appointment:
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if not may_act(user, locked.office_id):
-        raise ClerkError("forbidden", _("You do not work for this office."))
+        raise ClerkError(ErrorCode.FORBIDDEN, _("You do not work for this office."))
     return locked
 
 
@@ -176,7 +176,7 @@ def _state_error(appointment: Appointment, wanted: str) -> ClerkError:
         "complete": _("Only a checked-in appointment can be completed; this one is “%(status)s”."),
         "no_show": _("Only a confirmed appointment can be marked as a no-show; this one is “%(status)s”."),
     }
-    return ClerkError("invalid_state", messages[wanted] % {"status": appointment.get_status_display()})
+    return ClerkError(ErrorCode.INVALID_STATE, messages[wanted] % {"status": appointment.get_status_display()})
 
 
 def check_in(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
@@ -189,7 +189,7 @@ def check_in(*, appointment: Appointment, user, now: dt.datetime) -> Appointment
             raise _state_error(appointment, "check_in")
         if local_date(appointment.start) != today(now):
             raise ClerkError(
-                "wrong_day",
+                ErrorCode.WRONG_DAY,
                 _("This appointment is on %(date)s, not today.")
                 % {"date": formats.date_format(appointment.start.astimezone(BERLIN), "SHORT_DATE_FORMAT")},
             )
@@ -237,7 +237,7 @@ def mark_no_show(*, appointment: Appointment, user, now: dt.datetime) -> Appoint
             raise _state_error(appointment, "no_show")
         if now < no_show_from(appointment):
             raise ClerkError(
-                "too_early",
+                ErrorCode.TOO_EARLY,
                 _("A no-show can be recorded from %(time)s, %(minutes)s minutes after the start.")
                 % {
                     "time": no_show_from(appointment).astimezone(BERLIN).strftime("%H:%M"),
@@ -271,9 +271,9 @@ def undo_last(*, appointment: Appointment, user, now: dt.datetime) -> Appointmen
         appointment = _locked(appointment, user)
         event = last_undoable(appointment)
         if event is None or event.to_status != appointment.status:
-            raise ClerkError("nothing_to_undo", _("There is no change to undo."))
+            raise ClerkError(ErrorCode.NOTHING_TO_UNDO, _("There is no change to undo."))
         if local_date(event.at) != today(now):
-            raise ClerkError("too_late", _("A change can only be undone on the day it was made."))
+            raise ClerkError(ErrorCode.TOO_LATE, _("A change can only be undone on the day it was made."))
         return _set_status(appointment, event.from_status, user=user, now=now, note=gettext("Undone"), reverts=event)
 
 
@@ -281,7 +281,9 @@ def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> 
     """The clerks' note on a booking; never shown to the citizen."""
     note = (note or "").replace("\x00", "").strip()
     if len(note) > NOTE_MAX:
-        raise ClerkError("invalid", _("A note may have at most %(max)s characters.") % {"max": NOTE_MAX}, field="note")
+        raise ClerkError(
+            ErrorCode.INVALID, _("A note may have at most %(max)s characters.") % {"max": NOTE_MAX}, field="note"
+        )
     with transaction.atomic():
         appointment = _locked(appointment, user)
         if appointment.note == note:
@@ -360,9 +362,9 @@ def block(
     is refused, naming the existing one: the clerk changes that one instead of stacking blocks."""
     require_office(user=user, office=office)
     if not may_block(user, office, whole_office=counter is None):
-        raise ClerkError("forbidden", _("Only an office lead can close the whole office."), field="counter")
+        raise ClerkError(ErrorCode.FORBIDDEN, _("Only an office lead can close the whole office."), field="counter")
     if counter is not None and counter.office_id != office.pk:
-        raise ClerkError("invalid", _("This counter belongs to another office."), field="counter")
+        raise ClerkError(ErrorCode.INVALID, _("This counter belongs to another office."), field="counter")
     reason = (reason or "").replace("\x00", "").strip()
     errors: dict[str, list] = {}
     if not reason or len(reason) > REASON_MAX:
@@ -374,7 +376,7 @@ def block(
     if day < today(now):
         errors["day"] = [_("A day in the past cannot be blocked.")]
     if errors:
-        raise ClerkError("invalid", _("Please correct the marked fields."), errors=errors)
+        raise ClerkError(ErrorCode.INVALID, _("Please correct the marked fields."), errors=errors)
 
     closure = Closure(
         office=office,
@@ -393,11 +395,13 @@ def block(
             "counter"
         ):
             if other.counter_id in (None, closure.counter_id) and other.overlaps(closure):
-                raise ClerkError("overlap", overlap_message(other), closure=other)
+                raise ClerkError(ErrorCode.OVERLAP, overlap_message(other), closure=other)
         try:
             closure.full_clean()
         except ValidationError as error:
-            raise ClerkError("invalid", _("Please correct the marked fields."), errors=error.message_dict) from error
+            raise ClerkError(
+                ErrorCode.INVALID, _("Please correct the marked fields."), errors=error.message_dict
+            ) from error
         closure.save()
     return closure, relocate_after_closure(closure=closure, now=now, user=user)
 
@@ -432,5 +436,5 @@ def relocate(*, user, closure: Closure, now: dt.datetime) -> list[Outcome]:
     not had one yet."""
     require_office(user=user, office=closure.office)
     if not may_block(user, closure.office, whole_office=closure.counter_id is None):
-        raise ClerkError("forbidden", _("Only an office lead can act on a closure of the whole office."))
+        raise ClerkError(ErrorCode.FORBIDDEN, _("Only an office lead can act on a closure of the whole office."))
     return relocate_after_closure(closure=closure, now=now, user=user)

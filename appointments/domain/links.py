@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from appointments.domain import booking
+from appointments.errors import ErrorCode
 from appointments.models import Appointment
 from appointments.security.limits import check_rate, client_address
 
@@ -20,6 +21,6 @@ def find_booking(request, *, reference: str, token: str) -> Appointment:
     try:
         return booking.get_booking(reference=reference, token=token)
     except booking.BookingError as error:
-        if error.code == "not_found":
+        if error.code == ErrorCode.NOT_FOUND:
             check_rate("bad-token", client_address(request), settings.RATE_LIMIT_BAD_TOKEN)
         raise

@@ -18,6 +18,8 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from appointments.errors import ErrorCode
+
 log = logging.getLogger(__name__)
 
 # Long enough for a restart or a failover to finish, short enough that a citizen's retry is quick.
@@ -32,7 +34,7 @@ def unavailable_response(request, exc: BaseException) -> HttpResponse:
     log.warning("database unavailable for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
     message = _("The service is unavailable for a moment. Please try again in a few seconds.")
     if request.path.startswith("/api/"):
-        response = JsonResponse({"code": "service_unavailable", "message": message}, status=503)
+        response = JsonResponse({"code": ErrorCode.SERVICE_UNAVAILABLE, "message": message}, status=503)
     else:
         try:
             # No messages: reading them may need the session, which lives in the database.

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import EXPIRING_STATUSES, Appointment
 from appointments.security.limits import RateLimited, _digest, check_rate, client_address
 from ikz_portal.clock import local_date
@@ -91,7 +91,7 @@ class BudgetExceeded(RateLimited):
     def __init__(self, retry_after: int, reason: str):
         PortalError.__init__(
             self,
-            "too_many_unconfirmed",
+            ErrorCode.TOO_MANY_UNCONFIRMED,
             _(
                 "Too many appointments are currently reserved and not yet confirmed from your connection. "
                 "Please confirm them with the link in the e-mail, or wait until they expire, then try again."

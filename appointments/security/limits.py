@@ -22,7 +22,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext_lazy as _
 
 from appointments import shared_cache
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from ikz_portal import clock
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -30,7 +30,9 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 class RateLimited(PortalError):
     def __init__(self, retry_after: int):
-        super().__init__("rate_limited", _("Too many requests. Please try again later."), retry_after=retry_after)
+        super().__init__(
+            ErrorCode.RATE_LIMITED, _("Too many requests. Please try again later."), retry_after=retry_after
+        )
         self.retry_after = retry_after
 
 

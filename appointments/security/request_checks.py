@@ -12,6 +12,8 @@ from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
+from appointments.errors import ErrorCode
+
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
@@ -20,7 +22,7 @@ PRIVATE_API_PREFIX = "/api/v1/bookings"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def api_error(status: int, code: str, message: str) -> JsonResponse:
+def api_error(status: int, code: ErrorCode, message: str) -> JsonResponse:
     return JsonResponse({"code": code, "message": message}, status=status)
 
 
@@ -56,7 +58,7 @@ class ApiRequestMiddleware:
         if not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
         if body_too_large(request):
-            response = api_error(413, "too_large", _("The request is too large."))
+            response = api_error(413, ErrorCode.TOO_LARGE, _("The request is too large."))
         elif (
             request.method in WRITE_METHODS
             and body_length(request)  # no body, nothing to smuggle: the view's own 400 says what is missing
@@ -64,7 +66,7 @@ class ApiRequestMiddleware:
         ):
             response = api_error(
                 415,
-                "unsupported_media_type",
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                 _("Please send the request body as JSON (Content-Type: application/json)."),
             )
         else:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.domain.availability import AvailabilityError, check_request
+from appointments.errors import ErrorCode
 from appointments.ui.forms import FieldWithButton, Group, Hint, HoneypotInput, PortalForm, ServiceField, TelInput
 from offices.models import Municipality, Office, Service
 
@@ -88,7 +89,7 @@ class RequestForm(PortalForm):
                 check_request(services=list(services), vehicles=vehicles, municipality=data.get("municipality"))
             except AvailabilityError as error:
                 # The municipality is resolved (and explained) by the page itself.
-                if error.code != "outside_area":
+                if error.code != ErrorCode.OUTSIDE_AREA:
                     self.add_error(error.field if error.field in self.fields else None, error.message)
         return data
 

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appointments.domain import booking
 from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
 from appointments.domain.links import find_booking
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
 from appointments.outbox.ics import appointment_ics
 from appointments.outbox.notifications import documents_for, documents_of
@@ -76,7 +76,7 @@ def rate_limited_page(request, error: RateLimited):
 
 def booking_error_page(request, error: PortalError):
     """The pages for "no such booking" and "this link is not valid"."""
-    if error.code == "not_found":
+    if error.code == ErrorCode.NOT_FOUND:
         return error_page(
             request,
             404,
@@ -481,7 +481,7 @@ def hold(request):
             now=now,
             message=str(error.message),
             alternatives=error.extra.get("alternatives", ()),
-            status=409 if error.code == "slot_taken" else 429 if isinstance(error, RateLimited) else 400,
+            status=409 if error.code == ErrorCode.SLOT_TAKEN else 429 if isinstance(error, RateLimited) else 400,
         )
         if isinstance(error, RateLimited):
             response["Retry-After"] = str(error.retry_after)
@@ -593,11 +593,11 @@ def details(request, reference: str):
                 now=now,
             )
         except PortalError as error:
-            if error.code == "already_submitted":
+            if error.code == ErrorCode.ALREADY_SUBMITTED:
                 return redirect("appointments:submitted", appointment.reference)
-            if error.code == "expired":
+            if error.code == ErrorCode.EXPIRED:
                 return expired_page(request, appointment, context)
-            if error.code != "invalid":
+            if error.code != ErrorCode.INVALID:
                 return booking_error_page(request, error)
             for field, field_errors in error.extra.get("errors", {}).items():
                 for message in field_errors:
@@ -663,7 +663,7 @@ def confirm(request, reference: str):
         try:
             booking.confirm_booking(appointment=appointment, token=token, now=now)
         except PortalError as error:
-            if error.code == "bad_token":
+            if error.code == ErrorCode.BAD_TOKEN:
                 return booking_error_page(request, error)
             appointment.refresh_from_db()
             context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
@@ -715,7 +715,7 @@ def cancel(request, reference: str):
         try:
             booking.cancel_booking(appointment=appointment, token=token, now=now)
         except PortalError as error:
-            if error.code == "bad_token":
+            if error.code == ErrorCode.BAD_TOKEN:
                 return booking_error_page(request, error)
             messages.error(request, str(error.message))
         else:
@@ -753,11 +753,11 @@ def reschedule(request, reference: str):
                     now=now,
                 )
             except PortalError as error:
-                if error.code == "bad_token":
+                if error.code == ErrorCode.BAD_TOKEN:
                     return booking_error_page(request, error)
                 message = _("%(problem)s Your appointment stays as it was.") % {"problem": error.message}
                 alternatives = error.extra.get("alternatives", ())
-                status = 409 if error.code == "slot_taken" else 400
+                status = 409 if error.code == ErrorCode.SLOT_TAKEN else 400
                 if within_horizon(form.cleaned_data["start"], now):
                     day = local_date(form.cleaned_data["start"])
             else:

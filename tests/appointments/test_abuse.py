@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from appointments.domain import availability, booking
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, BlockedAttempt, Notification, Status
 from appointments.security.limits import RateLimited, check_rate
 from tests.conftest import berlin
@@ -63,7 +63,7 @@ def test_an_address_holds_at_most_two_upcoming_bookings(demo, settings):
     book(demo, start=START + dt.timedelta(minutes=15))
     with pytest.raises(PortalError) as error:
         book(demo, email="Erika@Example.org", start=START + dt.timedelta(minutes=30))
-    assert error.value.code == "too_many_bookings"
+    assert error.value.code == ErrorCode.TOO_MANY_BOOKINGS
     assert Appointment.objects.count() == 2
     book(demo, email="someone.else@example.org", start=START + dt.timedelta(minutes=30))
 
@@ -135,7 +135,7 @@ def test_a_cancelled_time_comes_back_online_only_after_the_delay(demo, settings)
     assert START not in [s.start for s in availability.find_slots(request=request, now=NOW + dt.timedelta(minutes=5))]
     with pytest.raises(PortalError) as error:
         book(demo, email="watcher@example.org", now=NOW + dt.timedelta(minutes=5))
-    assert error.value.code == "slot_taken"
+    assert error.value.code == ErrorCode.SLOT_TAKEN
     assert START in [s.start for s in availability.find_slots(request=request, now=NOW + dt.timedelta(minutes=16))]
     appointment, _ = booking.book_in_office(
         office=demo.frankenthal,

@@ -6,7 +6,7 @@ import pytest
 
 from appointments.domain import booking
 from appointments.domain.availability import AvailabilityError, find_slots
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
 from offices.hours import BERLIN
 from offices.models import Closure, CooperationRule, HolidayOpening, OpeningHours
@@ -106,7 +106,7 @@ def test_multi_service_and_multi_vehicle_duration(world):
 def test_too_many_vehicles_is_rejected(world):
     with pytest.raises(AvailabilityError) as error:
         find_slots(request=world.request(vehicles=4), now=NOW)
-    assert error.value.code == "too_many_vehicles"
+    assert error.value.code == ErrorCode.TOO_MANY_VEHICLES
 
 
 def test_counters_that_offer_only_some_services(world):
@@ -334,7 +334,7 @@ class TestLocalReserve:
                 privacy_consent=True,
                 now=NOW,
             )
-        assert error.value.code == "slot_taken"
+        assert error.value.code == ErrorCode.SLOT_TAKEN
         # Three days before the day the reserve opens to everyone.
         released = berlin(2026, 12, 7, 7, 0)
         assert len(find_slots(request=partner, now=released)) == 8

@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from appointments.domain import availability, booking
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Notification, Status
 from offices.models import CooperationRule
 from tests.conftest import berlin
@@ -83,7 +83,7 @@ class TestHoldSubmitConfirm:
         assert token != hold_token, "the confirm secret travels only by e-mail"
         with pytest.raises(PortalError) as error:
             booking.confirm_booking(appointment=submitted, token=hold_token, now=NOW)
-        assert error.value.code == "bad_token"
+        assert error.value.code == ErrorCode.BAD_TOKEN
         confirmed = booking.confirm_booking(appointment=submitted, token=token, now=NOW + dt.timedelta(minutes=5))
         assert confirmed.status == Status.CONFIRMED and confirmed.hold_expires_at is None
         assert Notification.objects.filter(appointment=confirmed, kind=Notification.Kind.CONFIRMATION).count() == 1
@@ -103,7 +103,7 @@ class TestHoldSubmitConfirm:
         booking.submit_booking(appointment=hold, hold_token=hold_token, now=NOW, **CONTACT)
         with pytest.raises(PortalError) as error:
             booking.submit_booking(appointment=hold, hold_token=hold_token, now=NOW, **CONTACT)
-        assert error.value.code == "already_submitted"
+        assert error.value.code == ErrorCode.ALREADY_SUBMITTED
         assert Appointment.objects.count() == 1
         assert Notification.objects.filter(kind=Notification.Kind.OPT_IN).count() == 1
 
@@ -119,7 +119,7 @@ class TestHoldSubmitConfirm:
         later = NOW + dt.timedelta(minutes=11)
         with pytest.raises(PortalError) as error:
             booking.submit_booking(appointment=hold, hold_token=hold_token, now=later, **CONTACT)
-        assert error.value.code == "expired"
+        assert error.value.code == ErrorCode.EXPIRED
         request = world.request()
         assert START in [s.start for s in availability.find_slots(request=request, now=later)]
         assert booking.expire_stale(now=later) == 1
@@ -130,13 +130,13 @@ class TestHoldSubmitConfirm:
         token = opt_in_token(appointment)
         with pytest.raises(PortalError) as error:
             booking.confirm_booking(appointment=appointment, token=token, now=NOW + dt.timedelta(minutes=61))
-        assert error.value.code == "expired"
+        assert error.value.code == ErrorCode.EXPIRED
 
     def test_invalid_contact_changes_nothing(self, world):
         """Every contact problem is reported with its field, and nothing is written."""
         with pytest.raises(PortalError) as error:
             book(world, name="", email="not-an-address", phone="call me", privacy_consent=False)
-        assert error.value.code == "invalid"
+        assert error.value.code == ErrorCode.INVALID
         assert set(error.value.extra["errors"]) == {"name", "email", "phone", "privacy_consent"}
         with pytest.raises(PortalError):
             book(world, name="x" * 10_000)
@@ -170,7 +170,7 @@ class TestWhichCounter:
             world.occupy(world.office_ft, counter, START, 15)
         with pytest.raises(PortalError) as error:
             book(world)
-        assert error.value.code == "slot_taken"
+        assert error.value.code == ErrorCode.SLOT_TAKEN
         alternatives = error.value.extra["alternatives"]
         assert alternatives and all(a.start != START or a.office == world.office_rp for a in alternatives)
         assert (world.office_rp, START) in [(a.office, a.start) for a in alternatives]
@@ -202,12 +202,12 @@ class TestWhichCounter:
     @pytest.mark.parametrize(
         "start,code",
         [
-            (berlin(2026, 11, 30, 7, 30), "invalid_time"),  # within the lead time
-            (berlin(2026, 12, 1, 8, 5), "invalid_time"),  # off the 15-minute grid
-            (berlin(2026, 12, 1, 12, 0), "invalid_time"),  # after closing
-            (berlin(2026, 12, 1, 9, 55), "invalid_time"),  # would run past closing
-            (berlin(2026, 12, 5, 8, 0), "invalid_time"),  # Saturday
-            (berlin(2027, 3, 1, 8, 0), "invalid_time"),  # beyond the horizon
+            (berlin(2026, 11, 30, 7, 30), ErrorCode.INVALID_TIME),  # within the lead time
+            (berlin(2026, 12, 1, 8, 5), ErrorCode.INVALID_TIME),  # off the 15-minute grid
+            (berlin(2026, 12, 1, 12, 0), ErrorCode.INVALID_TIME),  # after closing
+            (berlin(2026, 12, 1, 9, 55), ErrorCode.INVALID_TIME),  # would run past closing
+            (berlin(2026, 12, 5, 8, 0), ErrorCode.INVALID_TIME),  # Saturday
+            (berlin(2027, 3, 1, 8, 0), ErrorCode.INVALID_TIME),  # beyond the horizon
         ],
     )
     def test_unbookable_times_are_refused(self, world, start, code):
@@ -219,7 +219,7 @@ class TestWhichCounter:
     def test_partner_office_without_rule_is_refused(self, world):
         with pytest.raises(PortalError) as error:
             book(world, office=world.office_rp)
-        assert error.value.code == "not_allowed"
+        assert error.value.code == ErrorCode.NOT_ALLOWED
 
 
 class TestCancelAndReschedule:
@@ -269,14 +269,14 @@ class TestCancelAndReschedule:
             booking.reschedule_booking(
                 appointment=appointment, token=token, office=world.office_ft, start=target, now=NOW
             )
-        assert error.value.code == "slot_taken"
+        assert error.value.code == ErrorCode.SLOT_TAKEN
         assert Appointment.objects.get(pk=appointment.pk).start == START
 
     def test_wrong_token_changes_nothing(self, world):
         appointment, token = self.confirmed(world)
         with pytest.raises(PortalError) as error:
             booking.cancel_booking(appointment=appointment, token=token + "x", now=NOW)
-        assert error.value.code == "bad_token"
+        assert error.value.code == ErrorCode.BAD_TOKEN
         assert Appointment.objects.get(pk=appointment.pk).status == Status.CONFIRMED
 
 
@@ -407,7 +407,7 @@ class TestStaffBookings:
                 channel="counter",
                 now=NOW,
             )
-        assert error.value.code == "slot_taken"
+        assert error.value.code == ErrorCode.SLOT_TAKEN
 
     def test_internal_contingent_is_not_offered_online_but_staff_can_book_it(self, world):
         """A counter kept for walk-ins is invisible to the calendar and the online booking."""
@@ -418,7 +418,7 @@ class TestStaffBookings:
         assert START not in [s.start for s in availability.find_slots(request=world.request(), now=NOW)]
         with pytest.raises(PortalError) as error:
             book(world)
-        assert error.value.code == "slot_taken"
+        assert error.value.code == ErrorCode.SLOT_TAKEN
         appointment, _ = booking.book_in_office(
             office=world.office_ft,
             start=START,

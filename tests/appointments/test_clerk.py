@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.domain import availability, clerk, retention
+from appointments.errors import ErrorCode
 from appointments.models import Appointment, AppointmentEvent, Status
 from appointments.outbox import notifications
 from offices.demo import DEMO_CLERK_PASSWORD
@@ -557,30 +558,30 @@ def test_the_service_functions_raise_codes(desk):
     )
     appointment = walk_in(desk.demo, start=berlin(2026, 12, 1, 9, 0))
     for function, code in (
-        (clerk.check_in, "forbidden"),
-        (clerk.mark_no_show, "forbidden"),
-        (clerk.undo_last, "forbidden"),
+        (clerk.check_in, ErrorCode.FORBIDDEN),
+        (clerk.mark_no_show, ErrorCode.FORBIDDEN),
+        (clerk.undo_last, ErrorCode.FORBIDDEN),
     ):
         with pytest.raises(clerk.ClerkError) as error:
             function(appointment=appointment, user=rp_clerk, now=NOW)
         assert error.value.code == code
     with pytest.raises(clerk.ClerkError) as error:
         clerk.mark_no_show(appointment=appointment, user=ft_clerk, now=NOW)
-    assert error.value.code == "too_early"
+    assert error.value.code == ErrorCode.TOO_EARLY
     with pytest.raises(clerk.ClerkError) as error:
         clerk.undo_last(appointment=appointment, user=ft_clerk, now=NOW)
-    assert error.value.code == "nothing_to_undo"
+    assert error.value.code == ErrorCode.NOTHING_TO_UNDO
     with pytest.raises(clerk.ClerkError) as error:
         clerk.find_by_reference(reference="FT-AAAAAA", user=ft_clerk)
-    assert error.value.code == "not_found"
+    assert error.value.code == ErrorCode.NOT_FOUND
     with pytest.raises(clerk.ClerkError) as error:
         clerk.find_by_reference(reference=appointment.reference, user=rp_clerk)
-    assert error.value.code == "forbidden"
+    assert error.value.code == ErrorCode.FORBIDDEN
     checked = clerk.check_in(appointment=appointment, user=ft_clerk, now=NOW)
     assert checked.status == Status.CHECKED_IN
     with pytest.raises(clerk.ClerkError) as error:
         clerk.mark_no_show(appointment=appointment, user=ft_clerk, now=NOW + dt.timedelta(hours=3))
-    assert error.value.code == "invalid_state"
+    assert error.value.code == ErrorCode.INVALID_STATE
 
 
 def test_the_note_is_kept_and_its_change_recorded(desk):

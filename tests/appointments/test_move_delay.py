@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from appointments.domain import availability, booking
-from appointments.errors import PortalError
+from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, FreedTime, Notification, Status
 from tests.conftest import berlin
 
@@ -85,7 +85,7 @@ def test_a_time_moved_away_from_comes_back_online_only_after_the_delay(demo, clo
     assert START not in offered(demo, clock.now)
     with pytest.raises(PortalError) as error:
         book(demo, "buyer@example.org", now=clock.now)
-    assert error.value.code == "slot_taken"
+    assert error.value.code == ErrorCode.SLOT_TAKEN
     api_buyer = Client().post(
         "/api/v1/bookings",
         json.dumps(
@@ -155,7 +155,7 @@ def test_moving_to_the_own_time_is_refused(demo, clock, full_hour):
         booking.reschedule_booking(
             appointment=seller, token=token_of(seller), office=demo.frankenthal, start=START, now=clock.now
         )
-    assert error.value.code == "same_time"
+    assert error.value.code == ErrorCode.SAME_TIME
     assert not Notification.objects.filter(kind=Notification.Kind.RESCHEDULE).exists()
     assert not FreedTime.objects.exists()
 

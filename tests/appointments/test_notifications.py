@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from appointments.domain import booking
+from appointments.errors import ErrorCode
 from appointments.models import Notification, Status
 from appointments.outbox import notifications
 from tests.conftest import berlin
@@ -124,7 +125,7 @@ def test_a_wrong_token_in_the_link_confirms_nothing(demo, portal):
 
     with pytest.raises(booking.BookingError) as error:
         booking.confirm_booking(appointment=appointment, token=token[:-1] + "x", now=NOW)
-    assert error.value.code == "bad_token"
+    assert error.value.code == ErrorCode.BAD_TOKEN
     appointment.refresh_from_db()
     assert appointment.status == Status.UNCONFIRMED
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from appointments.domain import booking
 from appointments.domain.relocation import Result, relocate_after_closure
+from appointments.errors import ErrorCode
 from appointments.models import Appointment, Notification, Status
 from appointments.outbox import notifications
 from offices.models import Closure, Counter, Membership
@@ -100,7 +101,7 @@ def test_a_blocked_counter_moves_what_fits_and_offers_new_times_to_the_rest(busy
     # The old link no longer works, the new one does.
     with pytest.raises(booking.BookingError) as error:
         booking.get_booking(reference=stuck.reference, token=old_token)
-    assert error.value.code == "not_found"
+    assert error.value.code == ErrorCode.NOT_FOUND
     assert booking.get_booking(reference=stuck.reference, token=new_token) == stuck
     # Every message still waiting (confirmation, reminder) carries the new link.
     pending = stuck.notifications.filter(state=Notification.State.PENDING).exclude(pk=offer.pk)
