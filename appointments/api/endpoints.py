@@ -34,13 +34,11 @@ from appointments.api.schemas import (
 from appointments.api.throttling import BookingThrottle
 from appointments.domain import booking
 from appointments.domain.availability import SlotRequest, duration_minutes, find_slots
-from appointments.domain.links import find_booking
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Channel, Status
 from appointments.outbox.notifications import documents_of, services_of
-from appointments.security import captcha
-from appointments.security.hoarding import Client, check_search_rate, normalise_email
-from appointments.security.limits import check_rate, client_address, record_blocked
+from appointments.security.hoarding import Client, check_search_rate
+from appointments.ui import guards
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices import config
@@ -165,7 +163,7 @@ def booking_out(appointment: Appointment, services=None) -> dict:
 
 def load_booking(request, reference: str, token: str) -> Appointment:
     # An unknown reference and a wrong token answer alike (404 not_found); misses are rate-limited.
-    return find_booking(request, reference=reference, token=token)
+    return guards.find_booking(request, reference=reference, token=token)
 
 
 ERRORS_400 = {400: ErrorOut}
@@ -321,14 +319,8 @@ def create_booking(request, data: BookingIn):
     office = lookup.office(data.office)
     lookup.check()
     check_start(data.start, now)
-    if captcha.enabled() and not captcha.verify_payload(data.altcha):
-        record_blocked("captcha")
-        raise PortalError(
-            ErrorCode.CAPTCHA_INVALID,
-            _("The captcha is missing, wrong, expired or already used. Please solve a new challenge."),
-            field="altcha",
-        )
-    check_rate("email", normalise_email(data.email) or data.email, settings.RATE_LIMIT_EMAIL)
+    guards.check_captcha(data.altcha)
+    guards.check_email_rate(data.email)
     appointment = booking.book(
         office=office,
         start=data.start,
@@ -372,7 +364,7 @@ def get_booking(request, reference: str, token: Annotated[str, Query(max_length=
     summary="Confirm a booking with the token from the e-mail",
 )
 def confirm_booking(request, reference: str, data: TokenIn):
-    check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
+    guards.check_confirm_rate(request)
     appointment = load_booking(request, reference, data.token)
     appointment = booking.confirm_booking(appointment=appointment, token=data.token, now=clock.now())
     return booking_out(appointment)

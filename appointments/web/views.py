@@ -24,14 +24,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appointments.domain import booking
 from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
-from appointments.domain.links import find_booking
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
 from appointments.outbox.ics import appointment_ics
 from appointments.outbox.notifications import documents_for, documents_of
 from appointments.security import captcha
-from appointments.security.hoarding import Client, check_search_rate, normalise_email
+from appointments.security.hoarding import Client, check_search_rate
 from appointments.security.limits import RateLimited, check_rate, client_address, record_blocked
+from appointments.ui import guards
 from appointments.web.forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
 from ikz_portal import clock
 from ikz_portal.clock import local_date, today
@@ -364,10 +364,7 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
     typed and the seconds left; it is not checked, so sending early teaches a program nothing."""
     post = request.POST
     services = list(data["service"])
-    if post.get("altcha"):
-        if captcha.verify_payload(post["altcha"]):
-            return None
-    elif post.get("captcha_question"):
+    if post.get("captcha_question") and not post.get("altcha"):
         question = captcha.read_question(post["captcha_question"])
         answer = post.get("captcha_answer", "")
         if question is not None and (remaining := captcha.seconds_to_wait(question)):
@@ -391,28 +388,32 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
                 check_rate("nojs", client_address(request), settings.RATE_LIMIT_NOJS)
             except RateLimited as error:
                 return rate_limited_page(request, error)
-        if captcha.verify_answer(post["captcha_question"], answer):
-            return None
-        record_blocked("captcha")
-        return captcha_question_page(
-            request, data, error=_("That was not the right answer. Please answer this new question."), status=400
-        )
-    elif post.get("captcha_nojs"):
+        try:
+            guards.check_captcha_answer(post["captcha_question"], answer)
+        except PortalError:
+            return captcha_question_page(
+                request, data, error=_("That was not the right answer. Please answer this new question."), status=400
+            )
+        return None
+    if post.get("captcha_nojs") and not post.get("altcha"):
         return captcha_question_page(request, data)
-    record_blocked("captcha")
-    return render_booking_calendar(
-        request,
-        services=services,
-        vehicles=data["vehicles"],
-        municipality=data["municipality"],
-        day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
-        now=now,
-        message=_(
-            "The automatic check that protects the appointments from programs did not succeed. "
-            "Please choose your time again; your browser then repeats the check."
-        ),
-        status=400,
-    )
+    try:
+        guards.check_captcha(post.get("altcha"))
+    except PortalError:
+        return render_booking_calendar(
+            request,
+            services=services,
+            vehicles=data["vehicles"],
+            municipality=data["municipality"],
+            day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
+            now=now,
+            message=_(
+                "The automatic check that protects the appointments from programs did not succeed. "
+                "Please choose your time again; your browser then repeats the check."
+            ),
+            status=400,
+        )
+    return None
 
 
 def captcha_question_page(
@@ -502,18 +503,8 @@ def within_horizon(moment: dt.datetime, now: dt.datetime) -> bool:
 def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
     """The hold behind a reference, when this browser session made it. Another session's hold and
     an unknown reference answer alike: the page must not tell which references exist."""
-    reference = reference.upper()[:12]
-    appointment = (
-        (
-            Appointment.objects.select_related("office", "office__administration", "municipality")
-            .filter(reference=reference)
-            .first()
-        )
-        if "\x00" not in reference
-        else None
-    )  # PostgreSQL rejects NUL bytes in a query
-    token = request.session.get("holds", {}).get(appointment.reference) if appointment is not None else None
-    if not token:
+    found = guards.session_hold(request, reference)
+    if found is None:
         return (
             None,
             "",
@@ -528,6 +519,7 @@ def held(request, reference: str) -> tuple[Appointment | None, str, HttpResponse
                 link=(reverse("appointments:search"), _("Find an appointment")),
             ),
         )
+    appointment, token = found
     return appointment, token, None
 
 
@@ -579,7 +571,7 @@ def details(request, reference: str):
             return page(request, "appointments/details.html", {**context, "form": form}, 400)
         try:
             check_rate("submit", client_address(request), settings.RATE_LIMIT_SUBMIT)
-            check_rate("email", normalise_email(data["email"]) or data["email"], settings.RATE_LIMIT_EMAIL)
+            guards.check_email_rate(data["email"])
         except RateLimited as error:
             return rate_limited_page(request, error)
         try:
@@ -626,7 +618,7 @@ def token_of(request) -> str:
 def booking_from_link(request, reference: str) -> tuple[Appointment | None, str, HttpResponse | None]:
     token = token_of(request)
     try:
-        appointment = find_booking(request, reference=reference, token=token)
+        appointment = guards.find_booking(request, reference=reference, token=token)
     except RateLimited as error:
         return None, token, rate_limited_page(request, error)
     except PortalError as error:
@@ -657,7 +649,7 @@ def confirm(request, reference: str):
     now = clock.now()
     if request.method == "POST":
         try:
-            check_rate("confirm", client_address(request), settings.RATE_LIMIT_CONFIRM)
+            guards.check_confirm_rate(request)
         except RateLimited as error:
             return rate_limited_page(request, error)
         try:
