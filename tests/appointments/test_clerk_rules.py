@@ -18,8 +18,8 @@ def world(db):
     return World()
 
 
-def make(world, status):
-    counter = world.office_ft.counters.order_by("name").first()
+def make(world, status, counter_number=1):
+    counter = world.office_ft.counters.get(name=f"Schalter {counter_number}")
     return world.occupy(world.office_ft, counter, START, 15, status=status)
 
 
@@ -29,7 +29,7 @@ def test_check_in_is_offered_on_the_day_of_the_appointment_only(world):
     assert clerk.may_check_in(appointment, berlin(2026, 12, 1, 23, 59))
     assert not clerk.may_check_in(appointment, berlin(2026, 11, 30, 23, 59))
     assert not clerk.may_check_in(appointment, berlin(2026, 12, 2, 0, 0))
-    assert not clerk.may_check_in(make(world, Status.UNCONFIRMED), START)
+    assert not clerk.may_check_in(make(world, Status.UNCONFIRMED, counter_number=2), START)
 
 
 def test_a_no_show_is_offered_from_the_end_of_the_grace_period(world, settings):
