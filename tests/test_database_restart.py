@@ -178,7 +178,8 @@ def portal(server):
         RATE_LIMIT_SEARCH_NETWORK="0",
         CAPTCHA_ENABLED="0",
     )
-    for command in (["migrate", "--noinput"], ["seed_demo", "--force"]):
+    # The configuration only: the demo bookings would take the times the test books.
+    for command in (["migrate", "--noinput"], ["seed_demo", "--force", "--no-bookings"]):
         subprocess.run(
             [sys.executable, "manage.py", *command], cwd=BASE_DIR, env=env, check=True, capture_output=True, timeout=300
         )
