@@ -40,6 +40,8 @@ from offices.models import Administration, Municipality, Office
 
 # How many held references one browser session remembers (older ones are forgotten).
 SESSION_HOLDS = 10
+# The query parameter that opens the request form filled in, to change it (not to send it).
+CHANGE = "change"
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -230,7 +232,7 @@ def render_booking_calendar(
         documents=documents_of(services),
         message=message,
         alternatives=list(alternatives),
-        change_url=reverse("appointments:search") + "?" + urlencode(items),
+        change_url=query_url("appointments:search", [*items, (CHANGE, "1")]),
         captcha={"challenge_url": reverse("appointments:captcha_challenge")} if captcha.enabled() else None,
     )
     return page(request, "appointments/calendar.html", with_slot_values(context), status)
@@ -292,12 +294,21 @@ def search(request):
 
     form = SearchForm(request.GET)
     form.is_valid()
+    if CHANGE in request.GET:
+        # "Change your request" (calendar) and "wrong postcode?": the form as it was filled in, to
+        # edit; nothing is checked before the citizen sends it again.
+        for field in list(form.errors):
+            del form.errors[field]
+        return page(request, "appointments/search.html", {"form": form})
     postcode, chosen = form.cleaned_data.get("postcode"), form.cleaned_data.get("municipality")
     municipality = chosen
     if postcode:
         matches = list(Municipality.objects.filter(postcode=postcode).select_related("administration"))
         if not matches:
-            return page(request, "appointments/outside_area.html", {"postcode": postcode})
+            # Back to the form with the concerns and vehicles kept, the postcode to type again.
+            kept = [(key, value) for key in ("service", "vehicles") for value in request.GET.getlist(key)]
+            retry_url = query_url("appointments:search", [*kept, (CHANGE, "1")])
+            return page(request, "appointments/outside_area.html", {"postcode": postcode, "retry_url": retry_url})
         form.narrowed = matches
         if chosen not in matches:
             municipality = matches[0] if chosen is None and len(matches) == 1 else None
