@@ -9,7 +9,6 @@ demo state instead of adding to it. Addresses and the Frankenthal hours are the 
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -461,13 +460,6 @@ def _ensure_cooperation_rule(office: Office, administration: Administration) -> 
     rule.services.clear()  # empty means: all services
 
 
-@cache
-def _hashed(password: str) -> str:
-    """Hash each demo password once per process: the test suite seeds the demo for many tests, and
-    a deliberately slow password hash per account and test would dominate its run time."""
-    return make_password(password)
-
-
 def _ensure_demo_accounts(offices: dict[str, Office]) -> dict[str, str]:
     User = get_user_model()
     accounts = {}
@@ -484,9 +476,9 @@ def _ensure_demo_accounts(offices: dict[str, Office]) -> dict[str, str]:
             },
         )
         # Hashes are salted: keep a hash that already matches, so a rerun leaves the row as it is.
-        # (check_password on a new user's empty password would still spend a full hash on timing.)
-        if created or (user.password != _hashed(password) and not user.check_password(password)):
-            user.password = _hashed(password)
+        # (The tests hash with one round: tests/settings.py.)
+        if created or not user.check_password(password):
+            user.password = make_password(password)
             user.save(update_fields=["password"])
         _ensure_membership(user, offices.get(office_slug))
         accounts[username] = password
