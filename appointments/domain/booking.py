@@ -534,6 +534,49 @@ def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) ->
     return appointment
 
 
+def _check_movable(appointment: Appointment, *, office: Office, start: dt.datetime, now: dt.datetime) -> None:
+    if not appointment.is_changeable(now):
+        # Once begun it cannot be moved, whether or not its time to confirm ran out too.
+        if appointment.start > now and appointment.hold_expired(now):
+            raise BookingError(ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again."))
+        raise BookingError(ErrorCode.INVALID_STATE, _("This booking can no longer be moved online."))
+    if office.pk == appointment.office_id and start == appointment.start:
+        raise BookingError(
+            ErrorCode.SAME_TIME,
+            _("Your appointment is already at this time. Please choose another time."),
+            field="start",
+        )
+
+
+def check_move(*, appointment: Appointment, office: Office, start: dt.datetime, now: dt.datetime) -> None:
+    """The checks of a move without the move, for the question "move from … to …?" before it:
+    raises what reschedule_booking would raise now (same_time, invalid_time, slot_taken with the
+    nearest alternatives, …). Reads only; the move itself checks again."""
+    if not isinstance(start, dt.datetime) or start.tzinfo is None:
+        raise BookingError(ErrorCode.INVALID, _("Please give the time with its UTC offset."), field="start")
+    start = start.astimezone(dt.UTC)
+    _check_movable(appointment, office=office, start=start, now=now)
+    services = [item.service for item in appointment.items.select_related("service")]
+    choices = free_counters(
+        office=office,
+        services=services,
+        vehicles=appointment.vehicles,
+        administration=appointment.municipality.administration,
+        start=start,
+        now=now,
+        ignore=appointment.pk,
+    )
+    if not choices:
+        raise _slot_taken(
+            office=office,
+            services=services,
+            vehicles=appointment.vehicles,
+            municipality=appointment.municipality,
+            start=start,
+            now=now,
+        )
+
+
 def reschedule_booking(
     *, appointment: Appointment, token: str, office: Office, start: dt.datetime, now: dt.datetime
 ) -> Appointment:
@@ -546,19 +589,7 @@ def reschedule_booking(
     start = start.astimezone(dt.UTC)
     with transaction.atomic():
         appointment = _locked(appointment, token)
-        if not appointment.is_changeable(now):
-            # Once begun it cannot be moved, whether or not its time to confirm ran out too.
-            if appointment.start > now and appointment.hold_expired(now):
-                raise BookingError(
-                    ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again.")
-                )
-            raise BookingError(ErrorCode.INVALID_STATE, _("This booking can no longer be moved online."))
-        if office.pk == appointment.office_id and start == appointment.start:
-            raise BookingError(
-                ErrorCode.SAME_TIME,
-                _("Your appointment is already at this time. Please choose another time."),
-                field="start",
-            )
+        _check_movable(appointment, office=office, start=start, now=now)
         old = FreedTime(counter_id=appointment.counter_id, start=appointment.start, end=appointment.end, freed_at=now)
         items = list(appointment.items.select_related("service"))
         services = [item.service for item in items]
@@ -616,6 +647,7 @@ __all__ = [
     "BookingError",
     "book",
     "cancel_booking",
+    "check_move",
     "confirm_booking",
     "expire_stale",
     "get_booking",

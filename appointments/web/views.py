@@ -744,17 +744,29 @@ def reschedule(request, reference: str):
         return HttpResponseRedirect(base["manage_url"])
 
     message, alternatives, status, office, day = "", (), 200, None, None
-    if request.method == "POST":
-        form = SlotForm(request.POST)
+    # A time chosen in the calendar (POST) or offered in an e-mail (GET with `start`) first gets
+    # the question "move from … to …?"; only the POST of that page (`confirmed`) moves the booking.
+    chosen = request.POST if request.method == "POST" else request.GET if "start" in request.GET else None
+    if chosen is not None:
+        form = SlotForm(chosen)
         if form.is_valid():
             try:
-                booking.reschedule_booking(
-                    appointment=appointment,
-                    token=token,
-                    office=form.cleaned_data["office"],
-                    start=form.cleaned_data["start"],
-                    now=now,
-                )
+                if request.method == "POST" and chosen.get("confirmed"):
+                    booking.reschedule_booking(
+                        appointment=appointment,
+                        token=token,
+                        office=form.cleaned_data["office"],
+                        start=form.cleaned_data["start"],
+                        now=now,
+                    )
+                else:
+                    booking.check_move(
+                        appointment=appointment,
+                        office=form.cleaned_data["office"],
+                        start=form.cleaned_data["start"],
+                        now=now,
+                    )
+                    return move_question(request, appointment, base, form.cleaned_data)
             except PortalError as error:
                 if error.code == ErrorCode.BAD_TOKEN:
                     return booking_error_page(request, error)
@@ -796,6 +808,8 @@ def reschedule(request, reference: str):
         ),
         now=now,
     )
+    # The booking's own time may be free at another counter: it is no time to move to.
+    slots = [s for s in slots if not (s.office.pk == appointment.office_id and s.start == appointment.start)]
     context = calendar_context(
         slots=slots,
         link_items=[("token", token)],
@@ -818,3 +832,31 @@ def reschedule(request, reference: str):
         change_url=base["manage_url"],
     )
     return page(request, "appointments/calendar.html", with_slot_values(context), status)
+
+
+def move_question(request, appointment: Appointment, base: dict, chosen: dict):
+    """ "Move your appointment from … to …?": the move happens only with the POST of this page."""
+    office, start = chosen["office"], chosen["start"]
+    start_value = start.astimezone(BERLIN).isoformat()
+    question_url = query_url(
+        "appointments:reschedule",
+        [("token", base["token"]), ("office", office.slug), ("start", start_value)],
+        reference=appointment.reference,
+    )
+    return page(
+        request,
+        "appointments/move_confirm.html",
+        {
+            **base,
+            "new_office": office,
+            "new_start": start,
+            "new_start_value": start_value,
+            # The language switch after the calendar's POST: this question again, by GET.
+            "language_next": question_url,
+            "calendar_url": query_url(
+                "appointments:reschedule",
+                [("token", base["token"]), ("office", office.slug), ("date", local_date(start).isoformat())],
+                reference=appointment.reference,
+            ),
+        },
+    )

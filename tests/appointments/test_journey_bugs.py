@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from tests.appointments.test_pages import calendar_url, page_of, text
+from appointments.models import Notification
+from offices.hours import BERLIN
+from tests.appointments.test_pages import calendar_url, confirmed_booking, occupy_all_counters, page_of, submit, text
+from tests.conftest import berlin
 
 # --- 1: changing the request ------------------------------------------------------------------
 
@@ -43,3 +46,77 @@ def test_wrong_postcode_link_keeps_the_ticked_concerns(citizen):
     checked = [i.get("value") for i in page_of(form).inputs if i.get("name") == "service" and "checked" in i]
     assert sorted(checked) == ["ausserbetriebsetzung", "umschreibung"]
     assert 'name="postcode"' in html and 'value="67059"' not in html
+
+
+# --- 2: moving a booking ----------------------------------------------------------------------
+
+
+def own_time_buttons(response, appointment) -> list:
+    value = appointment.start.astimezone(BERLIN).isoformat()
+    return [
+        (f, b)
+        for f, b in page_of(response).slot_buttons()
+        if b["value"] == value and ("office", "frankenthal") in f["hidden"]
+    ]
+
+
+def test_moving_does_not_offer_the_booking_s_own_time(citizen):
+    """The booking (Frankenthal, Tuesday 09:00) is not offered as the earliest free time, although
+    another counter is free then."""
+    appointment, token = confirmed_booking(citizen)
+    assert appointment.office.slug == "frankenthal" and appointment.start == berlin(2026, 12, 1, 9, 0)
+    url = reverse("appointments:reschedule", args=[appointment.reference]) + f"?token={token}"
+    for query in ("", "&office=frankenthal&date=2026-12-01"):
+        response = citizen.get(url + query)
+        assert response.status_code == 200
+        assert not own_time_buttons(response, appointment), query
+
+
+def test_a_move_asks_before_it_moves(citizen, demo):
+    """Choosing a time leads to "move from … to …?"; only "yes" moves the booking and sends the mail."""
+    appointment, token = confirmed_booking(citizen)
+    calendar = citizen.get(
+        reverse("appointments:reschedule", args=[appointment.reference])
+        + f"?token={token}&office=schifferstadt&date=2026-12-04"
+    )
+    form, button = next(
+        (f, b) for f, b in page_of(calendar).slot_buttons() if b["value"] == "2026-12-04T09:15:00+01:00"
+    )
+    question = submit(citizen, form, button)
+    assert question.status_code == 200
+    assert "Termin verschieben?" in page_of(question).h1[0]
+    assert "von Dienstag, 1. Dezember 2026, 09:00 Uhr auf Freitag, 4. Dezember 2026, 09:15 Uhr verschieben?" in text(
+        question
+    )
+    appointment.refresh_from_db()
+    assert appointment.start == berlin(2026, 12, 1, 9, 0)
+    assert not Notification.objects.filter(kind=Notification.Kind.RESCHEDULE).exists()
+    # "No, choose another time" leads back to the calendar of that day.
+    assert any("date=2026-12-04" in link for link in page_of(question).links)
+
+    moved = submit(citizen, *page_of(question).form_with_button("confirmed"))
+    assert moved.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.office == demo.schifferstadt and appointment.start == berlin(2026, 12, 4, 9, 15)
+    assert Notification.objects.filter(kind=Notification.Kind.RESCHEDULE).count() == 1
+
+
+def test_the_question_refuses_the_booking_s_own_time_and_times_taken(citizen, demo):
+    appointment, token = confirmed_booking(citizen, HTTP_ACCEPT_LANGUAGE="en")
+    url = reverse("appointments:reschedule", args=[appointment.reference])
+    own = citizen.post(
+        url, {"token": token, "office": "frankenthal", "start": "2026-12-01T09:00:00+01:00"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert own.status_code == 400
+    assert "already at this time" in text(own)
+    occupy_all_counters(
+        demo.schifferstadt, berlin(2026, 12, 2, 10, 0), [demo.umschreibung], demo.lambsheim_citizen_home
+    )
+    taken = citizen.post(
+        url,
+        {"token": token, "office": "schifferstadt", "start": "2026-12-02T10:00:00+01:00"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert taken.status_code == 409
+    assert "This time has just been taken" in text(taken)
+    assert page_of(taken).slot_buttons()

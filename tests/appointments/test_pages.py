@@ -740,7 +740,10 @@ def test_rescheduling_through_the_pages(citizen, demo):
     buttons = page_of(calendar).slot_buttons()
     form, button = next((f, b) for f, b in buttons if b["value"] == "2026-12-03T10:00:00+01:00")
     assert ("token", token) in form["hidden"] and ("office", "schifferstadt") in form["hidden"]
-    moved = submit(citizen, form, button)
+    question = submit(citizen, form, button)
+    assert question.status_code == 200  # "move from … to …?": nothing moved yet
+    assert not Notification.objects.filter(kind=Notification.Kind.RESCHEDULE).exists()
+    moved = submit(citizen, *page_of(question).form_with_button("confirmed"))
     assert moved.status_code == 302
     appointment.refresh_from_db()
     assert appointment.office == demo.schifferstadt
@@ -762,8 +765,9 @@ def test_rescheduling_to_a_time_just_taken_keeps_the_old_time(citizen, demo):
     form, button = next(
         (f, b) for f, b in page_of(calendar).slot_buttons() if b["value"] == "2026-12-02T10:00:00+01:00"
     )
+    question = submit(citizen, form, button, HTTP_ACCEPT_LANGUAGE="en")
     occupy_all_counters(demo.frankenthal, berlin(2026, 12, 2, 10, 0), [demo.umschreibung], demo.lambsheim_citizen_home)
-    response = submit(citizen, form, button, HTTP_ACCEPT_LANGUAGE="en")
+    response = submit(citizen, *page_of(question).form_with_button("confirmed"), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     content = text(response)
     assert "This time has just been taken" in content and "Your appointment stays as it was" in content
