@@ -36,6 +36,25 @@ RELEASED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
 CHANGEABLE_STATUSES = (Status.UNCONFIRMED, Status.CONFIRMED)
 
 
+class VisitOutcome(models.TextChoices):
+    """How a visit ended, recorded by the clerk with the completion (`Appointment.outcome`)."""
+
+    COMPLETED = "completed", _("completed")
+    DOCUMENTS_INCOMPLETE = "documents_incomplete", _("documents incomplete – new appointment needed")
+    REFERRED = "referred", _("referred to another authority")
+    ABORTED = "aborted", _("aborted")
+
+
+class CancelReason(models.TextChoices):
+    """Why staff cancelled a booking on the citizen's behalf. The label is the only thing of the
+    clerk's choice that the cancellation mail carries: written for the citizen to read."""
+
+    REQUESTED = "requested", _("at the applicant's request")
+    DUPLICATE = "duplicate", _("duplicate booking")
+    OTHER_AUTHORITY = "other_authority", _("another registration authority is responsible")
+    OFFICE = "office", _("the office cannot keep the appointment")
+
+
 class Channel(models.TextChoices):
     ONLINE = "online", _("online")
     API = "api", _("API")
@@ -108,7 +127,14 @@ PERSONAL_FIELDS = [
 
 
 class Appointment(models.Model):
-    """One counter for one interval [start, end), for a citizen's services and vehicles."""
+    """One counter for one interval [start, end), for a citizen's services and vehicles.
+
+    A finished visit has the status COMPLETED whatever its end, and its `outcome` says how it ended
+    (completed, documents incomplete, referred, aborted); the outcome is blank until then. So the
+    statuses stay what they were: LIVE_STATUSES and the PostgreSQL exclusion constraint (migration
+    0002), which list statuses, need no change, and the reports split the finished visits by
+    outcome. A visit completed before outcomes were recorded has the outcome "completed".
+    """
 
     reference = models.CharField(_("booking reference"), max_length=12, unique=True)
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("office"))
@@ -125,6 +151,7 @@ class Appointment(models.Model):
         Municipality, on_delete=models.PROTECT, related_name="+", verbose_name=_("municipality of residence")
     )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.HELD, db_index=True)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=VisitOutcome.choices, blank=True)
     hold_expires_at = models.DateTimeField(_("hold expires at"), null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.ONLINE)
     language = models.CharField(_("language"), max_length=5, default="de")

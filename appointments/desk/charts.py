@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 BLUE, ORANGE, SKY, VERMILLION, GREY = "#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#8C8C8C"
+GREEN, PURPLE, YELLOW = "#009E73", "#CC79A7", "#F0E442"
 
 WIDTH, HEIGHT = 640, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 628, 44, 236  # the plot area; the legend above it, month labels below

@@ -4,13 +4,15 @@ booking.py, whose errors the views carry back to the fields. Rendered by the por
 
 from __future__ import annotations
 
+import datetime as dt
+
 from crispy_forms.layout import Div, Field, Layout
 from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Channel
+from appointments.models import CancelReason, Channel
 from appointments.ui.forms import Group, Hint, LanguageSelect, PortalForm, ServiceField, TelInput
 from offices.models import Counter, Municipality, Office, Service
 
@@ -227,3 +229,84 @@ class NoteForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["note"].widget.attrs.pop("cols", None)  # the width comes from the style sheet
+
+
+class CancelForm(PortalForm):
+    """Cancel on the citizen's behalf: a reason from the list (the mail names it) and a note that
+    stays with the clerks."""
+
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        choices=CancelReason.choices,
+        widget=forms.RadioSelect,
+        help_text=_("The e-mail to the citizen names this reason."),
+        error_messages={
+            "required": _("Please choose a reason."),
+            "invalid_choice": _("Please choose a reason from the list."),
+        },
+    )
+    cancel_note = forms.CharField(
+        label=_("Note for colleagues (optional; not in the e-mail)"),
+        required=False,
+        max_length=200,
+        error_messages={"max_length": _("At most 200 characters.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class MoveDayForm(PortalForm):
+    """The day whose free times the move page shows (a GET filter)."""
+
+    day = forms.DateField(
+        label=_("Day"),
+        required=False,
+        input_formats=["%Y-%m-%d", "%d.%m.%Y"],
+        error_messages={"invalid": _("Please give the day, e.g. 2026-12-01.")},
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+
+
+class MoveForm(PortalForm):
+    """A free time chosen on the move page: the office and the start with its UTC offset."""
+
+    office = forms.ModelChoiceField(
+        queryset=Office.objects.filter(is_active=True).select_related("administration"),
+        to_field_name="slug",
+        error_messages={"required": _("Please choose a free time."), "invalid_choice": _("Please choose a free time.")},
+    )
+    start = forms.CharField(max_length=40, error_messages={"required": _("Please choose a free time.")})
+
+    def clean_start(self) -> dt.datetime:
+        try:
+            start = dt.datetime.fromisoformat(self.cleaned_data["start"])
+        except ValueError:
+            start = None
+        if start is None or start.tzinfo is None:
+            raise forms.ValidationError(_("Please choose a free time."))
+        return start
+
+
+class FollowUpForm(WalkInForm):
+    """The follow-up appointment after a visit with incomplete documents: the walk-in and phone
+    booking form with a day, pre-filled from the first visit."""
+
+    day = forms.DateField(
+        label=_("Day"),
+        input_formats=["%Y-%m-%d", "%d.%m.%Y"],
+        error_messages={"required": _("Please give the day."), "invalid": _("Please give the day, e.g. 2026-12-01.")},
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time"].help_text = _("On the office's time grid; the next free times are listed above.")
+
+    def layout(self) -> Layout:
+        return Layout(
+            Field("service", wrapper_class="service-choices"),
+            Div("day", "time", "vehicles", css_class="form-row"),
+            "municipality",
+            "name",
+            Div("email", "phone", css_class="form-row"),
+            Div("channel", "language", css_class="form-row"),
+        )

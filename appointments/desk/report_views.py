@@ -21,8 +21,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from appointments.desk import views as clerk_views
-from appointments.desk.charts import BLUE, GREY, ORANGE, SKY, VERMILLION, stacked_bars
+from appointments.desk.charts import BLUE, GREY, ORANGE, PURPLE, SKY, VERMILLION, YELLOW, stacked_bars
 from appointments.domain.reports import MAX_MONTHS, Period, first_of_month, monthly_figures, months_between, settlement
+from appointments.models import VisitOutcome
 from appointments.ui.forms import PortalForm
 from ikz_portal import clock
 from ikz_portal.clock import today
@@ -92,6 +93,14 @@ def percent(share: float | None) -> float | None:
     return None if share is None else share * 100
 
 
+OUTCOME_COLOURS = {
+    VisitOutcome.COMPLETED: BLUE,
+    VisitOutcome.DOCUMENTS_INCOMPLETE: ORANGE,
+    VisitOutcome.REFERRED: PURPLE,
+    VisitOutcome.ABORTED: YELLOW,
+}
+
+
 def office_section(office, months) -> dict:
     """One office's tables and charts."""
     labels = [month_label(m.month) for m in months]
@@ -99,12 +108,15 @@ def office_section(office, months) -> dict:
         chart_id=f"chart-appointments-{office.slug}",
         title=_("Appointments per month: %(office)s") % {"office": office.name},
         description=_(
-            "Stacked bars per month: completed, no-show, cancelled and still open appointments. "
-            "The table beside the chart gives the figures."
+            "Stacked bars per month: the finished visits by outcome, no-shows, cancelled and still open "
+            "appointments. The table beside the chart gives the figures."
         ),
         categories=labels,
         series=[
-            (_("completed"), BLUE, [m.completed for m in months]),
+            *(
+                (str(label), OUTCOME_COLOURS[value], [m.outcomes[value] for m in months])
+                for value, label in VisitOutcome.choices
+            ),
             (_("no-show"), VERMILLION, [m.no_show for m in months]),
             (_("cancelled"), GREY, [m.cancelled for m in months]),
             (_("open"), SKY, [m.pending for m in months]),
@@ -167,9 +179,50 @@ def reports(request):
             "settlement_rows": rows,
             "settlement_totals": totals,
             "csv_url": reverse("clerk:settlement_csv") + query,
+            "figures_csv_url": reverse("clerk:figures_csv") + query,
+            "outcome_labels": VisitOutcome.labels,
             "language_next": reverse("clerk:reports") + query,
         },
     )
+
+
+@require_GET
+@report_page
+def figures_csv(request):
+    """The monthly figures per office, each outcome in a column of its own, for German Excel."""
+    form = period_form(request)
+    if not form.is_valid():
+        return clerk_views.page(request, "clerk/reports.html", {"form": form}, 400)
+    period = form.period()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="termine-{period.first:%Y-%m}-bis-{period.last:%Y-%m}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            _("Office"),
+            _("Month"),
+            _("Booked"),
+            *(str(label) for label in VisitOutcome.labels),
+            _("No-show"),
+            _("Cancelled"),
+            _("Open"),
+        ]
+    )
+    for months in monthly_figures(period=period).values():
+        for m in months:
+            writer.writerow(
+                [
+                    clerk_views.spreadsheet_safe(m.office.name),
+                    f"{m.month:%Y-%m}",
+                    m.booked,
+                    *(count for _value, _label, count in m.outcome_counts),
+                    m.no_show,
+                    m.cancelled,
+                    m.pending,
+                ]
+            )
+    return response
 
 
 @require_GET

@@ -26,12 +26,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments.desk import second_factor
-from appointments.desk.forms import BlockForm, NoteForm, ReferenceForm, WalkInForm
+from appointments.desk.forms import (
+    BlockForm,
+    CancelForm,
+    FollowUpForm,
+    MoveDayForm,
+    MoveForm,
+    NoteForm,
+    ReferenceForm,
+    WalkInForm,
+)
 from appointments.domain import clerk
 from appointments.domain.relocation import Result
 from appointments.domain.schedule import day_schedule
 from appointments.errors import ErrorCode, PortalError
-from appointments.models import Appointment
+from appointments.models import Appointment, VisitOutcome
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices.hours import BERLIN, local
@@ -345,7 +354,9 @@ def walk_in(request, office: Office, day: str):
 # --- one booking -----------------------------------------------------------------------------
 
 
-def appointment_page(request, appointment: Appointment, *, problem: str = "", status: int = 200, note_form=None):
+def appointment_page(
+    request, appointment: Appointment, *, problem: str = "", status: int = 200, note_form=None, cancel_form=None
+):
     now = clock.now()
     appointment = Appointment.objects.select_related("office", "counter", "municipality", "home_administration").get(
         pk=appointment.pk
@@ -362,6 +373,10 @@ def appointment_page(request, appointment: Appointment, *, problem: str = "", st
         "no_show_from": clerk.no_show_from(appointment),
         "no_show_due": now >= clerk.no_show_from(appointment),
         "note_form": note_form or NoteForm(initial={"note": appointment.note}),
+        "outcomes": VisitOutcome.choices,
+        "may_change": clerk.may_change_for_citizen(appointment, now),
+        "cancel_form": cancel_form or CancelForm(),
+        "may_follow_up": clerk.may_book_follow_up(appointment),
         "schedule_url": schedule_url(appointment.office, day),
         "language_next": reverse("clerk:appointment", args=[appointment.reference]),
     }
@@ -396,17 +411,22 @@ def act(request, reference: str, action: str):
         return not_found(request)
     function, done = ACTIONS[action]
     before = found.status
+    # A completion records how the visit ended (the outcome buttons); "completed" without one.
+    extra = {"outcome": request.POST.get("outcome") or VisitOutcome.COMPLETED} if action == "complete" else {}
     try:
-        changed = function(appointment=found, user=request.user, now=clock.now())
+        changed = function(appointment=found, user=request.user, now=clock.now(), **extra)
     except PortalError as error:
         if error.code == ErrorCode.FORBIDDEN:
             return forbidden(request, str(error.message))
-        return appointment_page(request, found, problem=str(error.message), status=409)
+        status = 400 if error.code == ErrorCode.INVALID else 409
+        return appointment_page(request, found, problem=str(error.message), status=status)
     if changed.status == before:
         messages.info(
             request,
             _("Nothing changed: the appointment is already “%(status)s”.") % {"status": changed.get_status_display()},
         )
+    elif changed.outcome and changed.outcome != VisitOutcome.COMPLETED:
+        messages.success(request, f"{changed.reference}: {done} {changed.get_outcome_display()}")
     else:
         messages.success(request, f"{changed.reference}: {done}")
     return HttpResponseRedirect(safe_next(request, reverse("clerk:appointment", args=[changed.reference])))
@@ -431,6 +451,237 @@ def note(request, reference: str):
         return appointment_page(request, found, problem=str(error.message), status=400, note_form=form)
     messages.success(request, _("The note has been saved."))
     return redirect("clerk:appointment", found.reference)
+
+
+# --- on the citizen's behalf: cancel, move, follow-up -----------------------------------------
+
+
+@require_POST
+@staff_page
+def cancel(request, reference: str):
+    """Cancel for a citizen who phoned or wrote; the mail (if there is an address) names the reason."""
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return appointment_page(request, found, problem=_("Please choose a reason."), status=400, cancel_form=form)
+    try:
+        cancelled = clerk.cancel_for_citizen(
+            appointment=found,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["cancel_note"],
+            now=clock.now(),
+        )
+    except PortalError as error:
+        if error.code == ErrorCode.FORBIDDEN:
+            return forbidden(request, str(error.message))
+        add_errors(form, error, rename={"note": "cancel_note"})
+        return appointment_page(request, found, problem=str(error.message), status=409, cancel_form=form)
+    if cancelled.email:
+        messages.success(request, _("The booking has been cancelled; the citizen gets an e-mail."))
+    else:
+        messages.success(
+            request, _("The booking has been cancelled. There is no e-mail address: please tell the citizen.")
+        )
+    return redirect("clerk:appointment", cancelled.reference)
+
+
+def move_page(request, appointment: Appointment, *, problem: str = "", alternatives=(), status: int = 200):
+    """The free times the booking can move to, by day: the chosen day's times at each office."""
+    now = clock.now()
+    appointment = Appointment.objects.select_related("office", "counter", "municipality").get(pk=appointment.pk)
+    day_form = MoveDayForm(request.GET or None)
+    wanted = day_form.cleaned_data.get("day") if day_form.is_valid() else None
+    try:
+        slots = clerk.free_times(appointment=appointment, now=now)
+    except PortalError as error:
+        slots, problem = [], problem or str(error.message)
+    by_day: dict[dt.date, list] = {}
+    for slot in slots:
+        by_day.setdefault(slot.start.astimezone(BERLIN).date(), []).append(slot)
+    chosen = wanted if wanted in by_day else next(iter(by_day), None)
+    groups: dict[int, dict] = {}
+    for slot in by_day.get(chosen, []) if chosen else []:
+        group = groups.setdefault(slot.office.pk, {"office": slot.office, "slots": []})
+        group["slots"].append({"start": slot.start, "value": slot.start.isoformat()})
+    this_url = reverse("clerk:move", args=[appointment.reference])
+    days = [{"day": d, "count": len(v), "url": f"{this_url}?day={d.isoformat()}"} for d, v in by_day.items()]
+    return page(
+        request,
+        "clerk/move.html",
+        {
+            "appointment": appointment,
+            "office": appointment.office,
+            "problem": problem,
+            "alternatives": list(alternatives),
+            "day_form": day_form,
+            "wanted": wanted,
+            "chosen_day": chosen,
+            "days": days[:21],
+            "groups": sorted(
+                groups.values(), key=lambda g: (g["office"].pk != appointment.office_id, g["office"].name)
+            ),
+            "this_url": this_url,
+            "appointment_url": reverse("clerk:appointment", args=[appointment.reference]),
+            "language_next": this_url,
+        },
+        status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def move(request, reference: str):
+    """Move for a citizen who phoned: one of the free times their own calendar would show, at the
+    office or at a partner office the cooperation rules allow."""
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    now = clock.now()
+    if not clerk.may_change_for_citizen(found, now):
+        messages.error(request, _("This booking can no longer be moved."))
+        return redirect("clerk:appointment", found.reference)
+    if request.method == "GET":
+        return move_page(request, found)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return move_page(request, found, problem=_("Please choose a free time."), status=400)
+    old_office = found.office
+    try:
+        moved = clerk.move_for_citizen(
+            appointment=found,
+            user=request.user,
+            office=form.cleaned_data["office"],
+            start=form.cleaned_data["start"],
+            now=now,
+        )
+    except PortalError as error:
+        if error.code == ErrorCode.FORBIDDEN:
+            return forbidden(request, str(error.message))
+        return move_page(
+            request,
+            found,
+            problem=_("%(problem)s The booking stays as it was.") % {"problem": error.message},
+            alternatives=error.extra.get("alternatives", ()),
+            status=409 if error.code == ErrorCode.SLOT_TAKEN else 400,
+        )
+    when = moved.start.astimezone(BERLIN)
+    messages.success(
+        request,
+        _("Moved to %(day)s, %(time)s at the %(office)s.")
+        % {"day": when.strftime("%d.%m.%Y"), "time": when.strftime("%H:%M"), "office": moved.office.name}
+        + " "
+        + (
+            _("The citizen gets an e-mail.")
+            if moved.email and moved.status == "confirmed"
+            else _("Please tell the citizen.")
+        ),
+    )
+    if clerk.may_act(request.user, moved.office_id):
+        return redirect("clerk:appointment", moved.reference)
+    # Moved to the partner office: its page is no longer this clerk's.
+    return redirect(schedule_url(old_office, today(now)))
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def follow_up(request, reference: str):
+    """Book the new appointment after a visit with incomplete documents, pre-filled from it."""
+    found, refusal = appointment_or_refusal(request, reference)
+    if refusal:
+        return refusal
+    assert found is not None
+    if not clerk.may_book_follow_up(found):
+        return redirect("clerk:appointment", found.reference)
+    now = clock.now()
+    office = found.office
+    if request.method == "POST":
+        form = FollowUpForm(request.POST, office=office)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                booked, _token = clerk.book_follow_up(
+                    of=found,
+                    user=request.user,
+                    start=local(data["day"], data["time"]),
+                    services=list(data["service"]),
+                    vehicles=data["vehicles"],
+                    municipality=data["municipality"],
+                    name=data["name"],
+                    email=data["email"],
+                    phone=data["phone"],
+                    channel=data["channel"],
+                    language=data.get("language") or "de",
+                    now=now,
+                )
+            except PortalError as error:
+                if error.code == ErrorCode.FORBIDDEN:
+                    return forbidden(request, str(error.message))
+                add_errors(form, error, rename=FIELD_OF)
+                return follow_up_page(
+                    request, found, form, alternatives=error.extra.get("alternatives", ()), status=409
+                )
+            messages.success(
+                request,
+                _("Follow-up appointment booked: %(reference)s on %(day)s at %(time)s.")
+                % {
+                    "reference": booked.reference,
+                    "day": booked.start.astimezone(BERLIN).strftime("%d.%m.%Y"),
+                    "time": booked.start.astimezone(BERLIN).strftime("%H:%M"),
+                },
+            )
+            return redirect("clerk:appointment", booked.reference)
+        return follow_up_page(request, found, form, status=400)
+    suggested_day = parse_day(request.GET.get("day", ""))
+    form = FollowUpForm(
+        office=office,
+        initial={
+            "service": [item.service for item in found.items.select_related("service")],
+            "vehicles": found.vehicles,
+            "municipality": found.municipality,
+            "name": found.name,
+            "email": found.email,
+            "phone": found.phone,
+            "channel": "counter",
+            "language": found.language,
+            "day": suggested_day,
+            "time": request.GET.get("time", "")[:5],
+        },
+    )
+    return follow_up_page(request, found, form)
+
+
+def follow_up_page(request, appointment: Appointment, form, *, alternatives=(), status: int = 200):
+    now = clock.now()
+    try:
+        slots = clerk.free_times(appointment=appointment, now=now, offices=[appointment.office])[:12]
+    except PortalError:
+        slots = []  # concerns that cannot be booked online: the clerk types the time
+    this_url = reverse("clerk:follow_up", args=[appointment.reference])
+    suggestions = [
+        {
+            "start": slot.start,
+            "url": f"{this_url}?day={slot.start.astimezone(BERLIN).date().isoformat()}"
+            f"&time={slot.start.astimezone(BERLIN):%H:%M}",
+        }
+        for slot in slots
+    ]
+    return page(
+        request,
+        "clerk/follow_up.html",
+        {
+            "appointment": appointment,
+            "office": appointment.office,
+            "form": form,
+            "suggestions": suggestions,
+            "alternatives": list(alternatives),
+            "appointment_url": reverse("clerk:appointment", args=[appointment.reference]),
+            "language_next": this_url,
+        },
+        status,
+    )
 
 
 # --- finding a booking -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """What clerks do with bookings: find one by its reference, check the citizen in, record the outcome,
-undo a mistake, keep a note, book a walk-in or a phone caller, and block a counter.
+undo a mistake, keep a note, cancel or move a booking on the citizen's behalf, book a walk-in, a
+phone caller or a follow-up appointment, and block a counter.
 
 Who may act is decided here and only here (`offices_for`): a clerk acts on the offices they are a
 member of, a superuser on all. Every status change writes an AppointmentEvent with who and when, in
@@ -21,9 +22,19 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.domain import booking
+from appointments.domain.availability import Slot, SlotRequest, find_slots
 from appointments.domain.relocation import Outcome, relocate_after_closure
 from appointments.errors import ErrorCode, PortalError
-from appointments.models import Appointment, AppointmentEvent, Channel, Status
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    CancelReason,
+    Channel,
+    Notification,
+    Status,
+    VisitOutcome,
+    hash_token,
+)
 from ikz_portal.clock import local_date, today
 from offices.hours import BERLIN
 from offices.models import Closure, Counter, Membership, Municipality, Office
@@ -161,11 +172,16 @@ def _attribute(appointment: Appointment, user) -> None:
         appointment._history_user = user  # type: ignore[attr-defined]  # read by django-simple-history
 
 
-def _set_status(appointment: Appointment, status: str, *, user, now, note: str = "", reverts=None) -> Appointment:
+def _set_status(
+    appointment: Appointment, status: str, *, user, now, note: str = "", reverts=None, outcome: str = ""
+) -> Appointment:
+    """Change the status; `outcome` goes with a completion, and any other status has none (an undone
+    completion loses its outcome)."""
     previous = appointment.status
     appointment.status = status
+    appointment.outcome = outcome if status == Status.COMPLETED else ""
     _attribute(appointment, user)
-    appointment.save(update_fields=["status", "updated_at"])
+    appointment.save(update_fields=["status", "outcome", "updated_at"])
     _record(appointment, user=user, now=now, from_status=previous, to_status=status, note=note, reverts=reverts)
     return appointment
 
@@ -196,15 +212,20 @@ def check_in(*, appointment: Appointment, user, now: dt.datetime) -> Appointment
         return _set_status(appointment, Status.CHECKED_IN, user=user, now=now)
 
 
-def complete(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
-    """The citizen has been served. Completing twice changes nothing."""
+def complete(*, appointment: Appointment, user, now: dt.datetime, outcome: str = VisitOutcome.COMPLETED) -> Appointment:
+    """The visit is over, with its outcome (VisitOutcome). Completing twice changes nothing: a wrong
+    outcome is undone (`undo_last`) and recorded again."""
+    if outcome not in VisitOutcome.values:
+        raise ClerkError(ErrorCode.INVALID, _("Please choose an outcome from the list."), field="outcome")
     with transaction.atomic():
         appointment = _locked(appointment, user)
         if appointment.status == Status.COMPLETED:
             return appointment
         if appointment.status != Status.CHECKED_IN:
             raise _state_error(appointment, "complete")
-        return _set_status(appointment, Status.COMPLETED, user=user, now=now)
+        return _set_status(
+            appointment, Status.COMPLETED, user=user, now=now, outcome=outcome, note=str(VisitOutcome(outcome).label)
+        )
 
 
 def no_show_from(appointment: Appointment) -> dt.datetime:
@@ -225,6 +246,15 @@ def may_complete(appointment: Appointment) -> bool:
 
 def may_mark_no_show(appointment: Appointment, now: dt.datetime) -> bool:
     return appointment.status == Status.CONFIRMED and now >= no_show_from(appointment)
+
+
+def may_change_for_citizen(appointment: Appointment, now: dt.datetime) -> bool:
+    """Cancel or move on the citizen's behalf: what the citizen could do online (not yet begun)."""
+    return appointment.is_changeable(now)
+
+
+def may_book_follow_up(appointment: Appointment) -> bool:
+    return appointment.status == Status.COMPLETED and appointment.outcome == VisitOutcome.DOCUMENTS_INCOMPLETE
 
 
 def mark_no_show(*, appointment: Appointment, user, now: dt.datetime) -> Appointment:
@@ -302,6 +332,163 @@ def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> 
     return appointment
 
 
+# --- on the citizen's behalf: cancel and move ----------------------------------------------------
+#
+# The citizens' own services do the work (booking.cancel_booking, booking.reschedule_booking): the
+# same rules, the same mails, the same history rows. They ask for the secret of the citizen's manage
+# link, of which only a hash is stored; a clerk acting for the citizen gives the booking a new
+# secret for the call (`_staff_secret`). Where the mail that follows carries links (the moved
+# appointment's), it carries the new secret and the citizen's older links stop working, as after a
+# relocation offer; otherwise the old secret is put back and the citizen's links keep working.
+
+CANCEL_NOTE_MAX = 200
+
+
+def _staff_secret(appointment: Appointment) -> str:
+    token = booking.new_token()
+    # A plain update: the secret is no part of the history (PERSONAL_FIELDS), so no history row.
+    Appointment.objects.filter(pk=appointment.pk).update(token_hash=hash_token(token))
+    return token
+
+
+def _history_mark(appointment: Appointment) -> int:
+    row = Appointment.history.filter(id=appointment.pk).order_by("-history_id").values_list("history_id", flat=True)
+    return row.first() or 0
+
+
+def _name_author(appointment: Appointment, *, since: int, user) -> None:
+    """The citizens' services do not know the clerk: name them as the author of the history rows
+    that the call wrote (a page request names them anyway, through simple-history's middleware)."""
+    if getattr(user, "is_authenticated", False):
+        Appointment.history.filter(id=appointment.pk, history_id__gt=since, history_user__isnull=True).update(
+            history_user=user
+        )
+
+
+def _restore_secret(appointment: Appointment, token_hash: str) -> None:
+    Appointment.objects.filter(pk=appointment.pk).update(token_hash=token_hash)
+    appointment.token_hash = token_hash
+
+
+def _changeable(appointment: Appointment, now: dt.datetime, *, moving: bool) -> None:
+    if may_change_for_citizen(appointment, now):
+        return
+    message = (
+        _("Only a booking that has not begun can be moved; this one is “%(status)s” at %(time)s.")
+        if moving
+        else _("Only a booking that has not begun can be cancelled; this one is “%(status)s” at %(time)s.")
+    )
+    raise ClerkError(
+        ErrorCode.INVALID_STATE,
+        message
+        % {
+            "status": appointment.get_status_display(),
+            "time": formats.date_format(appointment.start.astimezone(BERLIN), "SHORT_DATETIME_FORMAT"),
+        },
+    )
+
+
+def cancel_for_citizen(*, appointment: Appointment, user, reason: str, note: str = "", now: dt.datetime) -> Appointment:
+    """Cancel a booking for a citizen who phoned or wrote, with a reason from CancelReason and the
+    clerks' own note. A confirmed booking's citizen gets the cancellation mail, which names the
+    reason (its translated label: nothing the clerk typed). Cancelling twice changes nothing."""
+    errors: dict[str, list] = {}
+    if reason not in CancelReason.values:
+        errors["reason"] = [_("Please choose a reason from the list.")]
+    note = (note or "").replace("\x00", "").strip()
+    if len(note) > CANCEL_NOTE_MAX:
+        errors["note"] = [_("A note may have at most %(max)s characters.") % {"max": CANCEL_NOTE_MAX}]
+    if errors:
+        raise ClerkError(ErrorCode.INVALID, _("Please correct the marked fields."), errors=errors)
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        if appointment.status == Status.CANCELLED:
+            return appointment
+        _changeable(appointment, now, moving=False)
+        previous_status, previous_secret = appointment.status, appointment.token_hash
+        mark = _history_mark(appointment)
+        cancelled = booking.cancel_booking(appointment=appointment, token=_staff_secret(appointment), now=now)
+        _name_author(cancelled, since=mark, user=user)
+        _restore_secret(cancelled, previous_secret)
+        # The mail names the reason: only its code travels, the label is translated when it is sent.
+        Notification.objects.filter(
+            appointment=cancelled, kind=Notification.Kind.CANCELLATION, state=Notification.State.PENDING
+        ).update(payload={"reason": reason})
+        label = gettext("Cancelled for the citizen: %(reason)s") % {"reason": CancelReason(reason).label}
+        _record(
+            cancelled,
+            user=user,
+            now=now,
+            from_status=previous_status,
+            to_status=cancelled.status,
+            note=label + (f" – {note}" if note else ""),
+        )
+    return cancelled
+
+
+def free_times(*, appointment: Appointment, now: dt.datetime, offices=()) -> list[Slot]:
+    """The free times for the booking's concerns, vehicles and municipality, over the offices'
+    booking horizons: what the citizen's own calendar shows (every office the cooperation rules
+    allow, or only `offices`). Raises AvailabilityError for concerns that cannot be booked online."""
+    active = Office.objects.filter(is_active=True)
+    horizon = max((o.booking_horizon_days for o in active), default=0)
+    first = today(now)
+    return find_slots(
+        request=SlotRequest(
+            services=tuple(item.service for item in appointment.items.select_related("service").order_by("id")),
+            vehicles=appointment.vehicles,
+            municipality=appointment.municipality,
+            date_from=first,
+            date_to=first + dt.timedelta(days=horizon),
+            offices=tuple(offices),
+        ),
+        now=now,
+    )
+
+
+def _when_where(appointment: Appointment) -> str:
+    start = formats.date_format(appointment.start.astimezone(BERLIN), "SHORT_DATETIME_FORMAT")
+    return f"{start}, {appointment.office.name}, {appointment.counter.name}"
+
+
+def move_for_citizen(
+    *, appointment: Appointment, user, office: Office, start: dt.datetime, now: dt.datetime
+) -> Appointment:
+    """Move a booking to a free time at its office or at a partner office the cooperation rules
+    allow for the citizen (booking.reschedule_booking: the same free times as the citizen's own
+    calendar). A confirmed booking's citizen gets the mail with the new time and new links.
+    Raises slot_taken (with alternatives), invalid_time, not_allowed, same_time, invalid_state."""
+    with transaction.atomic():
+        appointment = _locked(appointment, user)
+        _changeable(appointment, now, moving=True)
+        if office.pk == appointment.office_id and start == appointment.start:
+            raise ClerkError(ErrorCode.SAME_TIME, _("The booking is already at this time."), field="start")
+        before = _when_where(Appointment.objects.select_related("office", "counter").get(pk=appointment.pk))
+        previous_secret = appointment.token_hash
+        token = _staff_secret(appointment)
+        mark = _history_mark(appointment)
+        moved = booking.reschedule_booking(appointment=appointment, token=token, office=office, start=start, now=now)
+        _name_author(moved, since=mark, user=user)
+        moved = Appointment.objects.select_related("office", "counter").get(pk=moved.pk)
+        if moved.status == Status.CONFIRMED and moved.email:
+            # The reschedule mail carries the new secret; so must every message still to be sent.
+            for pending in Notification.objects.filter(appointment=moved, state=Notification.State.PENDING):
+                if pending.payload.get("token") not in (None, token):
+                    pending.payload = {**pending.payload, "token": token}
+                    pending.save(update_fields=["payload"])
+        else:
+            _restore_secret(moved, previous_secret)
+        _record(
+            moved,
+            user=user,
+            now=now,
+            from_status=moved.status,
+            to_status=moved.status,
+            note=gettext("Moved for the citizen from %(old)s to %(new)s") % {"old": before, "new": _when_where(moved)},
+        )
+    return moved
+
+
 # --- walk-ins and phone bookings ------------------------------------------------------------------
 
 
@@ -338,6 +525,53 @@ def book_walk_in(
         )
         note = gettext("Booked by phone") if channel == Channel.PHONE else gettext("Booked at the counter")
         _record(appointment, user=user, now=now, from_status="", to_status=appointment.status, note=note)
+    return appointment, token
+
+
+def book_follow_up(
+    *,
+    of: Appointment,
+    user,
+    start: dt.datetime,
+    services,
+    vehicles: int,
+    municipality: Municipality,
+    name: str,
+    email: str = "",
+    phone: str = "",
+    channel: str,
+    language: str = "de",
+    now: dt.datetime,
+) -> tuple[Appointment, str | None]:
+    """The new appointment for a visit that ended with incomplete documents, booked on the spot at
+    the same office (`book_walk_in`); the event log of the first visit names it."""
+    if not may_book_follow_up(of):
+        raise ClerkError(
+            ErrorCode.INVALID_STATE, _("A follow-up appointment is booked after a visit with incomplete documents.")
+        )
+    with transaction.atomic():
+        appointment, token = book_walk_in(
+            user=user,
+            office=of.office,
+            start=start,
+            services=services,
+            vehicles=vehicles,
+            municipality=municipality,
+            name=name,
+            email=email,
+            phone=phone,
+            channel=channel,
+            language=language,
+            now=now,
+        )
+        _record(
+            of,
+            user=user,
+            now=now,
+            from_status=of.status,
+            to_status=of.status,
+            note=gettext("Follow-up appointment %(reference)s booked") % {"reference": appointment.reference},
+        )
     return appointment, token
 
 

@@ -6,14 +6,17 @@ month are the same before and after the personal data is erased.
 
 - booked: appointments that were confirmed (by the citizen's link, or at once for staff bookings),
   including those cancelled afterwards; holds and unconfirmed bookings are not booked.
-- no-show rate: no-shows among the appointments with a recorded outcome (completed + no-show).
+- outcomes: finished visits (status completed) by how they ended (VisitOutcome): completed,
+  documents incomplete, referred to another authority, aborted; a visit finished before outcomes
+  were recorded counts as completed.
+- no-show rate: no-shows among the appointments with a recorded outcome (finished visits + no-show).
 - lead time: from the booking (its confirmation) to the start; the median over booked appointments
   that were not cancelled.
 - utilisation: booked minutes (confirmed, checked in, completed, no-show) / working minutes of the
   office's active counters (their hours minus public holidays and closures, offices.hours); the
   partner share is the part of it booked by residents of another administration.
-- settlement: completed appointments, per performing office, home administration and service, with
-  the number of vehicles.
+- settlement: visits with the outcome "completed", per performing office, home administration and
+  service, with the number of vehicles; the other outcomes performed no registration.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from statistics import median
 
 from django.db.models import Count, Sum
 
-from appointments.models import Appointment, AppointmentService, Status
+from appointments.models import Appointment, AppointmentService, Status, VisitOutcome
 from offices.hours import BERLIN, load_office_schedules, local
 from offices.models import Administration, Office, Service
 
 BOOKED_MINUTES_STATUSES = (Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED, Status.NO_SHOW)
 MAX_MONTHS = 24
+# The visits the partners settle: a registration was performed ("" for visits finished before outcomes).
+SETTLED_OUTCOMES = (VisitOutcome.COMPLETED, "")
 
 
 def first_of_month(day: dt.date) -> dt.date:
@@ -78,7 +83,8 @@ class MonthFigures:
     office: Office
     month: dt.date
     booked: int = 0
-    completed: int = 0
+    finished: int = 0  # visits with any outcome
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VisitOutcome.values, 0))
     no_show: int = 0
     cancelled: int = 0
     booked_minutes: int = 0
@@ -87,13 +93,23 @@ class MonthFigures:
     lead_days: list[float] = field(default_factory=list, repr=False)
 
     @property
+    def completed(self) -> int:
+        """Visits with the outcome "completed"."""
+        return self.outcomes[VisitOutcome.COMPLETED]
+
+    @property
+    def outcome_counts(self) -> list[tuple[str, str, int]]:
+        """(outcome, its label, count) in VisitOutcome's order."""
+        return [(value, str(label), self.outcomes[value]) for value, label in VisitOutcome.choices]
+
+    @property
     def pending(self) -> int:
         """Booked, not cancelled, no outcome recorded yet (still to come, or not closed by a clerk)."""
-        return self.booked - self.completed - self.no_show - self.cancelled
+        return self.booked - self.finished - self.no_show - self.cancelled
 
     @property
     def no_show_rate(self) -> float | None:
-        decided = self.completed + self.no_show
+        decided = self.finished + self.no_show
         return self.no_show / decided if decided else None
 
     @property
@@ -122,10 +138,10 @@ def monthly_figures(*, period: Period, offices: list[Office] | None = None) -> d
         office.id: {month: MonthFigures(office=office, month=month) for month in period.months} for office in offices
     }
     rows = Appointment.objects.filter(office__in=offices, start__gte=period.start, start__lt=period.end).values_list(
-        "office_id", "home_administration_id", "status", "start", "end", "created_at", "confirmed_at"
+        "office_id", "home_administration_id", "status", "outcome", "start", "end", "created_at", "confirmed_at"
     )
     administration_of = {office.id: office.administration_id for office in offices}
-    for office_id, home_id, status, start, end, created_at, confirmed_at in rows.iterator():
+    for office_id, home_id, status, outcome, start, end, created_at, confirmed_at in rows.iterator():
         entry = figures[office_id][first_of_month(start.astimezone(BERLIN).date())]
         if status in BOOKED_MINUTES_STATUSES or (status == Status.CANCELLED and confirmed_at):
             entry.booked += 1
@@ -135,7 +151,8 @@ def monthly_figures(*, period: Period, offices: list[Office] | None = None) -> d
             entry.cancelled += 1
             continue
         if status == Status.COMPLETED:
-            entry.completed += 1
+            entry.finished += 1
+            entry.outcomes[outcome or VisitOutcome.COMPLETED] += 1
         elif status == Status.NO_SHOW:
             entry.no_show += 1
         minutes = int((end - start).total_seconds() // 60)
@@ -187,6 +204,7 @@ def settlement(*, period: Period) -> tuple[list[SettlementRow], list[SettlementT
     per office and home administration (appointments, cases, vehicles)."""
     completed = {
         "appointment__status": Status.COMPLETED,
+        "appointment__outcome__in": SETTLED_OUTCOMES,
         "appointment__start__gte": period.start,
         "appointment__start__lt": period.end,
     }
@@ -209,7 +227,9 @@ def settlement(*, period: Period) -> tuple[list[SettlementRow], list[SettlementT
 
     totals: dict[tuple[int, int], SettlementTotal] = {}
     appointments = (
-        Appointment.objects.filter(status=Status.COMPLETED, start__gte=period.start, start__lt=period.end)
+        Appointment.objects.filter(
+            status=Status.COMPLETED, outcome__in=SETTLED_OUTCOMES, start__gte=period.start, start__lt=period.end
+        )
         .values("office_id", "home_administration_id")
         .annotate(count=Count("id"), vehicles=Sum("vehicles"))
     )

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from appointments import shared_cache
-from appointments.models import Appointment, Notification, Status
+from appointments.models import Appointment, CancelReason, Notification, Status
 from appointments.outbox.ics import appointment_ics
 from ikz_portal import clock
 from offices import config
@@ -162,8 +162,8 @@ class MessageWithInlineImages(EmailMultiAlternatives):
 
 
 def offered_slots(appointment: Appointment, payload: dict) -> list[dict]:
-    """The times a relocation offer lists, each with the link to that day's times at that office on
-    the booking's reschedule page (its `office` and `date` filters), where one click books it."""
+    """The times a relocation offer lists, each with the link that asks "move to this time?" for
+    exactly that time and office (the booking's reschedule page with `office` and `start`)."""
 
     token = payload.get("token")
     wanted = payload.get("slots") or []
@@ -174,7 +174,7 @@ def offered_slots(appointment: Appointment, payload: dict) -> list[dict]:
         if office is None or not token:
             continue
         start = dt.datetime.fromisoformat(slot["start"])
-        query = urlencode({"token": token, "office": office.slug, "date": start.astimezone(BERLIN).date().isoformat()})
+        query = urlencode({"token": token, "office": office.slug, "start": start.astimezone(BERLIN).isoformat()})
         page = reverse("appointments:reschedule", args=[appointment.reference])
         url = f"{settings.PORTAL_BASE_URL}{page}?{query}"
         result.append({"office": office, "start": start, "url": url})
@@ -191,6 +191,9 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         extra["checkin_qr_cid"] = checkin_qr_cid(appointment)
     elif notification.kind == Notification.Kind.RELOCATION_OFFER:
         extra["offered_slots"] = offered_slots(appointment, notification.payload)
+    elif notification.payload.get("reason") in CancelReason.values:
+        # Cancelled by staff for the citizen: the mail names the reason chosen from the list.
+        extra["cancel_reason"] = CancelReason(notification.payload["reason"]).label
     services = services_of(appointment)
     with translation.override(appointment.language or settings.LANGUAGE_CODE):
         context = {

@@ -223,6 +223,36 @@ def completing(w):
     )
 
 
+def recording_an_outcome(w):
+    appointment = clerk.check_in(appointment=today_at_nine(w), user=w.clerk, now=NOW)
+    return Change(
+        before=appointment,
+        by=w.clerk,
+        act=lambda: clerk.complete(appointment=appointment, user=w.clerk, now=NOW, outcome="documents_incomplete"),
+    )
+
+
+def cancelling_for_the_citizen(w):
+    appointment, _token = confirmed(w)
+    return Change(
+        before=appointment,
+        by=w.clerk,
+        act=lambda: clerk.cancel_for_citizen(appointment=appointment, user=w.clerk, reason="requested", now=NOW),
+    )
+
+
+def moving_for_the_citizen(w):
+    appointment, _token = confirmed(w)
+    office = w.demo.schifferstadt
+    return Change(
+        before=appointment,
+        by=w.clerk,
+        act=lambda: clerk.move_for_citizen(
+            appointment=appointment, user=w.clerk, office=office, start=first_free(w, office), now=NOW
+        ),
+    )
+
+
 def recording_a_no_show(w):
     appointment = today_at_nine(w)
 
@@ -363,6 +393,9 @@ SCENARIOS = [
     a_booking_over_a_hold_that_ran_out,
     checking_in,
     completing,
+    recording_an_outcome,
+    cancelling_for_the_citizen,
+    moving_for_the_citizen,
     recording_a_no_show,
     undoing_a_check_in,
     staff_booking("counter"),
