@@ -611,7 +611,12 @@ def reschedule_booking(
             try:
                 with transaction.atomic():
                     Appointment.objects.filter(pk=appointment.pk).update_with_history(
-                        office=office, counter_id=choice.counter_id, start=start, end=end, updated_at=now
+                        office=office,
+                        counter_id=choice.counter_id,
+                        start=start,
+                        end=end,
+                        updated_at=now,
+                        relocation_offered_at=None,  # a new time answers an offer of other times
                     )
                 moved = True
                 break

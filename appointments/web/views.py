@@ -689,6 +689,9 @@ def manage(request, reference: str):
     now = clock.now()
     context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
     context["restart_url"] = restart_url(appointment, context)
+    # A counter was blocked and the citizen was e-mailed other times: until they choose one, the
+    # booking is not what it says ("confirmed" alone would be wrong).
+    context["relocation_pending"] = bool(appointment.relocation_offered_at) and context["changeable"]
     return page(request, "appointments/manage.html", context)
 
 

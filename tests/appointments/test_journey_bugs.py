@@ -6,12 +6,24 @@ The clock stands at Tuesday, 1 December 2026, 07:00 in Berlin (the `clock` fixtu
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from django.core import mail
 from django.urls import reverse
 
+from appointments.domain import booking
+from appointments.domain.relocation import Result, relocate_after_closure
 from appointments.models import Notification
+from appointments.outbox import notifications
 from offices.hours import BERLIN
+from offices.models import Closure
 from tests.appointments.test_pages import calendar_url, confirmed_booking, occupy_all_counters, page_of, submit, text
 from tests.conftest import berlin
+
+NOW = berlin(2026, 12, 1, 7, 0)
+URL = re.compile(r"https?://[^\s\"<>]+")
 
 # --- 1: changing the request ------------------------------------------------------------------
 
@@ -120,3 +132,68 @@ def test_the_question_refuses_the_booking_s_own_time_and_times_taken(citizen, de
     assert taken.status_code == 409
     assert "This time has just been taken" in text(taken)
     assert page_of(taken).slot_buttons()
+
+
+# --- 4: after a counter block -----------------------------------------------------------------
+
+
+def offer_after_a_block(citizen, demo):
+    """The citizen's booking (Frankenthal, Tuesday 09:00) sits on a counter that is then blocked,
+    with every other counter taken at 09:00: the citizen is e-mailed other times."""
+    appointment, _token = confirmed_booking(citizen)
+    for _ in range(demo.frankenthal.counters.count() - 1):
+        booking.place_hold(
+            office=demo.frankenthal,
+            start=appointment.start,
+            services=[demo.umschreibung],
+            vehicles=1,
+            municipality=demo.lambsheim_citizen_home,
+            now=NOW,
+        )
+    closure = Closure.objects.create(
+        office=demo.frankenthal,
+        counter=appointment.counter,
+        start_date=dt.date(2026, 12, 1),
+        end_date=dt.date(2026, 12, 1),
+        start_time=dt.time(8, 30),
+        end_time=dt.time(10),
+        reason="Technik",
+    )
+    [outcome] = relocate_after_closure(closure=closure, now=NOW, user=None)
+    assert outcome.result == Result.OFFERED
+    mail.outbox.clear()
+    notifications.send_due(now=NOW)
+    [message] = [m for m in mail.outbox if "/verschieben/?" in m.body]
+    appointment.refresh_from_db()
+    return appointment, message
+
+
+def test_after_a_block_the_manage_page_shows_the_pending_offer(citizen, demo, portal):
+    _appointment, message = offer_after_a_block(citizen, demo)
+    manage = next(u for u in URL.findall(message.body) if "/verschieben/" not in u and "token=" in u)
+    page = citizen.get(manage[manage.index("/termin/") :])
+    assert page.status_code == 200
+    assert "Bitte wählen Sie einen neuen Termin." in text(page)
+    assert any("/verschieben/" in link for link in page_of(page).links)
+
+
+def test_each_offered_time_asks_to_move_to_exactly_that_time(citizen, demo, portal):
+    appointment, message = offer_after_a_block(citizen, demo)
+    offered = [u for u in URL.findall(message.body) if "/verschieben/" in u]
+    assert len(offered) >= 2
+    url = offered[1]
+    start = dt.datetime.fromisoformat(parse_qs(urlsplit(url).query)["start"][0])
+    office = parse_qs(urlsplit(url).query)["office"][0]
+
+    question = citizen.get(url[url.index("/termin/") :])
+    assert question.status_code == 200
+    assert "Termin verschieben?" in page_of(question).h1[0]
+    form, button = page_of(question).form_with_button("confirmed")
+    assert ("start", start.isoformat()) in form["hidden"] and ("office", office) in form["hidden"]
+    moved = submit(citizen, form, button)
+    assert moved.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.start == start and appointment.office.slug == office
+    assert appointment.relocation_offered_at is None
+    after = citizen.get(moved["Location"])
+    assert "Bitte wählen Sie einen neuen Termin." not in text(after)

@@ -135,12 +135,16 @@ def test_the_offer_e_mail_lists_times_with_working_links(busy_morning, settings)
         query = parse_qs(urlsplit(url).query)
         assert query["token"] == [new_token]
         assert query["office"][0] in ("frankenthal", "schifferstadt")
-        dt.date.fromisoformat(query["date"][0])
+        assert dt.datetime.fromisoformat(query["start"][0]).tzinfo is not None
         assert url.replace("&", "&amp;") in html
-    # The citizen's one click opens the reschedule calendar of that office and day; the old link is dead.
+    # The citizen's click asks "move to this time?" for exactly that time; the old link is dead.
     citizen = client_for(None)
     first = urlsplit(reschedule[0])
-    assert citizen.get(f"{first.path}?{first.query}").status_code == 200
+    question = citizen.get(f"{first.path}?{first.query}")
+    assert question.status_code == 200
+    assert ("start", parse_qs(first.query)["start"][0]) in re.findall(
+        r'<input type="hidden" name="(start)" value="([^"]+)"', question.content.decode()
+    )
     assert citizen.get(urlsplit(manage[0]).path, {"token": old_token}).status_code == 404
     assert citizen.get(urlsplit(manage[0]).path, {"token": new_token}).status_code == 200
 
