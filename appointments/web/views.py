@@ -17,12 +17,13 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appointments.domain import booking
+from appointments.domain import booking, picker
 from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
@@ -126,6 +127,19 @@ def slot_value(slot) -> str:
 # --- calendar ---------------------------------------------------------------------------------
 
 
+def picker_formats() -> dict[str, str]:
+    """The time picker's date formats: "Do., 3. Dezember" for a time's label, "3.12." in the day strip."""
+    if (translation.get_language() or "de").startswith("de"):
+        return {
+            "label_day": r"D., j. F",
+            "strip_day": "j.n.",
+            "week_first": "j. F",
+            "week_last": "j. F Y",
+            "clock_suffix": " Uhr",
+        }
+    return {"label_day": "D, j F", "strip_day": "j M", "week_first": "j F", "week_last": "j F Y", "clock_suffix": ""}
+
+
 def calendar_context(
     *,
     slots,
@@ -134,9 +148,11 @@ def calendar_context(
     link_kwargs: dict | None = None,
     office: Office | None,
     day: dt.date | None,
+    home_administration_id: int | None = None,
 ) -> dict:
-    """Days with free times (earliest first), the chosen day's times per office, the earliest slot.
-    Links keep `link_items` (the request or the token) and add the office filter and the day."""
+    """The earliest slot, the week of the chosen day (each day with its free appointments), and the
+    chosen day's times per office (the citizen's home office first) and part of the day, short list
+    and all. Links keep `link_items` (the request or the token) and add the office filter and the day."""
     link_kwargs = link_kwargs or {}
     offices = OrderedDict()
     for slot in slots:
@@ -146,27 +162,62 @@ def calendar_context(
         slots = [s for s in slots if s.office.id == office.id]
     office_items = [("office", office.slug)] if office else []
 
-    days: OrderedDict[dt.date, list] = OrderedDict()
-    for slot in slots:
-        days.setdefault(local_date(slot.start), []).append(slot)
-    chosen = day if day is not None else next(iter(days), None)
-    by_office: OrderedDict[str, dict] = OrderedDict()
-    for slot in sorted(days.get(chosen, []), key=lambda s: (s.office.name, s.start)):
-        by_office.setdefault(slot.office.slug, {"office": slot.office, "slots": []})["slots"].append(slot)
+    def day_url(d: dt.date) -> str:
+        return query_url(link_name, link_items + office_items + [("date", d.isoformat())], **link_kwargs)
 
+    counts = picker.day_counts(slots)
+    free_days = list(counts)
+    chosen = day if day is not None else next(iter(free_days), None)
+    week = []
+    previous_week = next_week = None
+    if chosen is not None:
+        # Monday to Friday always; Saturday and Sunday only when they have free times.
+        week = [
+            {"date": d, "count": counts.get(d, 0), "url": day_url(d) if d in counts else "", "current": d == chosen}
+            for d in picker.week_of(chosen)
+            if d.weekday() < 5 or d in counts
+        ]
+        previous_week, next_week = picker.neighbour_weeks(free_days, chosen)
+
+    fmt = picker_formats()
+    groups = []
+    if chosen is not None:
+        label_day = date_format(chosen, fmt["label_day"])
+        for office_day in picker.day_overview(slots, day=chosen, home_administration_id=home_administration_id):
+            groups.append(
+                {
+                    "office": office_day.office,
+                    "home": office_day.home,
+                    "appointments": office_day.appointments,
+                    # What a screen reader says of each time button: "Do., 3. Dezember, 09:15 Uhr, <office>".
+                    "label_before": f"{label_day}, ",
+                    "label_after": f"{fmt['clock_suffix']}, {office_day.office.name}",
+                    "parts": [
+                        {
+                            "name": part.name,
+                            "appointments": part.appointments,
+                            "short": [{"slot": s, "value": slot_value(s)} for s in part.short],
+                            "all": [{"slot": s, "value": slot_value(s)} for s in part.starts] if part.has_more else [],
+                        }
+                        for part in office_day.parts
+                    ],
+                }
+            )
+
+    # At the same earliest time, the citizen's home office first.
+    earliest = min(slots, key=lambda s: (s.start, s.office.administration_id != home_administration_id), default=None)
     return {
-        "earliest": slots[0] if slots else None,
-        "days": [
-            {
-                "date": d,
-                "count": len(day_slots),
-                "url": query_url(link_name, link_items + office_items + [("date", d.isoformat())], **link_kwargs),
-                "current": d == chosen,
-            }
-            for d, day_slots in days.items()
-        ],
+        "earliest": earliest,
+        "has_free_days": bool(counts),
+        "days": week,
+        "week_first": week[0]["date"] if week else None,
+        "week_last": picker.week_of(chosen)[-1] if chosen else None,
+        "previous_week_url": day_url(previous_week) + "#days" if previous_week else "",
+        "next_week_url": day_url(next_week) + "#days" if next_week else "",
+        "picker_fmt": fmt,
         "chosen_day": chosen,
-        "day_groups": list(by_office.values()),
+        "chosen_day_count": counts.get(chosen, 0) if chosen else 0,
+        "day_groups": groups,
         "office_filters": [
             {
                 "label": _("All offices"),
@@ -175,8 +226,8 @@ def calendar_context(
             },
             *(
                 {
-                    # "Zulassungsstelle Rhein-Pfalz-Kreis (Schifferstadt)": the town, unless the name has it.
-                    "label": o.name if o.city in o.name else f"{o.name} ({o.city})",
+                    # The town: short enough for a phone, under the heading "Office".
+                    "label": o.city,
                     "url": query_url(link_name, [*link_items, ("office", o.slug)], **link_kwargs),
                     "current": office is not None and o.id == office.id,
                 }
@@ -189,8 +240,6 @@ def calendar_context(
 
 def with_slot_values(context: dict) -> dict:
     """Attach the value each time button sends (templates cannot call functions)."""
-    for group in context.get("day_groups", []):
-        group["buttons"] = [{"slot": s, "value": slot_value(s)} for s in group["slots"]]
     if context.get("earliest"):
         context["earliest_value"] = slot_value(context["earliest"])
     context["alternatives"] = [{"slot": s, "value": slot_value(s)} for s in context.get("alternatives", [])]
@@ -218,7 +267,14 @@ def render_booking_calendar(
         now=now,
     )
     items = request_items(services, vehicles, municipality)
-    context = calendar_context(slots=slots, link_items=items, link_name="appointments:calendar", office=office, day=day)
+    context = calendar_context(
+        slots=slots,
+        link_items=items,
+        link_name="appointments:calendar",
+        office=office,
+        day=day,
+        home_administration_id=municipality.administration_id,
+    )
     context.update(
         # After a POST (hold) the language switch must lead back to a page that can be fetched.
         language_next=query_url("appointments:calendar", items + ([("date", day.isoformat())] if day else [])),
@@ -820,6 +876,7 @@ def reschedule(request, reference: str):
         link_kwargs={"reference": appointment.reference},
         office=office,
         day=day,
+        home_administration_id=appointment.municipality.administration_id,
     )
     context.update(
         base,
