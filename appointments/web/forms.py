@@ -15,8 +15,9 @@ from django import forms
 from django.core.validators import MaxValueValidator
 from django.db.models import Max
 from django.urls import reverse
+from django.utils import formats
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.domain.availability import AvailabilityError, check_request
@@ -186,20 +187,35 @@ class CalendarForm(RequestForm):
         required=False,
         error_messages={"invalid_choice": _("Please choose an office from the list.")},
     )
-    date = forms.DateField(
-        required=False,
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": _("Please choose a day from the calendar.")},
-    )
+    # A plain field: a day that is not in the calendar is no error (see clean_date).
+    date = forms.Field(required=False)
 
     def __init__(self, *args, first_day: dt.date | None = None, last_day: dt.date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.first_day, self.last_day = first_day, last_day
+        self.date_notice = ""  # what the page says when it shows another day than the one asked for
 
-    def clean_date(self):
-        day = self.cleaned_data.get("date")
-        if day and self.first_day and self.last_day and not (self.first_day <= day <= self.last_day):
-            raise forms.ValidationError(_("Please choose a day from the calendar."))
+    def clean_date(self) -> dt.date | None:
+        """The day to show. A day before the calendar, after it or not a date at all (an old link, a
+        bookmark, a typed URL) is no reason to send the citizen back to the form: it becomes the
+        nearest bookable day (None: the earliest day with free times), and `date_notice` says so."""
+        raw = str(self.cleaned_data.get("date") or "").strip()
+        if not raw:
+            return None
+        try:
+            day = dt.date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+        except ValueError:
+            day = None
+        if day is None:
+            self.date_notice = gettext("The day in the link is not a valid date. Here are the earliest free times.")
+        elif self.first_day and day < self.first_day:
+            self.date_notice = gettext("The day in the link has passed. Here are the earliest free times.")
+            day = None
+        elif self.last_day and day > self.last_day:
+            self.date_notice = gettext(
+                "Appointments can be booked up to %(day)s. Here are the free times closest to the day in the link."
+            ) % {"day": formats.date_format(self.last_day, "j. F Y" if get_language().startswith("de") else "j F Y")}
+            day = self.last_day
         return day
 
 

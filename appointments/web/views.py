@@ -410,6 +410,7 @@ def calendar(request):
         office=data.get("office"),
         day=data.get("date"),
         now=now,
+        message=form.date_notice,
     )
 
 
@@ -854,6 +855,7 @@ def reschedule(request, reference: str):
             status = 400
         else:
             office, day = form.cleaned_data.get("office"), form.cleaned_data.get("date")
+            message = form.date_notice
 
     services = base["services"]
     first, last = horizon(now)

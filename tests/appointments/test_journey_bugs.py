@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from django.core import mail
 from django.urls import reverse
 
@@ -197,3 +198,45 @@ def test_each_offered_time_asks_to_move_to_exactly_that_time(citizen, demo, port
     assert appointment.relocation_offered_at is None
     after = citizen.get(moved["Location"])
     assert "Bitte wählen Sie einen neuen Termin." not in text(after)
+
+
+# --- 5: a day outside the calendar ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("date", "notice", "shown"),
+    [
+        ("2025-01-01", "Der Tag im Link ist vorbei.", "Dienstag, 1. Dezember 2026"),
+        ("2026-11-30", "Der Tag im Link ist vorbei.", "Dienstag, 1. Dezember 2026"),
+        ("2026-13-45", "Der Tag im Link ist kein gültiges Datum.", "Dienstag, 1. Dezember 2026"),
+        ("yesterday", "Der Tag im Link ist kein gültiges Datum.", "Dienstag, 1. Dezember 2026"),
+        ("%00", "Der Tag im Link ist kein gültiges Datum.", "Dienstag, 1. Dezember 2026"),
+        ("2030-01-01", "Termine können bis", ""),
+    ],
+)
+def test_a_day_outside_the_calendar_shows_the_nearest_bookable_day_and_says_so(citizen, date, notice, shown):
+    response = citizen.get(calendar_url(date=date))
+    assert response.status_code == 200
+    content = text(response)
+    assert notice in content
+    assert shown in content
+    assert "Bitte wählen Sie einen Tag im Kalender aus." not in content
+    assert page_of(response).slot_buttons()  # a calendar to choose from, not the request form
+
+
+def test_a_day_beyond_the_horizon_shows_the_last_bookable_day(citizen, demo):
+    last = NOW.date() + dt.timedelta(
+        days=max(demo.frankenthal.booking_horizon_days, demo.schifferstadt.booking_horizon_days)
+    )
+    response = citizen.get(calendar_url(date="2030-01-01", office="frankenthal"), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert f"Appointments can be booked up to {last.day} " in text(response)
+
+
+def test_the_move_calendar_clamps_a_day_outside_it_too(citizen):
+    appointment, token = confirmed_booking(citizen)
+    url = reverse("appointments:reschedule", args=[appointment.reference]) + f"?token={token}&date=2020-02-02"
+    response = citizen.get(url)
+    assert response.status_code == 200
+    assert "Der Tag im Link ist vorbei." in text(response)
+    assert page_of(response).slot_buttons()
