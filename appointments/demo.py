@@ -24,6 +24,7 @@ from appointments.models import (
     Channel,
     Notification,
     Status,
+    VisitOutcome,
     hash_token,
 )
 from ikz_portal.clock import local_date
@@ -55,6 +56,13 @@ CHANNELS = [(Channel.ONLINE, 70), (Channel.PHONE, 12), (Channel.COUNTER, 13), (C
 PAST_OUTCOMES = [(Status.COMPLETED, 84), (Status.NO_SHOW, 7), (Status.CANCELLED, 9)]
 FUTURE_STATES = [(Status.CONFIRMED, 86), (Status.UNCONFIRMED, 7), (Status.CANCELLED, 7)]
 VEHICLES = [(1, 85), (2, 10), (3, 5)]
+# How finished visits end: most are done, some lack a document and come again.
+OUTCOMES = [
+    (VisitOutcome.COMPLETED, 88),
+    (VisitOutcome.DOCUMENTS_INCOMPLETE, 7),
+    (VisitOutcome.REFERRED, 2),
+    (VisitOutcome.ABORTED, 3),
+]
 
 
 @dataclass
@@ -200,6 +208,7 @@ def _appointment(rng, office, counter_id, start, end, vehicles, now, homes) -> A
         status = _pick(rng, FUTURE_STATES)
     if channel == Channel.COUNTER and status in (Status.NO_SHOW, Status.CANCELLED):
         status = Status.COMPLETED  # a walk-in is standing at the counter
+    outcome = _pick(rng, OUTCOMES) if status == Status.COMPLETED else ""
     confirmed = None if status == Status.UNCONFIRMED else submitted + dt.timedelta(minutes=rng.randint(1, 90))
     if confirmed and confirmed > now:
         confirmed = submitted
@@ -213,6 +222,7 @@ def _appointment(rng, office, counter_id, start, end, vehicles, now, homes) -> A
         home_administration_id=home_id,
         municipality=municipality,
         status=status,
+        outcome=outcome,
         hold_expires_at=now + dt.timedelta(minutes=rng.randint(15, 60)) if status == Status.UNCONFIRMED else None,
         channel=channel,
         language=language,

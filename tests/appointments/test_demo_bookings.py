@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from appointments.demo import FUTURE_DAYS, PREFIX, seed_demo_bookings
 from appointments.domain.reports import Period, settlement
-from appointments.models import LIVE_STATUSES, Appointment, AppointmentEvent, Channel, Status
+from appointments.models import LIVE_STATUSES, Appointment, AppointmentEvent, Channel, Status, VisitOutcome
 from ikz_portal.clock import local_date
 from offices.hours import day_bounds, load_office_schedules
 from offices.models import Office
@@ -39,6 +39,9 @@ def test_the_past_eight_weeks_hold_every_kind_of_visit(seeded):
 
     assert statuses[Status.COMPLETED] > statuses[Status.NO_SHOW] > 0
     assert statuses[Status.CANCELLED] > 0
+    outcomes = Counter(past.filter(status=Status.COMPLETED).values_list("outcome", flat=True))
+    assert outcomes[VisitOutcome.COMPLETED] > outcomes[VisitOutcome.DOCUMENTS_INCOMPLETE] > 0
+    assert outcomes[VisitOutcome.REFERRED] > 0 and outcomes[VisitOutcome.ABORTED] > 0
     assert channels[Channel.COUNTER] > 0 and channels[Channel.PHONE] > 0 and channels[Channel.ONLINE] > 0
     # Both administrations' residents at both offices: the settlement has cross-border cases.
     for office in Office.objects.all():
@@ -123,3 +126,14 @@ def test_the_demo_offices_have_example_contact_data(demo):
     for office in Office.objects.all():
         assert office.phone.endswith("(Beispiel)")
         assert office.email.endswith(".example")
+
+
+def test_the_demo_reports_show_charts_and_a_settlement_for_both_administrations(seeded):
+    page = seeded.admin.get("/mitarbeiter/berichte/").content.decode()
+
+    assert page.count('<svg class="chart"') >= 2  # per office
+    assert "No completed appointments in this period." not in page
+    settlement = page[page.index('id="settlement"') :]
+    assert "Rhein-Pfalz-Kreis" in settlement and "Frankenthal" in settlement
+    csv = seeded.admin.get("/mitarbeiter/berichte/abrechnung.csv").content.decode()
+    assert len(csv.splitlines()) > 10  # a header and rows, not a header alone
