@@ -21,7 +21,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from appointments.domain import booking, picker
 from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
@@ -43,6 +43,8 @@ from offices.models import Administration, Municipality, Office
 SESSION_HOLDS = 10
 # The query parameter that opens the request form filled in, to change it (not to send it).
 CHANGE = "change"
+# The field of the calendar's time forms with the office filter in force (its slug).
+FILTER = "filter"
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -280,7 +282,8 @@ def render_booking_calendar(
         language_next=query_url("appointments:calendar", items + ([("date", day.isoformat())] if day else [])),
         mode="book",
         action=reverse("appointments:hold"),
-        hidden=items,
+        # The office filter travels with the chosen time, so that "just taken" keeps it.
+        hidden=items + ([(FILTER, office.slug)] if office else []),
         services=services,
         vehicles=vehicles,
         municipality=municipality,
@@ -510,9 +513,15 @@ def captcha_question_page(
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def hold(request):
-    """Hold the chosen time for a few minutes; only this browser session knows the hold's secret."""
+    """Hold the chosen time for a few minutes; only this browser session knows the hold's secret.
+    A GET (a reloaded or bookmarked result of the POST) leads to the calendar of the request."""
+    if request.method == "GET":
+        items = [(key, value) for key in ("service", "vehicles", "municipality") for value in request.GET.getlist(key)]
+        if not items:
+            return redirect("appointments:search")
+        return redirect(query_url("appointments:calendar", items))
     now = clock.now()
     form = HoldForm(request.POST)
     if not form.is_valid():
@@ -546,6 +555,9 @@ def hold(request):
             services=services,
             vehicles=data["vehicles"],
             municipality=data["municipality"],
+            office=Office.objects.filter(
+                is_active=True, slug=request.POST.get(FILTER, "")[:50].replace("\x00", "")
+            ).first(),
             day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
             now=now,
             message=str(error.message),

@@ -240,3 +240,32 @@ def test_the_move_calendar_clamps_a_day_outside_it_too(citizen):
     assert response.status_code == 200
     assert "Der Tag im Link ist vorbei." in text(response)
     assert page_of(response).slot_buttons()
+
+
+# --- 6: "just taken" and a GET of the hold URL ------------------------------------------------
+
+
+def current_filter(response) -> str:
+    match = re.search(r'<a href="([^"]+)" aria-current="true">', response.content.decode())
+    return match.group(1) if match else ""
+
+
+def test_just_taken_keeps_the_office_filter(citizen, demo):
+    calendar = citizen.get(calendar_url(office="frankenthal"))
+    assert "office=frankenthal" in current_filter(calendar)
+    form, button = page_of(calendar).form_with_button("start")
+    occupy_all_counters(demo.frankenthal, berlin(2026, 12, 1, 9, 0), [demo.umschreibung], demo.frankenthal_citizen_home)
+    response = submit(citizen, form, button)
+    assert response.status_code == 409
+    assert "office=frankenthal" in current_filter(response)
+    assert "Dieser Termin wurde gerade vergeben." in text(response)
+
+
+def test_a_get_of_the_hold_url_leads_to_the_calendar(citizen):
+    hold = reverse("appointments:hold")
+    response = citizen.get(hold + "?service=umschreibung&vehicles=1&municipality=frankenthal-pfalz")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("appointments:calendar") + "?service=umschreibung")
+    assert citizen.get(response["Location"]).status_code == 200
+    bare = citizen.get(hold)
+    assert bare.status_code == 302 and bare["Location"] == reverse("appointments:search")
