@@ -13,6 +13,7 @@ below the password; everyone else logs in as before.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -24,6 +25,7 @@ from django.contrib.auth.views import LoginView
 from django.db import transaction
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -42,6 +44,10 @@ class StaffLoginForm(PortalFormMixin, AuthenticationForm):
 
     error_messages = {
         **AuthenticationForm.error_messages,
+        # Django's own text reads, in German, as if the fields had been left empty.
+        "invalid_login": _(
+            "The user name or the password is wrong. Please check both entries; upper and lower case matter."
+        ),
         "token_required": _(
             "Your account uses two-factor login: please also enter the code from your authenticator app."
         ),
@@ -100,13 +106,26 @@ class StaffLoginView(LoginView):
 
 
 def locked_out(request, original_response=None, credentials=None):
-    """django-axes' answer once a user name is locked on this address (AXES_LOCKOUT_CALLABLE), with
-    Retry-After: the seconds until the lock's cool-off ends."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else None
-    response = render(
-        request, "clerk/lockout.html", {"minutes": minutes, "my_offices": []}, status=settings.AXES_HTTP_RESPONSE_CODE
-    )
+    """django-axes' answer once a user name is locked on this address (AXES_LOCKOUT_CALLABLE): the
+    page says until when (local time) and how long, and Retry-After the seconds until the lock's
+    cool-off ends."""
     seconds = seconds_until_unlocked(request, credentials)
+    now = clock.now()
+    until = None
+    if seconds is not None:
+        # Shown to the minute, rounded up: at the time the page names, the lock is over.
+        until = timezone.localtime(now + dt.timedelta(seconds=seconds))
+        if until.second or until.microsecond:
+            until = until.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    context = {
+        "minutes": math.ceil(seconds / 60) if seconds is not None else None,
+        "until": until,
+        "until_another_day": until is not None and until.date() != timezone.localtime(now).date(),
+        # django-axes starts the cool-off again with every attempt made while locked (its default).
+        "attempts_extend": getattr(settings, "AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT", True),
+        "my_offices": [],
+    }
+    response = render(request, "clerk/lockout.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
     if seconds is not None:
         response["Retry-After"] = str(seconds)
     return response

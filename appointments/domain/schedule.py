@@ -3,6 +3,8 @@ the free gaps between them and the blocks, and the rows of the CSV export.
 
 Gaps are the counter's working time (offices.hours, the same definition the booking uses) minus
 the bookings that occupy it, so what the schedule shows as free is what a walk-in can be given.
+The whole day is shown at any hour: what is over by `now` is marked past, and working time that
+went by unused is "elapsed", never "free" (free time counts from now).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from offices.models import Closure, Counter, Office
 
 @dataclass
 class Entry:
-    kind: str  # "appointment", "gap" or "block"
+    kind: str  # "appointment", "gap" (free from now on), "elapsed" (working time gone by unused) or "block"
     start: dt.datetime
     end: dt.datetime
     appointment: Appointment | None = None
     closure: Closure | None = None
     # A booking that lies (partly) outside the counter's working time: its counter was blocked.
     outside_hours: bool = False
+    # Over by the schedule's `now`: the page greys it out.
+    past: bool = False
 
     @property
     def minutes(self) -> int:
@@ -89,6 +93,10 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
     schedule = load_office_schedules([office], day, day)[office.id]
     appointments = appointments_of_day(office, day, now)
     day_start, day_end = day_bounds(day)
+    # Free time starts at the next full minute, so that its start and its length agree on the page.
+    from_now = now.replace(second=0, microsecond=0)
+    if from_now < now:
+        from_now += dt.timedelta(minutes=1)
 
     counters = [(c.id, c.name, c.bookable_online, True) for c in schedule.counters]
     # A counter switched off later still shows the bookings it has on this day.
@@ -114,8 +122,11 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
             for a in mine
         ]
         for gap_start, gap_end in subtract(working, sorted((a.start, a.end) for a in mine)):
-            if gap_end > now and gap_end > gap_start:
-                entries.append(Entry("gap", gap_start, gap_end))
+            # A gap that spans now is split: the part gone by is no time a walk-in can be given.
+            if gap_start < from_now:
+                entries.append(Entry("elapsed", gap_start, min(gap_end, from_now)))
+            if gap_end > from_now:
+                entries.append(Entry("gap", max(gap_start, from_now), gap_end))
         for closure in blocks_on(schedule.closures, counter_id, day):
             if closure.is_whole_day:
                 entries.append(Entry("block", day_start, day_end, closure=closure))
@@ -124,7 +135,9 @@ def day_schedule(*, office: Office, day: dt.date, now: dt.datetime) -> DaySchedu
                 entries.append(
                     Entry("block", local(day, closure.start_time), local(day, closure.end_time), closure=closure)
                 )
-        order = {"block": 0, "appointment": 1, "gap": 2}
+        for entry in entries:
+            entry.past = entry.kind == "elapsed" or entry.end <= now
+        order = {"block": 0, "appointment": 1, "elapsed": 2, "gap": 3}
         entries.sort(key=lambda e: (e.start, order[e.kind]))
         columns.append(Column(counter_id, name, online, active, working, entries))
 
