@@ -89,6 +89,7 @@ PUBLIC_NAMES = {
             "list_offices",
             "list_municipalities",
             "list_slots",
+            "list_days",
             "create_booking",
             "get_booking",
             "confirm_booking",

@@ -21,6 +21,7 @@ from appointments.api.schemas import (
     BookingIn,
     BookingOut,
     ConflictOut,
+    DaysOut,
     ErrorOut,
     MunicipalityOut,
     OfficeOut,
@@ -33,7 +34,7 @@ from appointments.api.schemas import (
 )
 from appointments.api.throttling import BookingThrottle
 from appointments.domain import booking
-from appointments.domain.availability import SlotRequest, duration_minutes, find_slots
+from appointments.domain.availability import SlotRequest, day_overview, duration_minutes, find_slots
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Channel, Status
 from appointments.outbox.notifications import documents_of, services_of
@@ -243,30 +244,20 @@ def list_municipalities(request, postcode: Annotated[str | None, Query(max_lengt
     ]
 
 
-@api.get(
-    "/slots",
-    response={200: SlotsOut, **ERRORS_400, 429: ErrorOut},
-    tags=["booking"],
-    summary="Free start times",
-    description="One entry per office and start time, in time order. At most "
-    f"{settings.SLOTS_MAX_DAYS} days per search (`date_from` to `date_to`, both included): a longer "
-    "range answers 400 with the code `range_too_long`; search further ahead with several requests. "
-    "Searches are rate-limited per client address and per network: 429 `rate_limited` with "
-    "`Retry-After`.",
-)
-@config.one_reading()
-def list_slots(
-    request,
-    service: Annotated[list[Slug], Query(max_length=MAX_SERVICES, description="Service slug; repeat for several.")],
-    municipality: Annotated[Slug, Query(description="Slug of the municipality of residence.")],
-    vehicles: Annotated[int, Query()] = 1,
-    date_from: Annotated[dt.date | None, Query(description="Default: today.")] = None,
-    date_to: Annotated[dt.date | None, Query(description="Inclusive; default: two weeks on.")] = None,
-    office: Annotated[list[Slug] | None, Query(max_length=10, description="Only these offices.")] = None,
-):
+ServiceQuery = Annotated[list[Slug], Query(max_length=MAX_SERVICES, description="Service slug; repeat for several.")]
+MunicipalityQuery = Annotated[Slug, Query(description="Slug of the municipality of residence.")]
+VehiclesQuery = Annotated[int, Query(description="Number of vehicles.")]
+DateFromQuery = Annotated[dt.date | None, Query(description="Default: today.")]
+DateToQuery = Annotated[dt.date | None, Query(description="Inclusive; default: two weeks on.")]
+OfficeQuery = Annotated[list[Slug] | None, Query(max_length=10, description="Only these offices.")]
+
+
+def search_request(
+    request, *, service, municipality, vehicles, date_from, date_to, office, now: dt.datetime
+) -> SlotRequest:
+    """The search of a `slots` or `days` request, after its rate limit and its checks."""
     # Before any work: a search is the most expensive request a client can send.
     check_search_rate(request)
-    now = clock.now()
     lookup = Lookup()
     services = lookup.services(service, field="service")
     home = lookup.municipality(municipality)
@@ -287,7 +278,7 @@ def list_slots(
             _("Please search at most %(days)s days at once.") % {"days": max_days},
             field="date_to",
         )
-    slot_request = SlotRequest(
+    return SlotRequest(
         services=tuple(services),
         vehicles=vehicles,
         municipality=home,
@@ -295,8 +286,94 @@ def list_slots(
         date_to=min(date_to, limit),
         offices=tuple(offices),
     )
+
+
+SEARCH_LIMITS = (
+    f"At most {settings.SLOTS_MAX_DAYS} days per search (`date_from` to `date_to`, both included): a "
+    "longer range answers 400 with the code `range_too_long`; search further ahead with several "
+    "requests. Searches are rate-limited per client address and per network: 429 `rate_limited` with "
+    "`Retry-After`."
+)
+
+
+@api.get(
+    "/slots",
+    response={200: SlotsOut, **ERRORS_400, 429: ErrorOut},
+    tags=["booking"],
+    summary="Free start times",
+    description="One entry per office and start time, in time order. " + SEARCH_LIMITS,
+)
+@config.one_reading()
+def list_slots(
+    request,
+    service: ServiceQuery,
+    municipality: MunicipalityQuery,
+    vehicles: VehiclesQuery = 1,
+    date_from: DateFromQuery = None,
+    date_to: DateToQuery = None,
+    office: OfficeQuery = None,
+):
+    now = clock.now()
+    slot_request = search_request(
+        request,
+        service=service,
+        municipality=municipality,
+        vehicles=vehicles,
+        date_from=date_from,
+        date_to=date_to,
+        office=office,
+        now=now,
+    )
     slots = find_slots(request=slot_request, now=now)
-    return {"duration_minutes": duration_minutes(services, vehicles), "slots": [slot_out(slot) for slot in slots]}
+    return {
+        "duration_minutes": duration_minutes(slot_request.services, vehicles),
+        "slots": [slot_out(slot) for slot in slots],
+    }
+
+
+@api.get(
+    "/days",
+    response={200: DaysOut, **ERRORS_400, 429: ErrorOut},
+    tags=["booking"],
+    summary="Free appointments per day and office",
+    description="The parameters of `/slots`; per day and office whether appointments are free, how many, "
+    "and the first free start time: for a day strip, before asking `/slots` for the times of one day. " + SEARCH_LIMITS,
+)
+@config.one_reading()
+def list_days(
+    request,
+    service: ServiceQuery,
+    municipality: MunicipalityQuery,
+    vehicles: VehiclesQuery = 1,
+    date_from: DateFromQuery = None,
+    date_to: DateToQuery = None,
+    office: OfficeQuery = None,
+):
+    now = clock.now()
+    slot_request = search_request(
+        request,
+        service=service,
+        municipality=municipality,
+        vehicles=vehicles,
+        date_from=date_from,
+        date_to=date_to,
+        office=office,
+        now=now,
+    )
+    overview = day_overview(request=slot_request, now=now)
+    return {
+        "duration_minutes": duration_minutes(slot_request.services, vehicles),
+        "days": [
+            {
+                "date": entry.day,
+                "office": entry.office.slug,
+                "free": entry.free,
+                "appointments": entry.appointments,
+                "first_start": entry.first,
+            }
+            for entry in overview
+        ],
+    }
 
 
 @api.post(

@@ -81,6 +81,26 @@ class SlotsOut(Schema):
     slots: list[SlotOut]
 
 
+class DayOut(Schema):
+    date: dt.date = Field(description="The day (Europe/Berlin), `YYYY-MM-DD`.")
+    office: str = Field(description="Slug of the office.")
+    free: bool = Field(description="Whether at least one appointment of this length can still be booked.")
+    appointments: int = Field(
+        description="How many appointments of this length can still be booked that day, none overlapping "
+        "another at the same counter (not the number of start times: a 15-minute appointment "
+        "offered every 5 minutes from 08:00 to 08:45 is 3 appointments, and 10 start times)."
+    )
+    first_start: BerlinDateTime | None = Field(description="The first free start time; null when none is free.")
+
+
+class DaysOut(Schema):
+    duration_minutes: int
+    days: list[DayOut] = Field(
+        description="One entry per day of the range (from today on) and office that offers the "
+        "concerns and may serve the municipality's residents, in the order of day and office name."
+    )
+
+
 class BookingIn(Schema):
     services: list[Slug] = Field(max_length=MAX_SERVICES, description="Service slugs.")
     vehicles: StrictInt = 1

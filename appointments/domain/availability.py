@@ -498,25 +498,41 @@ def daterange(first: dt.date, last: dt.date):
         day += dt.timedelta(days=1)
 
 
-def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
-    """Free start times per office for the request, in time order; one entry per office and start."""
+@dataclass
+class OfficeRuns:
+    """One office's free time for a search: the runs of grid starts of every suitable counter
+    (first, last, in seconds since the epoch; every `grid` seconds between them) and, on days
+    when the local reserve applies, how many more appointments of this length it leaves to the
+    request's administration."""
+
+    office: Office
+    grid: int
+    runs: list[tuple[int, int]]
+    reserve_left: dict[dt.date, int]
+    allowed: set[dt.date]  # the days (of the search) on which the cooperation rules allow this office
+
+
+def _free_runs(*, request: SlotRequest, now: dt.datetime) -> tuple[int, list[OfficeRuns]]:
+    """(the appointment's length in seconds, each searched office's free runs): what `find_slots`
+    and `day_overview` both compose their answers from."""
     check_request(services=request.services, vehicles=request.vehicles, municipality=request.municipality)
     if request.date_to < request.date_from:
         raise AvailabilityError(
             ErrorCode.INVALID, _("The end date must not be before the start date."), field="date_to"
         )
+    minutes = duration_minutes(request.services, request.vehicles)
+    length = minutes * 60
     configuration = config.current(now=now)
     offices = candidate_offices(request.offices, configuration=configuration)
     if not offices:
-        return []
-    minutes = duration_minutes(request.services, request.vehicles)
+        return length, []
     service_ids = request.service_ids
     administration_id = request.municipality.administration_id
     rules = RuleBook.of(configuration)
     range_start = local(max(request.date_from, today(now)), dt.time(0))
     range_end = local(request.date_to + dt.timedelta(days=1), dt.time(0))
     if range_end <= range_start:
-        return []
+        return length, []
     schedules = {office.id: configuration.schedules[office.id] for office in offices}
     counter_ids = {c.id for s in schedules.values() for c in s.counters_for(service_ids)}
     # At an office with a local reserve, every counter's bookings count against the partner's share.
@@ -540,8 +556,7 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
 
     # From here on in whole seconds since the epoch: ints cost less to make, keep and compare than
     # datetimes, and only the starts found become datetimes.
-    length = minutes * 60
-    starts_of: list[tuple[Office, list[int]]] = []
+    found: list[OfficeRuns] = []
     for office in offices:
         schedule = schedules[office.id]
         counters = schedule.counters_for(service_ids)
@@ -550,15 +565,19 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
         first, last, not_before = office_window(office, request, now)
         not_before = epoch_seconds(not_before, up=True)
         grid = office.slot_minutes * 60
-        days = [
-            day
-            for day in daterange(first, last)
-            if rules.allows(office, administration_id, service_ids, day)
-            and not (
-                reserve_applies(office, administration_id, day, now)
-                and reserve_blocks(schedule, day, minutes, partner_minutes)
-            )
-        ]
+        days = []
+        reserve_left: dict[dt.date, int] = {}
+        allowed: set[dt.date] = set()
+        for day in daterange(first, last):
+            if not rules.allows(office, administration_id, service_ids, day):
+                continue
+            allowed.add(day)
+            if reserve_applies(office, administration_id, day, now):
+                if reserve_blocks(schedule, day, minutes, partner_minutes):
+                    continue
+                share = schedule.working_minutes(day) * (100 - office.local_reserve_percent) / 100
+                reserve_left[day] = int((share - partner_minutes.get((office.id, day), 0)) // minutes)
+            days.append(day)
         runs: list[tuple[int, int]] = []
         for counter in counters:
             # All the counter's working intervals of the search, in time order, minus all its
@@ -572,7 +591,14 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
                 run = grid_run(free_start, free_end, length, grid, not_before)
                 if run:
                     runs.append(run)
-        starts_of.append((office, union_of_runs(runs, grid)))
+        found.append(OfficeRuns(office, grid, runs, reserve_left, allowed))
+    return length, found
+
+
+def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
+    """Free start times per office for the request, in time order; one entry per office and start."""
+    length, offices = _free_runs(request=request, now=now)
+    starts_of = [(free.office, union_of_runs(free.runs, free.grid)) for free in offices]
     # One datetime per distinct instant: offices on the same grid share their starts and ends.
     found = {t for _office, starts in starts_of for t in starts}
     instants = {t: dt.datetime.fromtimestamp(t, dt.UTC) for t in found | {t + length for t in found}}
@@ -580,6 +606,55 @@ def find_slots(*, request: SlotRequest, now: dt.datetime) -> list[Slot]:
     # Offices come in name order and sorting is stable: the same order as by (start, office name).
     slots.sort(key=attrgetter("start"))
     return slots
+
+
+@dataclass(frozen=True)
+class DayFree:
+    """One office's day in a search: how many appointments of the request's length can still be
+    booked there (at once: on different counters, or one after another on one counter, none
+    overlapping another), and the first free start (None when there is none)."""
+
+    office: Office
+    day: dt.date
+    appointments: int
+    first: dt.datetime | None
+
+    @property
+    def free(self) -> bool:
+        return self.appointments > 0
+
+
+def day_overview(*, request: SlotRequest, now: dt.datetime) -> list[DayFree]:
+    """Per day of the request (from today on, within the office's horizon) and office that offers its
+    concerns and may serve the citizen that day: how many appointments are free and the first free
+    start, in the order of day and office name. The same free time as `find_slots`, counted instead
+    of listed: a day strip needs a few numbers per day, not every start time."""
+    length, offices = _free_runs(request=request, now=now)
+    days = list(daterange(max(request.date_from, today(now)), request.date_to))
+    overview: list[DayFree] = []
+    by_office: dict[int, dict[dt.date, list]] = {}
+    for free in offices:
+        # Appointments on one counter follow each other on the grid: one every `pack` seconds.
+        pack = -(-length // free.grid) * free.grid
+        per_day: dict[dt.date, list] = defaultdict(lambda: [0, None])
+        for first, last in free.runs:
+            day = dt.datetime.fromtimestamp(first, BERLIN).date()
+            entry = per_day[day]
+            entry[0] += (last - first) // pack + 1
+            if entry[1] is None or first < entry[1]:
+                entry[1] = first
+        by_office[free.office.id] = per_day
+        for day, left in free.reserve_left.items():
+            if day in per_day:
+                per_day[day][0] = min(per_day[day][0], max(left, 0))
+    for day in days:
+        for free in offices:
+            if day not in free.allowed:
+                continue
+            count, first_start = by_office[free.office.id].get(day, (0, None))
+            start = dt.datetime.fromtimestamp(first_start, dt.UTC) if count and first_start is not None else None
+            overview.append(DayFree(free.office, day, count if start else 0, start))
+    return overview
 
 
 @dataclass(frozen=True)

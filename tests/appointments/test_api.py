@@ -753,6 +753,7 @@ def test_openapi_document_lists_every_path(client):
         "/api/v1/offices": {"get"},
         "/api/v1/municipalities": {"get"},
         "/api/v1/slots": {"get"},
+        "/api/v1/days": {"get"},
         "/api/v1/bookings": {"post"},
         "/api/v1/bookings/{reference}": {"get"},
         "/api/v1/bookings/{reference}/confirm": {"post"},
