@@ -181,6 +181,23 @@ def offered_slots(appointment: Appointment, payload: dict) -> list[dict]:
     return result
 
 
+def mail_formats() -> dict[str, str]:
+    """Date formats of the active language (in build_message: the booking's), for the `date` filter:
+    "Donnerstag, 3. Dezember 2026", "03.12.2026", "10:00 Uhr" in German; "Thursday, 3 December
+    2026", "3 Dec 2026", "10:00" in English."""
+    if (translation.get_language() or "de").startswith("de"):
+        return {"day": "l, j. F Y", "short": "d.m.Y", "time": "H:i", "clock": r"H:i \U\h\r"}
+    return {"day": "l, j F Y", "short": "j M Y", "time": "H:i", "clock": "H:i"}
+
+
+def directions(office: Office) -> str:
+    """How to find the office, in the active language; the directions are written in German, so an
+    English mail shows them only where an English text exists."""
+    if (translation.get_language() or "de").startswith("de"):
+        return office.directions
+    return getattr(office, "directions_en", "") or ""
+
+
 def build_message(notification: Notification) -> EmailMultiAlternatives:
     appointment = notification.appointment
     inline_images = []
@@ -199,6 +216,8 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         context = {
             "appointment": appointment,
             "office": appointment.office,
+            "fmt": mail_formats(),
+            "directions": directions(appointment.office),
             "services": services,
             "documents": documents_of(services),
             "kind": notification.kind,

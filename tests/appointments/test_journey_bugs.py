@@ -269,3 +269,46 @@ def test_a_get_of_the_hold_url_leads_to_the_calendar(citizen):
     assert citizen.get(response["Location"]).status_code == 200
     bare = citizen.get(hold)
     assert bare.status_code == 302 and bare["Location"] == reverse("appointments:search")
+
+
+# --- 3: e-mails in the booking's language -----------------------------------------------------
+
+
+def booked_by_phone(demo, *, language: str):
+    appointment, _token = booking.book_in_office(
+        office=demo.frankenthal,
+        start=berlin(2026, 12, 3, 10, 0),
+        services=[demo.umschreibung],
+        vehicles=1,
+        municipality=demo.frankenthal_citizen_home,
+        name="Erika Mustermann",
+        email="erika@example.org",
+        channel="phone",
+        language=language,
+        now=NOW,
+    )
+    mail.outbox.clear()
+    notifications.send_due(now=NOW)
+    [message] = [m for m in mail.outbox if "confirm" in m.subject or "bestätigt" in m.subject]
+    return appointment, message
+
+
+def test_english_mails_use_english_dates_and_no_german_directions(demo, clock, portal):
+    demo.frankenthal.directions = "Eingang über den Hof, barrierefrei."
+    demo.frankenthal.save()
+    appointment, message = booked_by_phone(demo, language="en")
+    assert message.subject == f"Appointment {appointment.reference} confirmed: 3 Dec 2026, 10:00"
+    html = message.alternatives[0][0]
+    for body in (message.body, html):
+        assert "Thursday, 3 December 2026" in body
+        assert "3. December" not in body
+        assert "Eingang über den Hof" not in body
+
+
+def test_german_mails_keep_german_dates_directions_and_uhr(demo, clock, portal):
+    demo.frankenthal.directions = "Eingang über den Hof, barrierefrei."
+    demo.frankenthal.save()
+    appointment, message = booked_by_phone(demo, language="de")
+    assert message.subject == f"Termin {appointment.reference} bestätigt: 03.12.2026, 10:00 Uhr"
+    assert "Donnerstag, 3. Dezember 2026" in message.body
+    assert "Eingang über den Hof" in message.body

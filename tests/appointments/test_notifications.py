@@ -138,7 +138,7 @@ def test_an_english_booking_gets_an_english_mail(demo, portal):
     [message] = mail.outbox
     assert message.subject == f"Please confirm your appointment {appointment.reference}"
     for body in (message.body, html_of(message)):
-        assert "Thursday, 3. December 2026" in body
+        assert "Thursday, 3 December 2026" in body
         assert "Change of keeper" in body
         assert "Umschreibung" not in body
         assert "Donnerstag" not in body
