@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import logging
 from email.mime.image import MIMEImage
+from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -230,7 +231,8 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
     message = MessageWithInlineImages(
         subject=" ".join(subject.split()),
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        # "Kfz-Zulassung … (Pfalz)": unquoted, mail programs would read "(Pfalz)" as a comment.
+        from_email=formataddr(parseaddr(settings.DEFAULT_FROM_EMAIL)),
         to=[appointment.email],
         # Answers go to the office that performs the appointment, not to the portal's sender.
         reply_to=[appointment.office.email] if appointment.office.email else None,

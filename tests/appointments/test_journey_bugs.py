@@ -312,3 +312,24 @@ def test_german_mails_keep_german_dates_directions_and_uhr(demo, clock, portal):
     assert message.subject == f"Termin {appointment.reference} bestätigt: 03.12.2026, 10:00 Uhr"
     assert "Donnerstag, 3. Dezember 2026" in message.body
     assert "Eingang über den Hof" in message.body
+
+
+# --- 9: senders and answers -------------------------------------------------------------------
+
+
+def test_the_sender_is_quoted_and_answers_reach_the_office(demo, clock, portal):
+    _appointment, message = booked_by_phone(demo, language="de")
+    sent = message.message()
+    assert sent["From"].startswith('"Kfz-Zulassung Rhein-Pfalz-Kreis und Stadt Frankenthal (Pfalz)" <')
+    assert message.reply_to == [demo.frankenthal.email]
+    for body in (message.body, message.alternatives[0][0]):
+        assert "Bitte antworten Sie nicht darauf." not in body
+        assert "Sie können auf diese E-Mail antworten" in body
+
+
+def test_without_an_office_address_the_mail_says_not_to_reply(demo, clock, portal):
+    demo.frankenthal.email = ""
+    demo.frankenthal.save()
+    _appointment, message = booked_by_phone(demo, language="en")
+    assert not message.reply_to
+    assert "Please do not reply to it." in message.body

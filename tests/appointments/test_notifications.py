@@ -439,7 +439,8 @@ def test_every_kind_renders_with_reference_senders_and_no_remote_content(demo, p
     with translation.override(language):
         footer = [
             gettext(BOTH_ADMINISTRATIONS),
-            gettext("This message was sent automatically. Please do not reply to it."),
+            gettext("You can reply to this e-mail: your answer reaches the %(name)s.")
+            % {"name": appointment.office.name},
         ]
     for body in (message.body, html):
         for line in footer:
