@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Query, Swagger
@@ -33,13 +34,13 @@ from appointments.api.schemas import (
     slot_out,
 )
 from appointments.api.throttling import BookingThrottle
-from appointments.domain import booking
+from appointments.domain import booking, occupancy
 from appointments.domain.availability import SlotRequest, day_overview, duration_minutes, find_slots
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Channel, Status
 from appointments.outbox.notifications import documents_of, services_of
 from appointments.security.hoarding import Client, check_search_rate
-from appointments.ui import guards
+from appointments.ui import conditional, guards
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices import config
@@ -292,13 +293,15 @@ SEARCH_LIMITS = (
     f"At most {settings.SLOTS_MAX_DAYS} days per search (`date_from` to `date_to`, both included): a "
     "longer range answers 400 with the code `range_too_long`; search further ahead with several "
     "requests. Searches are rate-limited per client address and per network: 429 `rate_limited` with "
-    "`Retry-After`."
+    "`Retry-After`. The answer carries an `ETag`: send it back as `If-None-Match` and, while no booking, "
+    "cancellation, move or configuration change touched the days searched (and within the same minute), "
+    "the answer is `304 Not Modified` without a body."
 )
 
 
 @api.get(
     "/slots",
-    response={200: SlotsOut, **ERRORS_400, 429: ErrorOut},
+    response={200: SlotsOut, 304: None, **ERRORS_400, 429: ErrorOut},
     tags=["booking"],
     summary="Free start times",
     description="One entry per office and start time, in time order. " + SEARCH_LIMITS,
@@ -306,6 +309,7 @@ SEARCH_LIMITS = (
 @config.one_reading()
 def list_slots(
     request,
+    response: HttpResponse,
     service: ServiceQuery,
     municipality: MunicipalityQuery,
     vehicles: VehiclesQuery = 1,
@@ -324,7 +328,12 @@ def list_slots(
         office=office,
         now=now,
     )
+    tag = occupancy.search_tag(request=slot_request, now=now, kind="api-slots")
+    unchanged = conditional.not_modified(request, tag)
+    if unchanged is not None:
+        return unchanged
     slots = find_slots(request=slot_request, now=now)
+    conditional.mark(response, tag)
     return {
         "duration_minutes": duration_minutes(slot_request.services, vehicles),
         "slots": [slot_out(slot) for slot in slots],
@@ -333,7 +342,7 @@ def list_slots(
 
 @api.get(
     "/days",
-    response={200: DaysOut, **ERRORS_400, 429: ErrorOut},
+    response={200: DaysOut, 304: None, **ERRORS_400, 429: ErrorOut},
     tags=["booking"],
     summary="Free appointments per day and office",
     description="The parameters of `/slots`; per day and office whether appointments are free, how many, "
@@ -342,6 +351,7 @@ def list_slots(
 @config.one_reading()
 def list_days(
     request,
+    response: HttpResponse,
     service: ServiceQuery,
     municipality: MunicipalityQuery,
     vehicles: VehiclesQuery = 1,
@@ -360,7 +370,12 @@ def list_days(
         office=office,
         now=now,
     )
+    tag = occupancy.search_tag(request=slot_request, now=now, kind="api-days")
+    unchanged = conditional.not_modified(request, tag)
+    if unchanged is not None:
+        return unchanged
     overview = day_overview(request=slot_request, now=now)
+    conditional.mark(response, tag)
     return {
         "duration_minutes": duration_minutes(slot_request.services, vehicles),
         "days": [

@@ -1,0 +1,81 @@
+"""Occupancy versions: which office-days changed, from one query, and the tag of a search's answer.
+
+Triggers on the appointments (migration 0013) give the (office, day) row of
+`appointments_occupancyversion` a new number in the transaction of every booking, cancellation,
+move, confirmation or expiry there; closures and hours are configuration and renew the
+configuration's number (offices.config). A search's answer is therefore the same as long as these
+numbers, its parameters and the minute of "now" (which decides the lead time and "today") are:
+that is its tag, for `ETag` and `304 Not Modified`. Time alone frees a time too (a hold whose
+`hold_expires_at` passes, a cancelled time whose delay runs out): within the minute of a tag such a
+time may be shown taken a little longer, never a taken time free.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.conf import settings
+from django.db import connection
+
+from appointments.domain.availability import SlotRequest, candidate_offices
+from ikz_portal.clock import today
+from offices import config
+from offices.hours import epoch_seconds
+
+TABLE = "appointments_occupancyversion"
+# The row that every reader includes: a TRUNCATE of the appointments renews it.
+GENERATION = (0, dt.date(2000, 1, 1))
+
+
+def read_versions(office_ids, first: dt.date, last: dt.date) -> dict[tuple[int, dt.date], int]:
+    """{(office, day): number} of the office-days between `first` and `last` that have one (an
+    office-day never changed since the triggers exist has none), and the generation's. One query."""
+    office_ids = sorted(set(office_ids))
+    if connection.vendor not in ("postgresql", "sqlite") or not office_ids:
+        return {}
+    marks = ", ".join(["%s"] * len(office_ids))
+    dates: list = [first, last, GENERATION[1]]
+    if connection.vendor == "sqlite":  # dates are text there
+        dates = [day.isoformat() for day in dates]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT office_id, day, version FROM {TABLE} "
+            f"WHERE (office_id IN ({marks}) AND day BETWEEN %s AND %s) OR (office_id = 0 AND day = %s)",
+            [*office_ids, *dates],
+        )
+        rows = cursor.fetchall()
+    return {
+        (office_id, day if isinstance(day, dt.date) else dt.date.fromisoformat(day)): version
+        for office_id, day, version in rows
+    }
+
+
+def search_tag(*, request: SlotRequest, now: dt.datetime, kind: str) -> str | None:
+    """A tag that changes whenever the answer of this search (`kind`: which answer, e.g. "slots" or
+    "days") could: its parameters, the configuration's number, the occupancy numbers of its
+    office-days and the minute of `now`. None without a configuration number (no triggers, as on
+    another database): then nothing can tell that an answer is still current."""
+    configuration = config.current(now=now)
+    if configuration.version is None or connection.vendor not in ("postgresql", "sqlite"):
+        return None
+    offices = candidate_offices(request.offices, configuration=configuration)
+    first = max(request.date_from, today(now))
+    versions = read_versions([office.id for office in offices], first, max(first, request.date_to))
+    # The lead time excludes a start while now + lead is past it. Grid starts and lead times are whole
+    # minutes, so the answer is the same for every now within one minute (rounded up to the second).
+    minute = -(-epoch_seconds(now, up=True) // 60)
+    parts = [
+        kind,
+        configuration.version,
+        sorted(service.id for service in request.services),
+        request.vehicles,
+        request.municipality.id,
+        request.date_from.isoformat(),
+        request.date_to.isoformat(),
+        sorted(office.id for office in request.offices),
+        settings.CANCELLED_SLOT_DELAY_MINUTES,
+        minute,
+        sorted((office_id, day.isoformat(), version) for (office_id, day), version in versions.items()),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
