@@ -211,7 +211,7 @@ SERVICES = [
         "name_de": "Umschreibung / Halterwechsel",
         "name_en": "Change of keeper",
         "description_de": "Zulassung eines gebrauchten, noch zugelassenen Fahrzeugs auf den neuen Halter.",
-        "description_en": "Registration of a used vehicle that is still registered to its new keeper.",
+        "description_en": "Registering a used vehicle, still registered to its previous keeper, to its new keeper.",
         "documents": [*_REGISTER, "zb-teil-1", "zb-teil-2", "hu-bericht", "kennzeichenschilder", *_ON_BEHALF],
     },
     {

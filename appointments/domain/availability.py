@@ -22,6 +22,7 @@ from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import BigIntegerField, F, Func
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, FreedTime, Status
@@ -81,7 +82,12 @@ def check_request(*, services, vehicles: int, municipality: Municipality | None,
     if vehicles > limit:
         raise AvailabilityError(
             ErrorCode.TOO_MANY_VEHICLES,
-            _("At most %(limit)s vehicles can be handled in one appointment for these concerns.") % {"limit": limit},
+            ngettext_lazy(
+                "At most %(limit)s vehicle can be handled in one appointment for these concerns.",
+                "At most %(limit)s vehicles can be handled in one appointment for these concerns.",
+                "limit",
+            )
+            % {"limit": limit},
             field="vehicles",
         )
     if municipality is None:

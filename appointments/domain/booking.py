@@ -50,8 +50,11 @@ def new_token() -> str:
 
 
 def new_reference(office: Office) -> str:
-    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-    return f"{office.administration.plate_code}-{code}"
+    """A new booking reference such as "K7Q-4MZP". A reference is stable: it stays the booking's
+    when the booking moves to the other office, so it names no office (the references of earlier
+    bookings, "FT-…" and "RP-…", keep working). `office` is kept for callers."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(7))
+    return f"{code[:3]}-{code[3:]}"
 
 
 def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool, by_staff: bool = False) -> dict:
@@ -69,7 +72,9 @@ def clean_contact(*, name: str, email: str, phone: str, privacy_consent: bool, b
             if by_staff and problem.code == "required"
             else list(problem.messages)
         )
-    if email or not by_staff:
+    if not email and not by_staff:
+        errors["email"] = [_("Please enter your e-mail address.")]
+    elif email:
         try:
             if len(email) > EMAIL_MAX:
                 raise ValidationError("too long")

@@ -42,7 +42,8 @@ from offices.models import Closure, Counter, Membership, Municipality, Office
 NOTE_MAX = 2000
 REASON_MAX = 200
 # A whole reference, not a piece of a longer word: a scanned link's host ("KFZ-ZULASSUNG…") is none.
-REFERENCE = re.compile(r"(?<![A-Z0-9])[A-Z]{1,3}-[A-Z0-9]{6}(?![A-Z0-9])")
+# New references have no office prefix ("K7Q-4MZP"); the earlier ones ("FT-ABC234") stay valid.
+REFERENCE = re.compile(r"(?<![A-Z0-9])(?:[A-Z]{1,3}-[A-Z0-9]{6}|[A-Z0-9]{3}-[A-Z0-9]{4})(?![A-Z0-9])")
 
 
 class ClerkError(PortalError):
@@ -97,8 +98,11 @@ def normalise_reference(text: str) -> str:
     if matches:
         return matches[-1]  # in a check-in link, the reference is the last part
     compact = re.sub(r"[^A-Z0-9]", "", text)
-    # Without the dash: the code is always the last six characters, the plate code the rest.
-    if 7 <= len(compact) <= 9 and compact[:-6].isalpha():
+    # Without the dash: seven characters are a new reference (three, dash, four); an earlier one is
+    # a plate code of two or three letters and six characters.
+    if len(compact) == 7:
+        return f"{compact[:3]}-{compact[3:]}"
+    if 8 <= len(compact) <= 9 and compact[:-6].isalpha():
         return f"{compact[:-6]}-{compact[-6:]}"
     return ""
 

@@ -17,13 +17,21 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import formats
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.domain.availability import AvailabilityError, check_request
 from appointments.errors import ErrorCode
 from appointments.ui.forms import FieldWithButton, Group, Hint, HoneypotInput, PortalForm, ServiceField, TelInput
 from offices.models import Municipality, Office, Service
+
+# German alphabetical order (DIN 5007, variant 1): umlauts as their base letters, ß as "ss".
+GERMAN_ORDER = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
+def german_order(text: str) -> str:
+    """A sort key for German names: "Heßheim" before "Heuchelheim", "Ötisheim" among the O."""
+    return text.casefold().translate(GERMAN_ORDER)
 
 
 def online_services():
@@ -57,7 +65,7 @@ class RequestForm(PortalForm):
             "required": _("Please choose the number of vehicles."),
             "invalid": _("Please choose the number of vehicles."),
             "min_value": _("Please choose at least one vehicle."),
-            "max_value": _("At most %(limit_value)s vehicles can be booked online in one appointment."),
+            # Set per form (see __init__): the plural depends on the limit.
         },
     )
     municipality = forms.ModelChoiceField(
@@ -78,8 +86,15 @@ class RequestForm(PortalForm):
         self.fields["vehicles"].max_value = self.max_vehicles
         self.fields["vehicles"].validators.append(MaxValueValidator(self.max_vehicles))
         self.fields["vehicles"].widget.choices = [(n, n) for n in range(1, self.max_vehicles + 1)]
-        self.fields["vehicles"].help_text = gettext(
-            "Up to %(limit)s vehicles in one appointment, for some concerns fewer."
+        self.fields["vehicles"].error_messages["max_value"] = ngettext(
+            "At most %(limit_value)s vehicle can be booked online in one appointment.",
+            "At most %(limit_value)s vehicles can be booked online in one appointment.",
+            self.max_vehicles,
+        )
+        self.fields["vehicles"].help_text = ngettext(
+            "Up to %(limit)s vehicle in one appointment.",
+            "Up to %(limit)s vehicles in one appointment, for some concerns fewer.",
+            self.max_vehicles,
         ) % {"limit": self.max_vehicles}
 
     def clean(self):
@@ -149,8 +164,10 @@ class SearchForm(RequestForm):
         """The select's options: of the postcode entered, or all of them grouped by administration."""
         municipalities = self.narrowed if self.narrowed is not None else list(self.fields["municipality"].queryset)
         groups: dict[str, list[tuple[str, str]]] = {}
-        for municipality in sorted(municipalities, key=lambda m: (m.administration.name, m.name)):
-            option = (municipality.slug, f"{municipality.name} ({municipality.postcode})")
+        for municipality in sorted(
+            municipalities, key=lambda m: (german_order(m.administration.name), german_order(m.name))
+        ):
+            option = (municipality.slug, f"{municipality.postcode} {municipality.name}")
             groups.setdefault(municipality.administration.name, []).append(option)
         return list(groups.items())
 

@@ -316,7 +316,7 @@ def test_booking_is_unconfirmed_and_queues_the_opt_in_mail(client):
     assert body["office"] == "frankenthal"
     assert (body["start"], body["end"]) == (START, "2026-12-02T08:15:00+01:00")
     assert body["confirm_by"] == "2026-12-01T08:00:00+01:00"  # now + UNCONFIRMED_MINUTES
-    assert re.fullmatch(r"FT-[A-Z2-9]{6}", body["reference"])
+    assert re.fullmatch(r"[A-Z2-9]{3}-[A-Z2-9]{4}", body["reference"])
     assert body["services"] == ["umschreibung"] and body["vehicles"] == 1
     assert "eVB-Nummer (elektronische Versicherungsbestätigung Ihrer Kfz-Versicherung)" in body["documents"]
     assert "token" not in json.dumps(body), "the secret travels only by e-mail"

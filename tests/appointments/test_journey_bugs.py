@@ -13,13 +13,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 
 from appointments.domain import booking
+from appointments.domain.availability import AvailabilityError, check_request
 from appointments.domain.relocation import Result, relocate_after_closure
-from appointments.models import Notification
+from appointments.models import Appointment, Notification
 from appointments.outbox import notifications
+from appointments.web.forms import SearchForm
 from offices.hours import BERLIN
-from offices.models import Closure
+from offices.models import Closure, Service
 from tests.appointments.test_pages import calendar_url, confirmed_booking, occupy_all_counters, page_of, submit, text
 from tests.conftest import berlin
 
@@ -333,3 +336,65 @@ def test_without_an_office_address_the_mail_says_not_to_reply(demo, clock, porta
     _appointment, message = booked_by_phone(demo, language="en")
     assert not message.reply_to
     assert "Please do not reply to it." in message.body
+
+
+# --- 8: wording -------------------------------------------------------------------------------
+
+
+def test_one_vehicle_is_singular(demo):
+    demo.neuzulassung.max_vehicles = 1
+    with pytest.raises(AvailabilityError) as error, translation.override("de"):
+        check_request(services=[demo.neuzulassung], vehicles=2, municipality=demo.frankenthal_citizen_home)
+    with translation.override("de"):
+        assert "höchstens 1 Fahrzeug " in str(error.value.message)
+    Service.objects.filter(bookable_online=True).update(max_vehicles=1)
+    with translation.override("de"):
+        form = SearchForm({"service": ["umschreibung"], "vehicles": "2", "municipality": "lambsheim"})
+        assert not form.is_valid()
+        assert form.errors["vehicles"] == ["In einem Termin kann höchstens 1 Fahrzeug online gebucht werden."]
+        assert form.fields["vehicles"].help_text == "Bis zu 1 Fahrzeug in einem Termin."
+
+
+def test_the_english_description_of_a_change_of_keeper(citizen):
+    page = citizen.get(reverse("appointments:search"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "still registered to its previous keeper" in text(page)
+    assert "still registered to its new keeper" not in text(page)
+
+
+def test_an_empty_e_mail_address_is_asked_for_not_called_invalid(demo):
+    with pytest.raises(booking.BookingError) as empty, translation.override("de"):
+        booking.clean_contact(name="Erika Mustermann", email="", phone="", privacy_consent=True)
+    with pytest.raises(booking.BookingError) as wrong, translation.override("de"):
+        booking.clean_contact(name="Erika Mustermann", email="erika", phone="", privacy_consent=True)
+    with translation.override("de"):
+        assert [str(m) for m in empty.value.extra["errors"]["email"]] == ["Bitte geben Sie Ihre E-Mail-Adresse ein."]
+        assert [str(m) for m in wrong.value.extra["errors"]["email"]] == [
+            "Bitte geben Sie eine gültige E-Mail-Adresse ein."
+        ]
+
+
+def test_the_cancellation_mail_says_uhr(demo, clock, portal):
+    appointment, _message = booked_by_phone(demo, language="de")
+    appointment.refresh_from_db()
+    mail.outbox.clear()
+    message = notifications.build_message(
+        Notification(appointment=appointment, kind=Notification.Kind.CANCELLATION, due_at=NOW, payload={})
+    )
+    assert "Uhrzeit: 10:00 Uhr" in message.body
+    assert "10:00 Uhr" in message.alternatives[0][0]
+
+
+def test_municipalities_read_postcode_first_in_german_order(citizen):
+    page = citizen.get(reverse("appointments:search"))
+    html = page.content.decode()
+    assert "67227 Frankenthal (Pfalz)" in html and "Frankenthal (Pfalz) (67227)" not in html
+    options = re.findall(r'<option value="[^"]+"[^>]*>\d{5} ([^<]+)</option>', html)
+    assert options.index("Heßheim") < options.index("Heuchelheim bei Frankenthal")
+
+
+def test_new_references_name_no_office_and_old_ones_keep_working(citizen, demo):
+    appointment, token = confirmed_booking(citizen)
+    assert re.fullmatch(r"[A-Z2-9]{3}-[A-Z2-9]{4}", appointment.reference)
+    Appointment.objects.filter(pk=appointment.pk).update(reference="FT-ABC234")
+    manage = citizen.get(reverse("appointments:manage", args=["FT-ABC234"]) + f"?token={token}")
+    assert manage.status_code == 200

@@ -325,7 +325,7 @@ def test_too_many_vehicles_for_a_concern_is_an_error_on_the_vehicles(citizen):
     )
     assert response.status_code == 400
     assert "#id_vehicles" in page_of(response).links
-    assert "At most 1 vehicles" in text(response)
+    assert "At most 1 vehicle can be handled" in text(response)
 
 
 # --- calendar ---------------------------------------------------------------------------------
