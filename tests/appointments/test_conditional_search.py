@@ -13,7 +13,9 @@ import json
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from appointments.domain import occupancy
 from appointments.models import Appointment, Status
@@ -159,3 +161,20 @@ def test_a_page_tag_adds_what_the_page_depends_on():
     assert conditional.page_tag(None, "de") is None
     assert conditional.page_tag("abc", "de") != conditional.page_tag("abc", "en")
     assert conditional.page_tag("abc", "de") == conditional.page_tag("abc", "de")
+
+
+@pytest.mark.parametrize("path", ["/slots", "/days"])
+def test_queries_per_search_do_not_grow_with_the_range(path):
+    """The configuration's number, the occupancy versions and the occupied times: three queries for
+    one day as for four weeks (with the configuration in memory), and two for a 304."""
+    search(path)  # the configuration is read once per process and change
+    counts = []
+    for last in ("2026-12-02", "2026-12-29"):
+        with CaptureQueriesContext(connection) as queries:
+            assert search(path, date_to=last).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 3
+    tag = search(path)["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        assert search(path, tag=tag).status_code == 304
+    assert len(queries) <= 2
