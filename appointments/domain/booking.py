@@ -294,6 +294,23 @@ def place_hold(
     return appointment, token
 
 
+def check_hold_again(*, appointment: Appointment, now: dt.datetime) -> None:
+    """Whether the time of a hold that ran out can be held again now (for the page that offers it);
+    raises what place_hold would raise (slot_taken, invalid_time, …). Reads only."""
+    services = [item.service for item in appointment.items.select_related("service")]
+    choices = free_counters(
+        office=appointment.office,
+        services=services,
+        vehicles=appointment.vehicles,
+        administration=appointment.municipality.administration,
+        start=appointment.start,
+        now=now,
+        ignore=appointment.pk,
+    )
+    if not choices:
+        raise BookingError(ErrorCode.SLOT_TAKEN, _("This time has just been taken. Please choose another one."))
+
+
 def release_holds(holds: dict[str, str]) -> int:
     """Give back holds a browser session no longer needs (the citizen picked another time).
     Only holds not yet submitted, and only with their secret."""

@@ -57,9 +57,10 @@ def _digest(value: str) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:{value}".encode()).hexdigest()[:32]
 
 
-def check_rate(scope: str, key: str, rate_setting: str) -> None:
+def check_rate(scope: str, key: str, rate_setting: str, *, count: bool = True) -> None:
     """Count one attempt of `key` in `scope`; raise RateLimited with the seconds to wait when the
-    limit is used up.
+    limit is used up. With `count=False` only ask whether one more attempt would be allowed, without
+    counting it: a page checks a later step's limit before the citizen invests in the step.
 
     A sliding window, approximated from two fixed windows: the previous window's count weighted by
     the part of it that still lies within one period back, plus the current window's count. A
@@ -74,7 +75,11 @@ def check_rate(scope: str, key: str, rate_setting: str) -> None:
     elapsed = (now - window * rate.seconds) / rate.seconds  # the part of this window that has passed, 0–1
     prefix = f"rl:{scope}:{_digest(key)}"
     # A window's count serves as the previous one during the next window: it lives two periods.
-    used, previous = _count_sliding(f"{prefix}:{window}", f"{prefix}:{window - 1}", timeout=2 * rate.seconds + 5)
+    if count:
+        used, previous = _count_sliding(f"{prefix}:{window}", f"{prefix}:{window - 1}", timeout=2 * rate.seconds + 5)
+    else:
+        used, previous = _read_sliding(f"{prefix}:{window}", f"{prefix}:{window - 1}")
+        used += 1  # the attempt asked about
     if previous * (1 - elapsed) + used > rate.count + 1e-6:  # not refused by a rounding error
         record_blocked(f"rate_limit_{scope}")
         raise RateLimited(retry_after=_seconds_until_allowed(rate, used, previous, now))
@@ -103,6 +108,17 @@ def _count_sliding(current_key: str, previous_key: str, *, timeout: int) -> tupl
         except shared_cache.ERRORS as error:
             shared_cache.failed(error, "rate limits count per process meanwhile")
     return _count_in_process(current_key, timeout=timeout), _read_in_process(previous_key)
+
+
+def _read_sliding(current_key: str, previous_key: str) -> tuple[int, int]:
+    """The counts under both keys, not counting (0 where none)."""
+    if shared_cache.usable():
+        try:
+            values = cache.get_many([current_key, previous_key])
+            return int(values.get(current_key) or 0), int(values.get(previous_key) or 0)
+        except shared_cache.ERRORS as error:
+            shared_cache.failed(error, "rate limits count per process meanwhile")
+    return _read_in_process(current_key), _read_in_process(previous_key)
 
 
 def _count_sliding_in_cache(current_key: str, previous_key: str, *, timeout: int) -> tuple[int, int]:

@@ -45,6 +45,8 @@ SESSION_HOLDS = 10
 CHANGE = "change"
 # The field of the calendar's time forms with the office filter in force (its slug).
 FILTER = "filter"
+# The session key of the contact details typed for a hold that ran out, for the next hold's form.
+CONTACT_DRAFT = "contact_draft"
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -534,6 +536,8 @@ def hold(request):
             return refusal
     try:
         check_rate("hold", client_address(request), settings.RATE_LIMIT_HOLD)
+        # The submit limit too, before the citizen types their details for a time held in vain.
+        check_rate("submit", client_address(request), settings.RATE_LIMIT_SUBMIT, count=False)
     except RateLimited as error:
         return rate_limited_page(request, error)
     try:
@@ -622,8 +626,24 @@ def restart_url(appointment: Appointment, context: dict) -> str:
     )
 
 
-def expired_page(request, appointment: Appointment, context: dict):
-    return page(request, "appointments/expired.html", {**context, "restart_url": restart_url(appointment, context)})
+def expired_page(request, appointment: Appointment, context: dict, *, typed: dict | None = None):
+    """The hold ran out. What the citizen typed is kept for their next hold (in the session), and
+    the same time is offered again when it is still free."""
+    if typed:
+        request.session[CONTACT_DRAFT] = {key: str(typed.get(key) or "")[:300] for key in ("name", "email", "phone")}
+    extra = {"restart_url": restart_url(appointment, context), "kept": bool(typed)}
+    try:
+        booking.check_hold_again(appointment=appointment, now=clock.now())
+    except PortalError:
+        pass
+    else:
+        extra.update(
+            same_time_action=reverse("appointments:hold"),
+            hidden=request_items(context["services"], appointment.vehicles, appointment.municipality),
+            start_value=appointment.start.astimezone(BERLIN).isoformat(),
+            captcha={"challenge_url": reverse("appointments:captcha_challenge")} if captcha.enabled() else None,
+        )
+    return page(request, "appointments/expired.html", {**context, **extra})
 
 
 @never_cache
@@ -639,15 +659,27 @@ def details(request, reference: str):
         # Submitted already (for instance in another tab): nothing more to enter.
         return redirect("appointments:submitted", appointment.reference)
     if appointment.is_expired(now):
-        return expired_page(request, appointment, context)
+        return expired_page(request, appointment, context, typed=request.POST if request.method == "POST" else None)
 
-    form = ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        form = ContactForm(request.POST)
+    else:
+        # What was typed for a hold that ran out, for this one.
+        form = ContactForm(initial=request.session.pop(CONTACT_DRAFT, None) or {})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if data.get("website"):
             # The honeypot: a field people never see, which form-filling bots fill in.
             record_blocked("honeypot")
             form.add_error(None, _("Your request could not be processed. Please try again."))
+            return page(request, "appointments/details.html", {**context, "form": form}, 400)
+        try:
+            # Input errors first: a form sent back for a typo does not count against the limit.
+            booking.clean_contact(
+                name=data["name"], email=data["email"], phone=data["phone"], privacy_consent=data["privacy_consent"]
+            )
+        except PortalError as error:
+            add_contact_errors(form, error)
             return page(request, "appointments/details.html", {**context, "form": form}, 400)
         try:
             check_rate("submit", client_address(request), settings.RATE_LIMIT_SUBMIT)
@@ -668,15 +700,19 @@ def details(request, reference: str):
             if error.code == ErrorCode.ALREADY_SUBMITTED:
                 return redirect("appointments:submitted", appointment.reference)
             if error.code == ErrorCode.EXPIRED:
-                return expired_page(request, appointment, context)
+                return expired_page(request, appointment, context, typed=request.POST)
             if error.code != ErrorCode.INVALID:
                 return booking_error_page(request, error)
-            for field, field_errors in error.extra.get("errors", {}).items():
-                for message in field_errors:
-                    form.add_error(field if field in form.fields else None, str(message))
+            add_contact_errors(form, error)
             return page(request, "appointments/details.html", {**context, "form": form}, 400)
         return redirect("appointments:submitted", appointment.reference)
     return page(request, "appointments/details.html", {**context, "form": form})
+
+
+def add_contact_errors(form: ContactForm, error: PortalError) -> None:
+    for field, field_errors in error.extra.get("errors", {}).items():
+        for message in field_errors:
+            form.add_error(field if field in form.fields else None, str(message))
 
 
 @never_cache

@@ -12,18 +12,28 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 
 from appointments.domain import booking
 from appointments.domain.availability import AvailabilityError, check_request
 from appointments.domain.relocation import Result, relocate_after_closure
-from appointments.models import Appointment, Notification
+from appointments.models import Appointment, Notification, Status
 from appointments.outbox import notifications
 from appointments.web.forms import SearchForm
 from offices.hours import BERLIN
 from offices.models import Closure, Service
-from tests.appointments.test_pages import calendar_url, confirmed_booking, occupy_all_counters, page_of, submit, text
+from tests.appointments.test_pages import (
+    calendar_url,
+    confirmed_booking,
+    fill_details,
+    hold_earliest,
+    occupy_all_counters,
+    page_of,
+    submit,
+    text,
+)
 from tests.conftest import berlin
 
 NOW = berlin(2026, 12, 1, 7, 0)
@@ -398,3 +408,52 @@ def test_new_references_name_no_office_and_old_ones_keep_working(citizen, demo):
     Appointment.objects.filter(pk=appointment.pk).update(reference="FT-ABC234")
     manage = citizen.get(reverse("appointments:manage", args=["FT-ABC234"]) + f"?token={token}")
     assert manage.status_code == 200
+
+
+# --- 7: the submit limit and a hold that ran out ----------------------------------------------
+
+
+def test_forms_sent_back_for_errors_do_not_count_against_the_submit_limit(citizen, settings):
+    settings.RATE_LIMIT_SUBMIT = "2/h"
+    cache.clear()  # no counts of earlier tests
+    held = hold_earliest(citizen)
+    for _ in range(4):
+        sent_back = citizen.post(held["Location"], {"name": "Erika Mustermann", "email": "", "privacy_consent": "on"})
+        assert sent_back.status_code == 400
+        assert "Bitte geben Sie Ihre E-Mail-Adresse ein." in text(sent_back)
+    assert fill_details(citizen, held["Location"]).status_code == 302
+
+
+def test_the_submit_limit_is_checked_before_a_time_is_held(citizen, settings):
+    settings.RATE_LIMIT_SUBMIT = "1/h"
+    cache.clear()
+    held = hold_earliest(citizen)
+    assert fill_details(citizen, held["Location"]).status_code == 302  # the one submit allowed
+    calendar = citizen.get(calendar_url())
+    form, button = page_of(calendar).form_with_button("start")
+    refused = submit(citizen, form, button)
+    assert refused.status_code == 429
+    assert Appointment.objects.filter(status=Status.HELD).count() == 0  # nothing held to type in vain
+
+
+def test_an_expired_hold_keeps_what_was_typed_and_offers_the_same_time(citizen, clock):
+    calendar = citizen.get(calendar_url(date="2026-12-02"))
+    form, button = next((f, b) for f, b in page_of(calendar).slot_buttons() if b["value"].startswith("2026-12-02"))
+    held = submit(citizen, form, button)
+    first = Appointment.objects.get()
+    clock.now = NOW + dt.timedelta(minutes=11)
+    expired = citizen.post(
+        held["Location"], {"name": "Erika Mustermann", "email": "erika@example.org", "privacy_consent": "on"}
+    )
+    assert expired.status_code == 200
+    assert "Ihre Reservierung ist abgelaufen" in page_of(expired).h1[0]
+    assert "Wir haben Ihre Eingaben behalten" in text(expired)
+    form, button = page_of(expired).form_with_button("start")
+    assert button["value"] == first.start.astimezone(BERLIN).isoformat()
+    again = submit(citizen, form, button)
+    assert again.status_code == 302
+    details = citizen.get(again["Location"])
+    assert details.status_code == 200
+    values = {i.get("name"): i.get("value") for i in page_of(details).inputs}
+    assert values["name"] == "Erika Mustermann" and values["email"] == "erika@example.org"
+    assert Appointment.objects.filter(status=Status.HELD).exclude(pk=first.pk).get().start == first.start
