@@ -655,6 +655,7 @@ def details(request, reference: str):
         return refusal
     now = clock.now()
     context = appointment_context(appointment)
+    context["back_url"] = restart_url(appointment, context)
     if appointment.status not in (Status.HELD, Status.EXPIRED):
         # Submitted already (for instance in another tab): nothing more to enter.
         return redirect("appointments:submitted", appointment.reference)

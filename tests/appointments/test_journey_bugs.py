@@ -457,3 +457,18 @@ def test_an_expired_hold_keeps_what_was_typed_and_offers_the_same_time(citizen, 
     values = {i.get("name"): i.get("value") for i in page_of(details).inputs}
     assert values["name"] == "Erika Mustermann" and values["email"] == "erika@example.org"
     assert Appointment.objects.filter(status=Status.HELD).exclude(pk=first.pk).get().start == first.start
+
+
+# --- small things -----------------------------------------------------------------------------
+
+
+def test_the_details_page_shows_vehicles_and_duration_and_a_way_back(citizen):
+    calendar = citizen.get(calendar_url(vehicles="2"))
+    form, button = page_of(calendar).form_with_button("start")
+    held = submit(citizen, form, button)
+    details = citizen.get(held["Location"])
+    content = text(details)
+    assert "Ihr Termin dauert etwa 30 Minuten." in content
+    assert "2 Fahrzeuge" in content
+    back = reverse("appointments:calendar") + "?service=umschreibung&vehicles=2&municipality=frankenthal-pfalz"
+    assert back in page_of(details).links
