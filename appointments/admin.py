@@ -249,6 +249,7 @@ class OfficeCapacityAdmin(OfficeAdmin):
             "capacity_outside": sum(day.outside for day in days),
             "closures_url": reverse("clerk:closures", args=[office.slug]),
             "block_url": reverse("clerk:block", args=[office.slug]),
+            "hours_url": reverse("clerk:hours", args=[office.slug]),
             "preview_name": PREVIEW,
         }
 
@@ -279,3 +280,28 @@ class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
 
 admin.site.unregister(TOTPDevice)
 admin.site.register(TOTPDevice, TOTPDeviceAdmin)
+
+
+# --- the site ------------------------------------------------------------------------------------
+
+SITE_NAME = _("Vehicle registration Vorderpfalz – administration")
+admin.site.site_header = admin.site.site_title = admin.site.index_title = SITE_NAME
+
+# The apps' own machinery (login locks, authenticator devices, history tables, task schedules) is
+# for superusers: administrators configure offices and services, not the portal's plumbing.
+TECHNICAL_APPS = ("axes", "otp_totp", "otp_static", "simple_history", "django_celery_beat", "django_celery_results")
+
+
+def _superusers_only(model_admin: admin.ModelAdmin) -> None:
+    def superuser(request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    model_admin.has_module_permission = superuser  # type: ignore[method-assign]
+    for name in ("has_view_permission", "has_change_permission", "has_delete_permission"):
+        setattr(model_admin, name, superuser)
+    model_admin.has_add_permission = lambda request, *args: superuser(request)  # type: ignore[method-assign]
+
+
+for _model, _model_admin in list(admin.site._registry.items()):
+    if _model._meta.app_label in TECHNICAL_APPS:
+        _superusers_only(_model_admin)

@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminTimeWidget
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -40,6 +41,7 @@ from .models import (
     Service,
     Weekday,
 )
+from .week import overlaps
 
 
 class OpeningHoursInlineFormSet(BaseInlineFormSet):
@@ -60,17 +62,11 @@ class OpeningHoursInlineFormSet(BaseInlineFormSet):
                 continue  # an empty extra row
             spans_by_day[(data.get("counter"), data["weekday"])].append((data["opens"], data["closes"]))
 
-        errors = []
-        for (counter, weekday), spans in spans_by_day.items():
-            spans.sort()
-            # The span reaching furthest so far: comparing neighbours only would miss 08–18 vs 11–12
-            # when 09–10 lies between them.
-            reach = spans[0]
-            for span in spans[1:]:
-                if span[0] < reach[1]:
-                    errors.append(self._overlap_error(counter, weekday, reach, span))
-                if span[1] > reach[1]:
-                    reach = span
+        errors = [
+            self._overlap_error(counter, weekday, first, second)
+            for (counter, weekday), spans in spans_by_day.items()
+            for first, second in overlaps(spans)
+        ]
         if errors:
             raise ValidationError(errors)
 
@@ -90,7 +86,10 @@ class OpeningHoursInlineFormSet(BaseInlineFormSet):
 
 
 class OfficeCounterChoicesMixin:
-    """On an office's page, offer only that office's counters; the model would reject others."""
+    """On an office's page, offer only that office's counters; the model would reject others. The
+    empty choice is named for what it means instead of "---------"."""
+
+    no_counter_label = _("all counters")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "counter":
@@ -100,7 +99,23 @@ class OfficeCounterChoicesMixin:
             kwargs["queryset"] = (
                 Counter.objects.filter(office_id=unquote(object_id)) if object_id else Counter.objects.none()
             )
+            kwargs["empty_label"] = self.no_counter_label
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class MinutesTimeInput(AdminTimeWidget):
+    """Office times in hours and minutes: "08:00", not "08:00:00"."""
+
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs=attrs, format=format or "%H:%M")
+
+
+# Times without seconds on every page that edits them.
+MINUTE_TIMES = {models.TimeField: {"widget": MinutesTimeInput}}
+
+
+def hh_mm(value) -> str:
+    return f"{value:%H:%M}" if value else ""
 
 
 class CounterInline(admin.TabularInline):
@@ -116,12 +131,15 @@ class OpeningHoursInline(OfficeCounterChoicesMixin, admin.TabularInline):
     formset = OpeningHoursInlineFormSet
     fields = ("weekday", "opens", "closes", "counter")
     extra = 0
+    formfield_overrides = MINUTE_TIMES
 
 
 class ClosureInline(OfficeCounterChoicesMixin, admin.TabularInline):
     model = Closure
     fields = ("start_date", "end_date", "start_time", "end_time", "counter", "reason")
     extra = 0
+    formfield_overrides = MINUTE_TIMES
+    no_counter_label = _("whole office")
 
 
 class HolidayOpeningInline(admin.TabularInline):
@@ -199,19 +217,51 @@ class CounterAdmin(AuditedAdmin):
 
 @admin.register(OpeningHours)
 class OpeningHoursAdmin(AuditedAdmin):
-    list_display = ("office", "weekday", "opens", "closes", "counter")
+    list_display = ("office", "weekday", "opens_at", "closes_at", "counter_or_all")
     list_filter = ("office", "weekday")
     list_select_related = ("office", "counter__office")
+    formfield_overrides = MINUTE_TIMES
+
+    @admin.display(description=_("opens"), ordering="opens")
+    def opens_at(self, obj):
+        return hh_mm(obj.opens)
+
+    @admin.display(description=_("closes"), ordering="closes")
+    def closes_at(self, obj):
+        return hh_mm(obj.closes)
+
+    @admin.display(description=_("counter"), ordering="counter__name")
+    def counter_or_all(self, obj):
+        return obj.counter.name if obj.counter else _("all counters")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "counter":
+            kwargs["empty_label"] = _("all counters")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Closure)
 class ClosureAdmin(AuditedAdmin):
-    list_display = ("reason", "office", "counter", "start_date", "end_date", "start_time", "end_time", "created_by")
+    list_display = ("reason", "office", "counter", "start_date", "end_date", "from_time", "until_time", "created_by")
     list_filter = ("office",)
     search_fields = ("reason",)
     date_hierarchy = "start_date"
     list_select_related = ("office", "counter__office", "created_by")
     readonly_fields = ("created_by",)
+    formfield_overrides = MINUTE_TIMES
+
+    @admin.display(description=_("from time"), ordering="start_time")
+    def from_time(self, obj):
+        return hh_mm(obj.start_time)
+
+    @admin.display(description=_("until time"), ordering="end_time")
+    def until_time(self, obj):
+        return hh_mm(obj.end_time)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "counter":
+            kwargs["empty_label"] = _("whole office")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:

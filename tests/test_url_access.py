@@ -216,6 +216,7 @@ def url_for(route: Route, objects: dict) -> str:
         "office": objects["office"].slug,
         "reference": objects["booking"].reference,
         "day": DAY.isoformat(),
+        "year": str(DAY.year),
         "pk": str(objects["closure"].pk),
         "action": "checkin",
         "object_id": object_id,

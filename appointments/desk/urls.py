@@ -5,7 +5,7 @@ name and shape (the reference as the only argument)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
-from appointments.desk import report_views, second_factor, views
+from appointments.desk import hours_views, report_views, second_factor, views
 from appointments.desk.login import StaffLoginView
 
 
@@ -45,6 +45,16 @@ urlpatterns = [
     path("<slug:office>/sperren/", views.block, name="block"),
     path("<slug:office>/sperren/liste/", views.closures, name="closures"),
     path("<slug:office>/sperren/<int:pk>/neu-verteilen/", views.closure_relocate, name="closure_relocate"),
+    path("<slug:office>/oeffnungszeiten/", hours_views.hours, name="hours"),
+    path("<slug:office>/oeffnungszeiten/<int:year>/", hours_views.hours_year, name="hours_year"),
+    path("<slug:office>/oeffnungszeiten/<int:year>/vorlage/", hours_views.hours_preset, name="hours_preset"),
+    path("<slug:office>/oeffnungszeiten/<int:year>/neu/", hours_views.hours_closure_add, name="hours_new_closure"),
+    path(
+        "<slug:office>/oeffnungszeiten/<int:year>/schliessung/<int:pk>/loeschen/",
+        hours_views.hours_closure_delete,
+        name="hours_closure_delete",
+    ),
+    path("<slug:office>/oeffnungszeiten/<int:year>/feiertag/", hours_views.hours_holiday, name="hours_holiday"),
     path("<slug:office>/<clerkday:day>/", views.schedule, name="schedule"),
     path("<slug:office>/<clerkday:day>/aktuell/", views.schedule_fragment, name="schedule_fragment"),
     path("<slug:office>/<clerkday:day>/export.csv", views.export_csv, name="export_csv"),

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
-from appointments.models import Appointment
+from appointments.models import Appointment, Status
 from offices.hours import BERLIN, CounterInfo, OfficeSchedule, load_office_schedules, local, public_holidays
 from offices.models import Closure, Office
 
 PREVIEW_DAYS = 28
+# The bookings that new hours or a closure can still concern: not begun, not yet at the counter.
+UPCOMING = (Status.HELD, Status.UNCONFIRMED, Status.CONFIRMED)
 
 
 @dataclass
@@ -25,7 +27,9 @@ class DayCapacity:
     counters_open: int = 0
     booked_minutes: int = 0  # minutes of the live appointments of the day
     appointments: int = 0
-    outside: int = 0  # live appointments outside their counter's working time: a closure or new hours hit them
+    # Bookings still to come outside their counter's working time (a closure or new hours hit
+    # them): those staff move or re-offer. Past, checked-in and completed ones are history.
+    outside: int = 0
     reason: str = ""  # why the day has no capacity
     closures: list[str] = field(default_factory=list)  # partial closures and counter blocks of the day
 
@@ -82,18 +86,48 @@ def office_capacity(
             start__lt=local(date_to + dt.timedelta(days=1), dt.time(0)),
             end__gt=local(date_from, dt.time(0)),
         )
-        .values_list("counter_id", "start", "end")
+        .values_list("counter_id", "start", "end", "status")
     )
-    for counter_id, start, end in rows:
+    for counter_id, start, end, status in rows:
         day = start.astimezone(BERLIN).date()
         booked = result.get(day)
         if booked is None:
             continue
         booked.appointments += 1
         booked.booked_minutes += int((end - start).total_seconds() // 60)
-        if counter_id not in counter_ids or not schedule.within_working_time(counter_id, day, start, end):
+        if status in UPCOMING and start > now and not _fits(schedule, counter_ids, counter_id, day, start, end):
             booked.outside += 1
     return list(result.values())
+
+
+def _fits(schedule: OfficeSchedule, counter_ids: set[int], counter_id: int, day: dt.date, start, end) -> bool:
+    return counter_id in counter_ids and schedule.within_working_time(counter_id, day, start, end)
+
+
+def outside_working_time(
+    *, office: Office, schedule: OfficeSchedule, date_from: dt.date, date_to: dt.date, now: dt.datetime
+) -> list[Appointment]:
+    """The bookings still to come (not begun, not checked in) from `date_from` to `date_to` that lie
+    outside their counter's working time under `schedule`: what new hours or closures would hit,
+    in time order."""
+    counter_ids = {c.id for c in schedule.counters}
+    rows = (
+        Appointment.objects.occupying(now)
+        .filter(
+            office=office,
+            status__in=UPCOMING,
+            start__gt=now,
+            start__lt=local(date_to + dt.timedelta(days=1), dt.time(0)),
+            end__gt=local(date_from, dt.time(0)),
+        )
+        .select_related("counter")
+        .order_by("start", "pk")
+    )
+    return [
+        a
+        for a in rows
+        if not _fits(schedule, counter_ids, a.counter_id, a.start.astimezone(BERLIN).date(), a.start, a.end)
+    ]
 
 
 def _touches(closure: Closure, day: dt.date) -> bool:

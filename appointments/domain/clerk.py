@@ -676,3 +676,17 @@ def relocate(*, user, closure: Closure, now: dt.datetime) -> list[Outcome]:
     if not may_block(user, closure.office, whole_office=closure.counter_id is None):
         raise ClerkError(ErrorCode.FORBIDDEN, _("Only an office lead can act on a closure of the whole office."))
     return relocate_after_closure(closure=closure, now=now, user=user)
+
+
+def may_edit_hours(user, office: Office) -> bool:
+    """Who configures an office's opening hours, closures and holiday openings in the staff area:
+    its office leads, the administrators of its administration (AdministrationManager) and
+    superusers; not its clerks, not the partner's staff."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return (
+        Membership.objects.filter(user=user, office=office, role=Membership.Role.OFFICE_LEAD).exists()
+        or office.administration.managers.filter(user=user).exists()
+    )
