@@ -138,6 +138,7 @@ def test_a_move_through_the_pages_delays_the_old_time_too(demo, clock, full_hour
             "municipality": "frankenthal-pfalz",
             "office": "frankenthal",
             "start": ELSEWHERE.isoformat(),
+            "confirmed": "1",  # the "yes" of the page that asks before a move
         },
     )
     assert response.status_code == 302, response.content
