@@ -70,7 +70,8 @@ def replace_week(*, office: Office, rows: Iterable[HoursRow]) -> bool:
     own_counters = set(Counter.objects.filter(office=office).values_list("pk", flat=True))
     if any(row.counter_id is not None and row.counter_id not in own_counters for row in wanted):
         raise ValueError("a counter of another office")
-    saved = list(OpeningHours.objects.select_for_update().filter(office=office))
+    # In id order, without the model's ordering by counter: PostgreSQL locks no outer-joined rows.
+    saved = list(OpeningHours.objects.select_for_update().filter(office=office).order_by("pk"))
     kept = set()
     changed = False
     for row in saved:
