@@ -33,7 +33,7 @@ from django.db import connection
 
 from appointments.domain.availability import SlotRequest, find_slots, grid_starts
 from appointments.models import LIVE_STATUSES, Appointment, Notification
-from offices.hours import is_public_holiday, load_office_schedules, local
+from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service
 
 from .bench_availability import percentile
@@ -548,6 +548,129 @@ async def flash_crowd(ports: list[int], *, day: dt.date, attempts: int, clients:
     return result
 
 
+# --- the search crowd and the mixed crowd -------------------------------------------------------
+
+SEARCH_DAYS = 28  # a citizen's first look: four weeks, any office
+
+
+@dataclass
+class SearchCrowd:
+    """Latency and throughput per kind of request ("slots": the 4-week any-office search, "days":
+    the API day overview of the same weeks, "booking" in the mixed crowd)."""
+
+    name: str
+    seconds: float = 0.0
+    by_kind: dict = field(default_factory=dict)  # kind -> {"requests", "ok", "4xx", "5xx", "none", p50, p95, p99}
+    requests: int = 0
+    cpu: dict = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _search_paths(first: dt.date, municipality: str) -> dict[str, str]:
+    query = urlencode(
+        {
+            "service": SERVICE,
+            "vehicles": 1,
+            "municipality": municipality,
+            "date_from": first.isoformat(),
+            "date_to": (first + dt.timedelta(days=SEARCH_DAYS - 1)).isoformat(),
+        }
+    )
+    return {"slots": "/api/v1/slots?" + query, "days": "/api/v1/days?" + query}
+
+
+def _summarise(crowd: SearchCrowd, responses: dict[str, list[Response]]) -> None:
+    for kind, answers in responses.items():
+        crowd.by_kind[kind] = {
+            "requests": len(answers),
+            "ok": sum(1 for r in answers if 200 <= r.status < 300),
+            "4xx": sum(1 for r in answers if 400 <= r.status < 500),
+            "5xx": sum(1 for r in answers if r.status >= 500),
+            "none": sum(1 for r in answers if r.status == 0),
+            **(latency(answers) if answers else {"p50": 0.0, "p95": 0.0, "p99": 0.0}),
+        }
+    crowd.requests = sum(len(answers) for answers in responses.values())
+
+
+async def search_crowd(ports: list[int], *, first: dt.date, total: int, clients: int) -> SearchCrowd:
+    """`clients` citizens at once, each asking for the 4-week any-office search and the day overview
+    of the same weeks in turn (first looks: no If-None-Match), until `total` requests are sent."""
+    crowd = SearchCrowd("search")
+    remaining = total
+    responses: dict[str, list[Response]] = {"slots": [], "days": []}
+    deadline = time.monotonic() + PHASE_TIMEOUT
+
+    async def client(number: int):
+        nonlocal remaining
+        port = ports[number % len(ports)]
+        paths = _search_paths(first, MUNICIPALITIES[number % len(MUNICIPALITIES)])
+        kinds = ["slots", "days"] if number % 2 else ["days", "slots"]
+        turn = 0
+        while remaining > 0 and time.monotonic() < deadline:
+            remaining -= 1
+            kind = kinds[turn % 2]
+            turn += 1
+            responses[kind].append(await request(port, "GET", paths[kind]))
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    crowd.seconds = time.perf_counter() - began
+    _summarise(crowd, responses)
+    return crowd
+
+
+async def mixed_crowd(
+    ports: list[int], *, first: dt.date, avoid: dt.date, total: int, clients: int, tag: str, seed: int
+) -> SearchCrowd:
+    """Nine searches to one booking: each client searches (slots and days in turn) and, every tenth
+    request, books a random time of its last slot list (not on `avoid`, the flash crowd's day)."""
+    rng = random.Random(seed)
+    crowd = SearchCrowd("mixed")
+    remaining = total
+    responses: dict[str, list[Response]] = {"slots": [], "days": [], "booking": []}
+    deadline = time.monotonic() + PHASE_TIMEOUT
+
+    async def client(number: int):
+        nonlocal remaining
+        port = ports[number % len(ports)]
+        municipality = MUNICIPALITIES[number % len(MUNICIPALITIES)]
+        paths = _search_paths(first, municipality)
+        listed: list = []
+        turn = number  # the clients' bookings do not all come at once
+        while remaining > 0 and time.monotonic() < deadline:
+            remaining -= 1
+            turn += 1
+            if turn % 10 == 0 and listed:
+                slot = rng.choice(listed)
+                body = {
+                    "services": [SERVICE],
+                    "vehicles": 1,
+                    "municipality": municipality,
+                    "office": slot["office"],
+                    "start": slot["start"],
+                    "name": "Mixed Citizen",
+                    "email": f"mixed-{tag}-{number}-{turn}@bench.example",
+                    "privacy_consent": True,
+                    "language": "de",
+                }
+                responses["booking"].append(await request(port, "POST", "/api/v1/bookings", body))
+                continue
+            kind = "slots" if turn % 2 else "days"
+            response = await request(port, "GET", paths[kind])
+            responses[kind].append(response)
+            if kind == "slots" and response.status == 200 and isinstance(response.body, dict):
+                listed = [s for s in response.body.get("slots", []) if s["start"][:10] != avoid.isoformat()]
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    crowd.seconds = time.perf_counter() - began
+    _summarise(crowd, responses)
+    return crowd
+
+
 # --- checks ---------------------------------------------------------------------------------------
 
 OVERLAPS_SQL = """
@@ -634,6 +757,7 @@ class CrowdRun:
     memory: dict
     web_workers: int = 2
     worker_nice: int = 10
+    searches: list = field(default_factory=list)  # SearchCrowd: the search crowd, the mixed crowd
 
     @property
     def attempts_per_second(self) -> float:
@@ -659,6 +783,7 @@ def run_crowd(
     seed: int,
     web_workers: int = 2,
     worker_nice: int = 10,
+    search_requests: int = 0,
 ) -> CrowdRun:
     import redis
 
@@ -684,6 +809,21 @@ def run_crowd(
                 flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name, seed=seed)
             )
             mail_seconds = wait_for_mail(crowd.references)
+        searches = []
+        if search_requests:
+            first = (now + dt.timedelta(days=1)).astimezone(BERLIN).date()
+            with CpuMeter(stack) as search_cpu:
+                found = asyncio.run(search_crowd(stack.ports, first=first, total=search_requests, clients=clients))
+            found.cpu = search_cpu.per_request_ms(found.requests)
+            searches.append(found)
+            with CpuMeter(stack) as mixed_cpu:
+                mixed = asyncio.run(
+                    mixed_crowd(
+                        stack.ports, first=first, avoid=day, total=search_requests, clients=clients, tag=name, seed=seed
+                    )
+                )
+            mixed.cpu = mixed_cpu.per_request_ms(mixed.requests)
+            searches.append(mixed)
         memory = stack.memory()
     # CPU per request: what one booking costs each part beside one trivial request.
     trivial["cpu"] = trivial_cpu.per_request_ms(trivial["requests"])
@@ -712,4 +852,5 @@ def run_crowd(
         memory=memory,
         web_workers=web_workers,
         worker_nice=worker_nice,
+        searches=searches,
     )

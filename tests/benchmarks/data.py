@@ -144,6 +144,10 @@ def copy_rows(model, rows: list[dict], *, now: dt.datetime) -> None:
             defaults[f.attname] = f.get_db_prep_save(f.get_default(), connection)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     names = [f.attname for f in fields]
+    with connection.cursor() as cursor:
+        # One COPY lasts as long as this process takes to write the rows: longer than the portal's
+        # statement timeout on a busy machine. The loader's own session only.
+        cursor.execute("SET statement_timeout = 0")
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
