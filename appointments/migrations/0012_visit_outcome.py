@@ -10,21 +10,38 @@ def completed_visits_completed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
-    dependencies = [
-        ('appointments', '0011_freed_times'),
-    ]
+    dependencies = [("appointments", "0011_freed_times")]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('completed', 'completed'), ('documents_incomplete', 'documents incomplete – new appointment needed'), ('referred', 'referred to another authority'), ('aborted', 'aborted')], max_length=24, verbose_name='outcome'),
+            model_name="appointment",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("completed", "completed"),
+                    ("documents_incomplete", "documents incomplete – new appointment needed"),
+                    ("referred", "referred to another authority"),
+                    ("aborted", "aborted"),
+                ],
+                max_length=24,
+                verbose_name="outcome",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalappointment',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('completed', 'completed'), ('documents_incomplete', 'documents incomplete – new appointment needed'), ('referred', 'referred to another authority'), ('aborted', 'aborted')], max_length=24, verbose_name='outcome'),
+            model_name="historicalappointment",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("completed", "completed"),
+                    ("documents_incomplete", "documents incomplete – new appointment needed"),
+                    ("referred", "referred to another authority"),
+                    ("aborted", "aborted"),
+                ],
+                max_length=24,
+                verbose_name="outcome",
+            ),
         ),
         migrations.RunPython(completed_visits_completed, migrations.RunPython.noop),
     ]
