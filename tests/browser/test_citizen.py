@@ -125,6 +125,12 @@ def test_citizen_books_confirms_moves_and_cancels(portal, new_page, scanner, lan
     page.locator(".days a:not([aria-current])").first.click()
     page.wait_for_url("**date=*")
     page.locator("#times button.time").first.click()
+    # The question before the move: nothing has moved yet.
+    page.wait_for_selector("button[name=confirmed]")
+    appointment.refresh_from_db()
+    assert appointment.start == first_start
+    scanner.scan(page, "move question")
+    page.locator("button[name=confirmed]").click()
     page.wait_for_url(f"**/termin/{appointment.reference}/?token=*")
     appointment.refresh_from_db()
     assert appointment.start.date() > first_start.date()
@@ -146,5 +152,5 @@ def test_citizen_books_confirms_moves_and_cancels(portal, new_page, scanner, lan
 
     (cancellation,) = send_mail(portal)
     assert appointment.reference in cancellation.subject and words["cancelled"] in cancellation.subject
-    assert len(scanner.scanned) == 14
+    assert len(scanner.scanned) == 15
     scanner.assert_clean()
