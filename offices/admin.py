@@ -168,14 +168,27 @@ class MunicipalityAdmin(AuditedAdmin):
 
 @admin.register(Office)
 class OfficeAdmin(AuditedAdmin):
-    list_display = ("name", "administration", "city", "hours_are_example", "is_active")
+    list_display = ("name", "administration", "city", "hours_are_example", "visitor_info_is_example", "is_active")
     list_filter = ("administration", "is_active")
     search_fields = ("name", "city")
     list_select_related = ("administration",)
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = [
         (None, {"fields": ("name", "slug", "administration", "is_active")}),
-        (_("Address and contact"), {"fields": ("street", "postcode", "city", "phone", "email", "directions")}),
+        (_("Address and contact"), {"fields": ("street", "postcode", "city", "phone", "email")}),
+        (
+            _("Getting there"),
+            {
+                "description": _("Shown to citizens on the office's card, the confirmation page and in the e-mails."),
+                "fields": (
+                    ("directions", "directions_en"),
+                    ("public_transport_de", "public_transport_en"),
+                    ("parking_de", "parking_en"),
+                    ("accessibility_de", "accessibility_en"),
+                    "visitor_info_is_example",
+                ),
+            },
+        ),
         (_("Booking"), {"fields": ("slot_minutes", "booking_horizon_days", "min_lead_minutes", "hours_are_example")}),
     ]
     inlines = [CounterInline, OpeningHoursInline, ClosureInline, HolidayOpeningInline]

@@ -3,7 +3,8 @@ document checklists, the cooperation rules and a few demo accounts (a clerk for 
 
 `seed_demo()` is idempotent: it is keyed on slugs (and usernames), so running it again restores the
 demo state instead of adding to it. Addresses and the Frankenthal hours are the published ones
-(see DESIGN.md); the Schifferstadt hours are example data and marked as such.
+(see DESIGN.md); the Schifferstadt hours, both offices' phone numbers and e-mail addresses and
+their travel and accessibility details are example data and marked as such.
 """
 
 from __future__ import annotations
@@ -99,6 +100,27 @@ OFFICES = {
             "phone": "06235 0000-0 (Beispiel)",
             "email": "kfz-zulassung@rhein-pfalz-kreis.example",
             "directions": "",
+            "directions_en": "",
+            # Plausible but not checked with the office: marked as example data wherever they are shown.
+            "public_transport_de": (
+                "Mit der S-Bahn Rhein-Neckar (S1, S2, S3, S4) bis Schifferstadt Bahnhof, von dort etwa "
+                "5 Minuten zu Fuß über die Bahnhofstraße."
+            ),
+            "public_transport_en": (
+                "S-Bahn Rhein-Neckar (S1, S2, S3, S4) to Schifferstadt station, then about a 5-minute walk "
+                "along Bahnhofstraße."
+            ),
+            "parking_de": "Kostenlose Parkplätze im Hof des Gebäudes, davon zwei Behindertenparkplätze am Eingang.",
+            "parking_en": "Free parking in the courtyard of the building, two disabled parking spaces by the entrance.",
+            "accessibility_de": (
+                "Stufenloser Zugang über den Haupteingang, Aufzug zu allen Etagen, barrierefreie Toilette im "
+                "Erdgeschoss."
+            ),
+            "accessibility_en": (
+                "Step-free access through the main entrance, a lift to every floor, an accessible toilet on "
+                "the ground floor."
+            ),
+            "visitor_info_is_example": True,
             # Our sources do not publish the Schifferstadt hours: the portal must say these are examples.
             "hours_are_example": True,
         },
@@ -115,6 +137,27 @@ OFFICES = {
             "phone": "06233 0000-0 (Beispiel)",
             "email": "kfz-zulassung@frankenthal.example",
             "directions": "Stadtverwaltung Frankenthal (Pfalz), Abteilung Straßenverkehr.",
+            "directions_en": "Town administration of Frankenthal (Pfalz), road traffic department.",
+            "public_transport_de": (
+                "Mit der S-Bahn (S6) oder dem Regionalzug bis Frankenthal Hauptbahnhof, von dort etwa "
+                "10 Minuten zu Fuß; mehrere Stadtbuslinien halten in der Innenstadt."
+            ),
+            "public_transport_en": (
+                "S-Bahn (S6) or regional train to Frankenthal Hauptbahnhof, then about a 10-minute walk; "
+                "several town bus lines stop in the town centre."
+            ),
+            "parking_de": (
+                "Öffentliche Parkhäuser in der Innenstadt (gebührenpflichtig), wenige Kurzzeitparkplätze vor dem Haus."
+            ),
+            "parking_en": (
+                "Public multi-storey car parks in the town centre (charged), a few short-stay spaces in front."
+            ),
+            "accessibility_de": (
+                "Eingang mit Rampe, Aufzug vorhanden; bitte melden Sie sich am Empfang, wenn Sie Hilfe brauchen."
+            ),
+            "accessibility_en": "Entrance with a ramp, a lift inside; please ask at the reception if you need help.",
+            # The address and hours are published ones; these details are not (see DESIGN.md).
+            "visitor_info_is_example": True,
             "hours_are_example": False,
         },
         "counters": 3,

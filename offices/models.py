@@ -97,7 +97,34 @@ class Office(models.Model):
     city = models.CharField(_("city"), max_length=120)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
-    directions = models.TextField(_("directions and accessibility"), blank=True)
+    directions = models.TextField(
+        _("finding the office (German)"),
+        blank=True,
+        help_text=_("Where the office is, e.g. the building, the entrance or the floor. Shown in the e-mails."),
+    )
+    directions_en = models.TextField(_("finding the office (English)"), blank=True)
+    public_transport_de = models.TextField(
+        _("public transport (German)"),
+        blank=True,
+        help_text=_("How to get there by bus and train: stops, lines, walking time. Text only."),
+    )
+    public_transport_en = models.TextField(_("public transport (English)"), blank=True)
+    parking_de = models.TextField(_("parking (German)"), blank=True)
+    parking_en = models.TextField(_("parking (English)"), blank=True)
+    accessibility_de = models.TextField(
+        _("accessibility of the building (German)"),
+        blank=True,
+        help_text=_("Step-free access, lift, accessible toilet, disabled parking, help at the entrance."),
+    )
+    accessibility_en = models.TextField(_("accessibility of the building (English)"), blank=True)
+    visitor_info_is_example = models.BooleanField(
+        _("example contact and travel details"),
+        default=False,
+        help_text=_(
+            "Phone, e-mail, public transport, parking and accessibility are example data and not the "
+            "office's published details."
+        ),
+    )
     slot_minutes = models.PositiveSmallIntegerField(
         _("slot grid (minutes)"),
         default=5,
@@ -157,6 +184,19 @@ class Office(models.Model):
     @property
     def address(self) -> str:
         return f"{self.street}, {self.postcode} {self.city}"
+
+    # English where it is filled, else German (as for services).
+    @property
+    def public_transport(self) -> str:
+        return localized(self, "public_transport")
+
+    @property
+    def parking(self) -> str:
+        return localized(self, "parking")
+
+    @property
+    def accessibility(self) -> str:
+        return localized(self, "accessibility")
 
 
 class Counter(models.Model):

@@ -199,6 +199,13 @@ def directions(office: Office) -> str:
     return getattr(office, "directions_en", "") or ""
 
 
+def travel(office: Office) -> dict[str, str]:
+    """Public transport, parking and accessibility in the active language only (as `directions`:
+    no German line in an English mail)."""
+    suffix = "de" if (translation.get_language() or "de").startswith("de") else "en"
+    return {name: getattr(office, f"{name}_{suffix}", "") for name in ("public_transport", "parking", "accessibility")}
+
+
 def build_message(notification: Notification) -> EmailMultiAlternatives:
     appointment = notification.appointment
     inline_images = []
@@ -219,6 +226,7 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
             "office": appointment.office,
             "fmt": mail_formats(),
             "directions": directions(appointment.office),
+            "travel": travel(appointment.office),
             "services": services,
             "documents": documents_of(services),
             "kind": notification.kind,

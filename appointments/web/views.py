@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from appointments.domain import booking, picker
+from appointments.domain import booking, office_info, picker
 from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
@@ -187,10 +187,14 @@ def calendar_context(
     groups = []
     if chosen is not None:
         label_day = date_format(chosen, fmt["label_day"])
-        for office_day in picker.day_overview(slots, day=chosen, home_administration_id=home_administration_id):
+        overview = picker.day_overview(slots, day=chosen, home_administration_id=home_administration_id)
+        # Each office's card: its hours today and in the week, closures, how to get there.
+        infos = office_info.offices_info(offices=[o.office for o in overview], now=clock.now())
+        for office_day in overview:
             groups.append(
                 {
                     "office": office_day.office,
+                    "info": infos.get(office_day.office.id),
                     "home": office_day.home,
                     "appointments": office_day.appointments,
                     # What a screen reader says of each time button: "Do., 3. Dezember, 09:15 Uhr, <office>".
@@ -725,6 +729,7 @@ def submitted(request, reference: str):
     if appointment.status == Status.HELD:
         return redirect("appointments:details", appointment.reference)
     context = appointment_context(appointment)
+    context["office_info"] = office_info.info_for(appointment.office, now=clock.now())
     return page(request, "appointments/submitted.html", {**context, "confirm_minutes": settings.UNCONFIRMED_MINUTES})
 
 
@@ -798,6 +803,7 @@ def manage(request, reference: str):
     # A counter was blocked and the citizen was e-mailed other times: until they choose one, the
     # booking is not what it says ("confirmed" alone would be wrong).
     context["relocation_pending"] = bool(appointment.relocation_offered_at) and context["changeable"]
+    context["office_info"] = office_info.info_for(appointment.office, now=now)
     return page(request, "appointments/manage.html", context)
 
 
