@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from django.conf import settings
 from django.db import connection
 
 from appointments.domain.availability import SlotRequest, find_slots, grid_starts
+from appointments.domain.clerk import REFERENCE
 from appointments.models import LIVE_STATUSES, Appointment, Notification
 from offices.hours import BERLIN, is_public_holiday, load_office_schedules, local
 from offices.models import Municipality, Office, Service
@@ -44,7 +46,7 @@ REQUEST_TIMEOUT = 30.0  # seconds for one request
 PHASE_TIMEOUT = 300.0  # seconds for a whole phase (trivial load, crowd)
 READY_TIMEOUT = 60.0  # seconds for servers and workers to come up
 MAIL_TIMEOUT = 120.0  # seconds for the workers to send every confirmation mail
-REFERENCE = re.compile(r"\b[A-Z]{1,3}-[A-Z2-9]{6}\b")
+WARM_UP_PER_WORKER = 20  # trivial requests per gunicorn worker before anything is measured
 
 
 # --- processes ------------------------------------------------------------------------------------
@@ -248,37 +250,91 @@ def processes_named(*names: str) -> list[int]:
 
 
 def machine_cpu_seconds() -> float:
-    """CPU time the whole machine has been busy (all cores, not idle or waiting for the disk)."""
+    """CPU time the whole machine has been busy (all cores, not idle or waiting for the disk; not
+    the time the hypervisor gave to other machines, "steal", which no process here used)."""
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+BACKEND_CLIENT = re.compile(r"\S+\(\d+\)|\[local\]")  # "127.0.0.1(51234)" in a backend's title
+
+
+def postgres_pids(database: str) -> list[int]:
+    """PostgreSQL's processes working for the benchmark: the backends and autovacuum workers of its
+    own database (and their parallel workers), and the server's background processes (postmaster,
+    checkpointer, WAL writer, ...), which serve every database. Not the backends of other databases
+    on the same server: other people's tests are not the benchmark's cost."""
+    ours: list[int] = []
+    parallel: list[tuple[int, int]] = []
+    for pid in processes_named("postgres"):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        words = title.split()
+        if database in words:
+            ours.append(pid)
+        elif "parallel worker for PID" in title:
+            leader = re.search(r"parallel worker for PID (\d+)", title)
+            if leader:
+                parallel.append((pid, int(leader.group(1))))
+        elif not (BACKEND_CLIENT.search(title) or "autovacuum worker" in title or "walsender" in title):
+            ours.append(pid)
+    return ours + [pid for pid, leader in parallel if leader in ours]
 
 
 class CpuMeter:
     """Where the CPU time of a phase went: the gunicorn workers, the Celery workers, PostgreSQL's
-    processes, Redis, this process (the load client) and the machine as a whole."""
+    processes of the benchmark's database (database.DB_NAME), Redis, this process (the load
+    client) and the machine as a whole. PostgreSQL's backends come and go (a gunicorn worker's
+    connection is renewed after CONN_MAX_AGE): a thread reads them every second, so that one that
+    ends during the phase keeps the time it had used."""
+
+    SAMPLE_SECONDS = 1.0
 
     def __init__(self, stack: Stack):
+        from .database import DB_NAME
+
         self.stack = stack
+        self.database = DB_NAME
+        self._postgres: dict[int, float] = {}
+        self._stop = threading.Event()
+
+    def _sample_postgres(self) -> None:
+        for pid in postgres_pids(self.database):
+            seconds = cpu_of(pid)
+            if seconds >= self._postgres.get(pid, 0.0):
+                self._postgres[pid] = seconds
+
+    def _sampler(self) -> None:
+        while not self._stop.wait(self.SAMPLE_SECONDS):
+            self._sample_postgres()
 
     def _read(self) -> dict:
         return {
             "stack": self.stack.cpu_seconds(),
-            "postgres": {pid: cpu_of(pid) for pid in processes_named("postgres")},
             "redis": sum(cpu_of(pid) for pid in processes_named("redis-server")),
             "client": time.process_time(),
             "machine": machine_cpu_seconds(),
         }
 
     def __enter__(self):
+        self._sample_postgres()
+        self.postgres_began = dict(self._postgres)
+        self._thread = threading.Thread(target=self._sampler, daemon=True)
+        self._thread.start()
         self.began = self._read()
         return self
 
     def __exit__(self, *exc):
         end = self._read()
+        self._stop.set()
+        self._thread.join()
+        self._sample_postgres()
         began = self.began
         # A PostgreSQL process that started during the phase counts from zero.
-        postgres = sum(seconds - began["postgres"].get(pid, 0.0) for pid, seconds in end["postgres"].items())
+        postgres = sum(seconds - self.postgres_began.get(pid, 0.0) for pid, seconds in self._postgres.items())
         self.seconds = {
             "web": end["stack"]["web"] - began["stack"]["web"],
             "workers": end["stack"]["workers"] - began["stack"]["workers"],
@@ -563,6 +619,7 @@ class SearchCrowd:
     by_kind: dict = field(default_factory=dict)  # kind -> {"requests", "ok", "4xx", "5xx", "none", p50, p95, p99}
     requests: int = 0
     cpu: dict = field(default_factory=dict)
+    trivial: dict = field(default_factory=dict)  # the trivial view measured just before this crowd
 
     @property
     def rps(self) -> float:
@@ -722,20 +779,71 @@ def wait_for_mail(references: list[str]) -> float:
     return time.monotonic() - began
 
 
-def mails(mail_dir: Path) -> dict[str, int]:
-    """Opt-in messages per booking reference, from the file backend's files (a file can hold
-    several messages, separated by a line of 79 dashes)."""
+def outbox_states(references: list[str]) -> tuple[dict[str, int], dt.datetime | None]:
+    """The outbox's word on the opt-in messages of these bookings: how many are in each state
+    (sent, dropped, failed, pending), and when the last one was sent."""
+    rows = Notification.objects.filter(appointment__reference__in=references, kind=Notification.Kind.OPT_IN)
+    states: dict[str, int] = {}
+    for state in rows.values_list("state", flat=True):
+        states[str(state)] = states.get(str(state), 0) + 1
+    last = rows.filter(state=Notification.State.SENT).order_by("-sent_at").values_list("sent_at", flat=True).first()
+    return states, last
+
+
+MAIL_SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # what Django's file backend writes after each message
+
+
+def mails(mail_dir: Path) -> tuple[dict[str, int], int]:
+    """Messages per booking reference, from the file backend's files (a file holds every message
+    sent through one connection, each followed by a line of 79 dashes), and the number of messages
+    whose subject names no reference. A reference is read as the portal writes it ("K7Q-4MZP", and
+    the earlier "FT-AB2CD3"): with the pattern the clerks' search reads it with."""
     counts: dict[str, int] = {}
-    separator = b"\n" + b"-" * 79 + b"\n"
+    unmatched = 0
     for path in sorted(mail_dir.glob("*")):
-        for chunk in path.read_bytes().split(separator):
+        for chunk in path.read_bytes().split(MAIL_SEPARATOR):
             if not chunk.strip():
                 continue
             message = email.message_from_bytes(chunk.lstrip(b"\n"), policy=email.policy.default)
             found = REFERENCE.search(str(message.get("subject", "")))
             if found:
                 counts[found.group(0)] = counts.get(found.group(0), 0) + 1
-    return counts
+            else:
+                unmatched += 1
+    return counts, unmatched
+
+
+@dataclass
+class MailCheck:
+    """Every booking of the crowd got its opt-in mail once: from the mail files, and the outbox's
+    states of the same messages beside them."""
+
+    bookings: int
+    sent: int  # messages in the files for the crowd's bookings
+    missing: int  # bookings without a message
+    twice: int  # bookings with more than one
+    unmatched: int  # messages in the files whose subject names no reference
+    states: dict  # outbox state -> opt-in messages of the crowd's bookings
+    seconds: float | None  # from the crowd's start until the last one was sent (None: none sent)
+
+    @property
+    def ok(self) -> bool:
+        return self.sent == self.bookings and not self.missing and not self.twice
+
+
+def check_mails(mail_dir: Path, references: list[str], began: dt.datetime) -> MailCheck:
+    found, unmatched = mails(mail_dir)
+    wanted = set(references)
+    states, last = outbox_states(references)
+    return MailCheck(
+        bookings=len(wanted),
+        sent=sum(found.get(ref, 0) for ref in wanted),
+        missing=sum(1 for ref in wanted if ref not in found),
+        twice=sum(1 for ref in wanted if found.get(ref, 0) > 1),
+        unmatched=unmatched,
+        states=states,
+        seconds=(last - began).total_seconds() if last else None,
+    )
 
 
 @dataclass
@@ -745,19 +853,17 @@ class CrowdRun:
     workers: int
     day: dt.date
     capacity: int
-    trivial: dict
+    trivial: dict  # the trivial view measured just before the flash crowd, on the same warm server
     crowd: Crowd
     overlaps: int
     booked: int
     still_free: int
-    mail_seconds: float
-    mails_sent: int
-    mails_missing: int
-    mails_duplicated: int
+    mail: MailCheck
     memory: dict
     web_workers: int = 2
     worker_nice: int = 10
     searches: list = field(default_factory=list)  # SearchCrowd: the search crowd, the mixed crowd
+    phases: list = field(default_factory=list)  # Phase: where the CPU went, phase by phase
 
     @property
     def attempts_per_second(self) -> float:
@@ -766,6 +872,32 @@ class CrowdRun:
     @property
     def bookings_per_second(self) -> float:
         return self.crowd.successes / self.crowd.seconds if self.crowd.seconds else 0.0
+
+
+@dataclass
+class Phase:
+    """One measured phase of a run: its CPU per request by process and the load average (1 min)
+    when it began."""
+
+    name: str
+    cpu: dict
+    load: float
+
+
+def load_now() -> float:
+    return os.getloadavg()[0]
+
+
+def measure_trivial(stack: Stack, *, total: int, clients: int, phases: list, label: str) -> dict:
+    """The trivial view's requests/s on this server as it is now (warm), with its CPU: the yardstick
+    of the crowd measured right after it."""
+    load = load_now()
+    with CpuMeter(stack) as meter:
+        trivial = asyncio.run(trivial_load(stack.ports, total=total, clients=clients))
+    trivial["cpu"] = meter.per_request_ms(trivial["requests"])
+    trivial["cpu_ms"] = trivial["cpu"]["web"]
+    phases.append(Phase(label, trivial["cpu"], load))
+    return trivial
 
 
 def run_crowd(
@@ -785,12 +917,15 @@ def run_crowd(
     worker_nice: int = 10,
     search_requests: int = 0,
 ) -> CrowdRun:
+    """Start the stack, warm it up, and measure each crowd right after the trivial view on the same
+    warm server, so that every crowd's share of the trivial view compares like with like."""
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # the benchmark's own database number: counters, queues
     now = dt.datetime.now(dt.UTC)
     supply = capacity(day, now)
     work_dir.mkdir(parents=True, exist_ok=True)
+    phases: list[Phase] = []
     with Stack(
         database_url=database_url,
         redis_url=redis_url,
@@ -800,39 +935,62 @@ def run_crowd(
         web_workers=web_workers,
         worker_nice=worker_nice,
     ) as stack:
-        with CpuMeter(stack) as trivial_cpu:
-            trivial = asyncio.run(trivial_load(stack.ports, total=trivial_requests, clients=clients))
+        # Every worker process answers a few requests first (its database connection, the
+        # configuration in memory, Django's lazy set-up): no baseline pays for a cold start.
+        asyncio.run(trivial_load(stack.ports, total=WARM_UP_PER_WORKER * web * web_workers, clients=clients))
+        trivial = measure_trivial(
+            stack, total=trivial_requests, clients=clients, phases=phases, label="trivial view, before the flash crowd"
+        )
         # The mails of the crowd's bookings are sent while it runs and after: their cost is the
         # Celery workers' share, counted until the last one is sent.
+        load = load_now()
+        began = dt.datetime.now(dt.UTC)
         with CpuMeter(stack) as crowd_cpu:
             crowd = asyncio.run(
                 flash_crowd(stack.ports, day=day, attempts=attempts, clients=clients, tag=name, seed=seed)
             )
-            mail_seconds = wait_for_mail(crowd.references)
+            wait_for_mail(crowd.references)
+        # CPU per request: what one booking costs each part beside one trivial request.
+        crowd.cpu = crowd_cpu.per_request_ms(crowd.attempts + clients)
+        crowd.web_cpu_ms = crowd.cpu["web"]
+        crowd.worker_cpu_ms = crowd_cpu.seconds["workers"] * 1000
+        phases.append(Phase("flash crowd (and its mails)", crowd.cpu, load))
         searches = []
         if search_requests:
             first = (now + dt.timedelta(days=1)).astimezone(BERLIN).date()
-            with CpuMeter(stack) as search_cpu:
-                found = asyncio.run(search_crowd(stack.ports, first=first, total=search_requests, clients=clients))
-            found.cpu = search_cpu.per_request_ms(found.requests)
-            searches.append(found)
-            with CpuMeter(stack) as mixed_cpu:
-                mixed = asyncio.run(
-                    mixed_crowd(
-                        stack.ports, first=first, avoid=day, total=search_requests, clients=clients, tag=name, seed=seed
-                    )
+            for kind in ("search", "mixed"):
+                baseline = measure_trivial(
+                    stack,
+                    total=trivial_requests,
+                    clients=clients,
+                    phases=phases,
+                    label=f"trivial view, before the {kind} crowd",
                 )
-            mixed.cpu = mixed_cpu.per_request_ms(mixed.requests)
-            searches.append(mixed)
+                load = load_now()
+                with CpuMeter(stack) as meter:
+                    if kind == "search":
+                        found = asyncio.run(
+                            search_crowd(stack.ports, first=first, total=search_requests, clients=clients)
+                        )
+                    else:
+                        found = asyncio.run(
+                            mixed_crowd(
+                                stack.ports,
+                                first=first,
+                                avoid=day,
+                                total=search_requests,
+                                clients=clients,
+                                tag=name,
+                                seed=seed,
+                            )
+                        )
+                found.cpu = meter.per_request_ms(found.requests)
+                found.trivial = baseline
+                phases.append(Phase(f"{kind} crowd", found.cpu, load))
+                searches.append(found)
         memory = stack.memory()
-    # CPU per request: what one booking costs each part beside one trivial request.
-    trivial["cpu"] = trivial_cpu.per_request_ms(trivial["requests"])
-    trivial["cpu_ms"] = trivial["cpu"]["web"]
-    crowd.cpu = crowd_cpu.per_request_ms(crowd.attempts + clients)
-    crowd.web_cpu_ms = crowd.cpu["web"]
-    crowd.worker_cpu_ms = crowd_cpu.seconds["workers"] * 1000
-    sent = mails(stack.mail_dir)
-    references = set(crowd.references)
+    # Read after the workers stopped: every file the mail backend wrote is closed.
+    mail = check_mails(stack.mail_dir, crowd.references, began)
     return CrowdRun(
         name=name,
         web=web,
@@ -844,13 +1002,10 @@ def run_crowd(
         overlaps=overlaps(),
         booked=booked_on(day),
         still_free=still_free(day, dt.datetime.now(dt.UTC)),
-        mail_seconds=mail_seconds,
-        mails_sent=sum(sent.get(ref, 0) for ref in references),
-        mails_missing=sum(1 for ref in references if ref not in sent),
-        mails_duplicated=sum(1 for ref in references if sent.get(ref, 0) > 1)
-        + sum(1 for ref in sent if ref not in references),
+        mail=mail,
         memory=memory,
         web_workers=web_workers,
         worker_nice=worker_nice,
         searches=searches,
+        phases=phases,
     )

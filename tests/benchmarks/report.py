@@ -15,147 +15,53 @@ def _yes(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
-    out = []
-    out.append(
-        f"Run {info['date']} ({info['mode']}, {info['minutes']:.1f} min): {info['cores']} cores "
-        f"({info['cpu']}), {info['memory_gib']:.1f} GiB, PostgreSQL {info['postgres']}, "
-        f"Python {info['python']}; load average before {info['load_before']}, after {info['load_after']}."
-    )
-    out.append("")
-    out.append(
-        "| data set | offices | counters | live appointments, next 8 weeks | booked | rows in the table | built in |"
-    )
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for d in data_sets:
-        out.append(
-            f"| {d.name} | {d.offices} | {d.counters} | {d.live:,} | {d.booked:.0%} | {d.rows:,} | {d.seconds:.0f} s |"
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} s"
+
+
+CPU_PARTS = ("web", "workers", "postgres", "redis", "client")
+QUIET_LOAD = 1.0  # a load average (1 min) above this at the start: the machine was not quiet
+REST_SHARE = 1 / 3  # more of the machine's CPU than this outside the benchmark's processes: not quiet
+
+
+def rest_ms(cpu: dict) -> float:
+    return cpu["machine"] - sum(cpu[p] for p in CPU_PARTS)
+
+
+def baseline(run, crowd) -> dict:
+    """The trivial view a crowd is compared with: its own, measured just before it."""
+    return getattr(crowd, "trivial", None) or run.trivial
+
+
+def quiet_machine_warning(info: dict, crowds) -> list[str]:
+    """A warning when the machine was not quiet: the load average at the start above 1.0, or
+    phases in which more than a third of the machine's CPU went to something else than the
+    benchmark's processes (other processes; the kernel's loopback traffic is part of it too)."""
+    reasons = []
+    first = float(info["load_before"].split()[0])
+    if first > QUIET_LOAD:
+        reasons.append(
+            f"The load average (1 minute) was {first:.2f} at the start, above {QUIET_LOAD:.1f}: other "
+            "processes were running."
         )
-    out.append("")
-    out.append(
-        "**Availability**, in-process on PostgreSQL, any-office search (ms wall clock; CPU: this process's "
-        "CPU time per search; queries: with the configuration in memory, as after its first reading; floor: "
-        "the bare SQL that reads the same appointments, counters, hours and closures, with psycopg's own "
-        "loaders):"
-    )
-    out.append("")
-    out.append(
-        "| data set | search | request | median | p95 | CPU median | queries | slots | appointments read "
-        "| floor median | floor p95 | p95 ÷ floor p95 |"
-    )
-    out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in availability:
-        ratio = "–" if math.isnan(r.ratio) else f"{r.ratio:.1f}×"
-        read = f"{r.busy_rows:,}" if r.busy_rows else "–"
-        out.append(
-            f"| {r.data_set} | {r.search} | {r.request} | {_ms(r.median_ms)} | {_ms(r.p95_ms)} "
-            f"| {_ms(r.cpu_median_ms)} | {r.queries} "
-            f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |"
-        )
-    if crowds:
-        out.append("")
-        out.append(
-            "**Flash crowd** over HTTP (gunicorn with sync workers, one per core in all, and the "
-            "production settings; "
-            f"Celery workers with the solo pool at nice {crowds[0].worker_nice}; PostgreSQL and Redis on "
-            "the same machine; the client on the same machine too). Latencies in ms for the booking "
-            "requests; mails: the seconds from the crowd's start until the last confirmation mail was "
-            "sent:"
-        )
-        out.append("")
-        out.append(
-            "| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked "
-            "| slot_taken | other 4xx | 5xx | no answer | p50 | p95 | p99 | bookings/s | requests/s "
-            "| trivial view req/s (p95) "
-            "| overlaps | still free | mails (missing, twice) | all mails sent after |"
-        )
-        out.append(
-            "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
-            "| ---: | ---: | ---: | ---: | --- | ---: |"
-        )
-        for c in crowds:
-            k = c.crowd
-            other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
-            out.append(
-                f"| {c.name} | {c.web} × {c.web_workers} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} "
-                f"| {k.attempts} | {k.successes} "
-                f"| {k.slot_taken} | {other} | {k.server_errors} | {k.transport_errors} | {_ms(k.latency['p50'])} "
-                f"| {_ms(k.latency['p95'])} | {_ms(k.latency['p99'])} | {c.bookings_per_second:.1f} "
-                f"| {c.attempts_per_second:.1f} | {c.trivial['rps']:.0f} ({_ms(c.trivial['p95'])}) | {c.overlaps} "
-                f"| {c.still_free} | {c.mails_sent} ({c.mails_missing}, {c.mails_duplicated}) "
-                f"| {c.crowd.seconds + c.mail_seconds:.0f} s |"
-            )
-        out.append("")
-        out.append(
-            "Where the CPU went, per request (ms of CPU, user + system, from /proc; the crowd's "
-            "requests include the slot lists and the confirmation mails sent until the last one was "
-            "out; all processes share the same cores):"
-        )
-        out.append("")
-        out.append("| run | phase | gunicorn | Celery | PostgreSQL | Redis | load client | rest | machine |")
-        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for c in crowds:
-            for phase, cpu in (("trivial view", c.trivial.get("cpu", {})), ("flash crowd", c.crowd.cpu)):
-                if not cpu:
-                    continue
-                parts = ("web", "workers", "postgres", "redis", "client")
-                rest = cpu["machine"] - sum(cpu[p] for p in parts)
-                out.append(
-                    f"| {c.name} | {phase} | "
-                    + " | ".join(f"{cpu[p]:.1f}" for p in parts)
-                    + f" | {rest:.1f} | {cpu['machine']:.1f} |"
-                )
-        searches = [(c, crowd) for c in crowds for crowd in getattr(c, "searches", [])]
-        if searches:
-            out.append("")
-            out.append(
-                "**Search crowd and mixed crowd** on the same server after the flash crowd (50 clients; "
-                "`slots`: `GET /api/v1/slots` for 4 weeks, any office; `days`: `GET /api/v1/days` for the "
-                "same weeks; first looks, without `If-None-Match`; the mixed crowd books one request in "
-                "ten from its last list). Latencies in ms; share: requests/s of the whole crowd against "
-                "the trivial view's; CPU: ms per request of the crowd, gunicorn / PostgreSQL / all:"
-            )
-            out.append("")
-            out.append(
-                "| crowd | kind | requests | 2xx | 4xx | 5xx | no answer | p50 | p95 | p99 "
-                "| crowd requests/s | share of trivial | CPU gunicorn / PostgreSQL / all |"
-            )
-            out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-            for c, crowd in searches:
-                share = crowd.rps / c.trivial["rps"] if c.trivial["rps"] else 0
-                cpu = crowd.cpu or {}
-                cpu_text = f"{cpu['web']:.1f} / {cpu['postgres']:.1f} / {cpu['machine']:.1f}" if cpu else "–"
-                for kind, k in crowd.by_kind.items():
-                    out.append(
-                        f"| {crowd.name} | {kind} | {k['requests']} | {k['ok']} | {k['4xx']} | {k['5xx']} "
-                        f"| {k['none']} | {_ms(k['p50'])} | {_ms(k['p95'])} | {_ms(k['p99'])} "
-                        f"| {crowd.rps:.0f} | {share:.0%} | {cpu_text} |"
-                    )
-        out.append("")
-        out.append("| run | web worker RSS, max (all) | Celery worker RSS, max (all) |")
-        out.append("| --- | ---: | ---: |")
-        for c in crowds:
-            m = c.memory
-            out.append(
-                f"| {c.name} | {m['web_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['web_all'])}) "
-                f"| {m['worker_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['worker_all'])}) |"
-            )
-    out.append("")
-    out.append("**Targets**")
-    out.append("")
-    out.append("| target | measured | |")
-    out.append("| --- | --- | --- |")
-    for row in targets(availability, crowds):
-        out.append(f"| {row[0]} | {row[1]} | {_yes(row[2])} |")
-    if plan:
-        out.append("")
-        out.append("Plan of the availability query for the 8-week state search (EXPLAIN ANALYZE):")
-        out.append("")
-        out.append("```")
-        out.extend(line for line in plan.splitlines())
-        out.append("```")
-    out.append("")
-    return "\n".join(out)
+    busy = [
+        (c.name, phase.name, rest_ms(phase.cpu) / phase.cpu["machine"])
+        for c in crowds
+        for phase in getattr(c, "phases", [])
+        if phase.cpu["machine"] > 0 and rest_ms(phase.cpu) / phase.cpu["machine"] > REST_SHARE
+    ]
+    if busy:
+        named = "; ".join(f"{run}, {phase}: {share:.0%}" for run, phase, share in busy)
+        reasons.append(f"More than a third of the machine's CPU went to processes outside the benchmark ({named}).")
+    if not reasons:
+        return []
+    return [
+        "**Warning: the machine was not quiet.** "
+        + " ".join(reasons)
+        + " They shared the cores with the benchmark: its latencies and requests per second are worse "
+        "than on a quiet machine and do not compare with a quiet run's.",
+        "",
+    ]
 
 
 def targets(availability, crowds):
@@ -181,11 +87,12 @@ def targets(availability, crowds):
                             k["p95"] <= SEARCH_P95_MS,
                         )
                     )
-                share = crowd.rps / c.trivial["rps"] if c.trivial["rps"] else 0
+                trivial_rps = baseline(c, crowd)["rps"]
+                share = crowd.rps / trivial_rps if trivial_rps else 0
                 rows.append(
                     (
                         f"search crowd: requests/s ≥ {SEARCH_SHARE_OF_TRIVIAL:.0%} of a trivial view's",
-                        f"{crowd.rps:.0f} of {c.trivial['rps']:.0f} = {share:.0%}",
+                        f"{crowd.rps:.0f} of {trivial_rps:.0f} = {share:.0%}",
                         share >= SEARCH_SHARE_OF_TRIVIAL,
                     )
                 )
@@ -260,11 +167,13 @@ def targets(availability, crowds):
                 share >= CROWD_SHARE_OF_TRIVIAL,
             )
         )
+        m = c.mail
+        outbox = ", ".join(f"{n} {state}" for state, n in sorted(m.states.items())) or "none"
         rows.append(
             (
                 f"{c.name}: one confirmation mail per booking, none twice",
-                f"{c.mails_sent} for {k.successes} bookings, {c.mails_missing} missing, {c.mails_duplicated} twice",
-                c.mails_sent == k.successes and not c.mails_missing and not c.mails_duplicated,
+                f"{m.sent} for {k.successes} bookings, {m.missing} missing, {m.twice} twice (outbox: {outbox})",
+                m.ok and m.bookings == k.successes,
             )
         )
         rows.append(

@@ -112,6 +112,11 @@ def main(argv=None) -> int:
         help=f"nice value of the Celery workers (default {WORKER_NICE}, as in the README)",
     )
     parser.add_argument("--output", type=Path, default=HERE / "results.md", help="where to write the table")
+    parser.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep the work files (server logs, the mail files) instead of removing them at the end",
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="ikz-bench-"))
@@ -201,7 +206,10 @@ def main(argv=None) -> int:
     print()
     print(text)
     print(f"Written to {args.output}")
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep_work:
+        print(f"Work files kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
