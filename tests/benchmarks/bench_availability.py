@@ -223,7 +223,9 @@ def explain_busy_query(data_set) -> str:
     start, end = local(today, dt.time(0)), local(data_set.date_to + dt.timedelta(days=1), dt.time(0))
     with CaptureQueriesContext(connection) as queries:
         occupied_by_counter(counter_ids, start, end, now)
-    sql = queries.captured_queries[-1]["sql"]
+    # The query on the appointments (the recently freed times follow it in a small query of their own).
+    sqls = [q["sql"] for q in queries.captured_queries]
+    sql = next((q for q in sqls if '"appointments_appointment"' in q), sqls[-1])
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql)
         return "\n".join(row[0] for row in cursor.fetchall())
