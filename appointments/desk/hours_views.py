@@ -120,6 +120,7 @@ def render_hours(request, office: Office, form: WeekForm, effect, status: int = 
             "year_url": year_url(office, today(clock.now()).year),
             "preview_name": PREVIEW,
             "save_name": SAVE,
+            "works_here": clerk.may_act(request.user, office.pk),
         },
         status,
     )
@@ -163,7 +164,14 @@ def month_grids(year: int, holidays: dict, openings: set, closures: list[Closure
     return grids
 
 
-def render_year(request, office: Office, year: int, form: ClosureForm | None = None, status: int = 200):
+def render_year(
+    request,
+    office: Office,
+    year: int,
+    form: ClosureForm | None = None,
+    status: int = 200,
+    closure_effect: office_hours.DaysEffect | None = None,
+):
     holidays = public_holidays(year)
     openings = set(HolidayOpening.objects.filter(office=office, date__year=year).values_list("date", flat=True))
     closures = list(
@@ -171,19 +179,23 @@ def render_year(request, office: Office, year: int, form: ClosureForm | None = N
         .select_related("counter", "created_by")
         .order_by("start_date", "start_time", "counter__name")
     )
-    first_day = today(clock.now())
+    now = clock.now()
+    first_day = today(now)
     presets = []
     for key, label in week.PRESETS.items():
         day = week.preset_day(key, year)
-        presets.append(
-            {
-                "key": key,
-                "label": label,
-                "day": day,
-                "closed": week.whole_office_closure_on(office, day),
-                "past": day < first_day,
-            }
-        )
+        closed = week.whole_office_closure_on(office, day)
+        past = day < first_day
+        # What the one click would do, shown before it is clicked.
+        unsaved = Closure(office=office, start_date=day, end_date=day, reason=week.PRESET_REASONS[key])
+        effect = None if closed or past else office_hours.closure_effect(office=office, closure=unsaved, now=now)
+        presets.append({"key": key, "label": label, "day": day, "closed": closed, "past": past, "effect": effect})
+    holiday_rows = []
+    for day, name in sorted(holidays.items()):
+        is_open, past = day in openings, day < first_day
+        # Opening adds the day's capacity; closing again puts its bookings outside the working time.
+        effect = None if past else office_hours.holiday_effect(office=office, day=day, is_open=not is_open, now=now)
+        holiday_rows.append({"day": day, "name": name, "open": is_open, "past": past, "effect": effect})
     return page(
         request,
         "clerk/hours_year.html",
@@ -192,15 +204,17 @@ def render_year(request, office: Office, year: int, form: ClosureForm | None = N
             "year": year,
             "months": month_grids(year, holidays, openings, closures),
             "weekday_dates": [dt.date(2024, 1, day) for day in range(1, 8)],  # a Monday to a Sunday
-            "holidays": [
-                {"day": day, "name": name, "open": day in openings, "past": day < first_day}
-                for day, name in sorted(holidays.items())
-            ],
+            "holidays": holiday_rows,
             "closures": [
                 {"closure": c, "text": clerk.describe_closure(c), "past": c.end_date < first_day} for c in closures
             ],
             "presets": presets,
             "form": form or ClosureForm(office=office),
+            "closure_effect": closure_effect,
+            "preview_name": PREVIEW,
+            "save_name": SAVE,
+            # The bookings' pages and the relocation step are the office staff's (clerk.may_act).
+            "works_here": clerk.may_act(request.user, office.pk),
             "previous_year": year - 1 if year_in_range(year - 1) else None,
             "next_year": year + 1 if year_in_range(year + 1) else None,
             "hours_url": hours_url(office),
@@ -253,6 +267,9 @@ def hours_preset(request, office: Office, year: int):
 @staff_page
 @with_hours_office
 def hours_closure_add(request, office: Office, year: int):
+    """A closure from the calendar's form: "Show the effect" (the form's first button, also Enter in
+    a field) shows it without saving, "Save closure" saves it; the bookings it hits are then moved or
+    re-offered under "Blocks and closures", as after any block."""
     refusal = year_or_404(request, year)
     if refusal:
         return refusal
@@ -260,6 +277,10 @@ def hours_closure_add(request, office: Office, year: int):
     if not form.is_valid():
         return render_year(request, office, year, form, status=400)
     closure = form.closure()
+    if PREVIEW in request.POST:
+        # "Show the effect": the capacity of its days and the bookings it would hit; nothing saved.
+        effect = office_hours.closure_effect(office=office, closure=closure, now=clock.now())
+        return render_year(request, office, year, form, closure_effect=effect)
     count = office_hours.add_closure(office=office, closure=closure, user=request.user, now=clock.now())
     messages.success(request, _("Closure saved: %(closure)s") % {"closure": clerk.describe_closure(closure)})
     warn_affected(request, count)

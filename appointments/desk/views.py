@@ -59,7 +59,13 @@ def formats() -> dict[str, str]:
 
 
 def page(request, template: str, context: dict | None = None, status: int = 200):
-    context = {"fmt": formats(), "my_offices": clerk.offices_for(request.user).order_by("name"), **(context or {})}
+    context = {
+        "fmt": formats(),
+        "my_offices": clerk.offices_for(request.user).order_by("name"),
+        # Read only where a page has no office of its own to list (an administration's administrator).
+        "hours_offices": clerk.hours_offices_for(request.user).order_by("name"),
+        **(context or {}),
+    }
     return render(request, template, context, status=status)
 
 
@@ -146,9 +152,14 @@ def appointment_or_refusal(request, reference: str) -> tuple[Appointment | None,
 @require_GET
 @staff_page
 def home(request):
-    """The first of the user's offices, today."""
+    """The first of the user's offices, today; for an administration's administrator who works at
+    none of its offices, the offices whose hours she configures."""
     office = clerk.offices_for(request.user).order_by("name").first()
     if office is None:
+        configured = list(clerk.hours_offices_for(request.user).select_related("administration").order_by("name"))
+        if configured:
+            year = today(clock.now()).year
+            return page(request, "clerk/start.html", {"configured": [{"office": o, "year": year} for o in configured]})
         return forbidden(request, _("Your account is not assigned to an office yet. Please ask your administrator."))
     return redirect(schedule_url(office, today(clock.now())))
 

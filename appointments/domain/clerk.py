@@ -16,7 +16,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import formats
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -676,6 +676,19 @@ def relocate(*, user, closure: Closure, now: dt.datetime) -> list[Outcome]:
     if not may_block(user, closure.office, whole_office=closure.counter_id is None):
         raise ClerkError(ErrorCode.FORBIDDEN, _("Only an office lead can act on a closure of the whole office."))
     return relocate_after_closure(closure=closure, now=now, user=user)
+
+
+def hours_offices_for(user) -> QuerySet[Office]:
+    """The offices whose hours `user` may configure (`may_edit_hours`), for the staff area's links:
+    an administration's administrator reaches them without working at any of them."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Office.objects.none()
+    if user.is_superuser:
+        return Office.objects.all()
+    return Office.objects.filter(
+        Q(memberships__user=user, memberships__role=Membership.Role.OFFICE_LEAD)
+        | Q(administration__managers__user=user)
+    ).distinct()
 
 
 def may_edit_hours(user, office: Office) -> bool:

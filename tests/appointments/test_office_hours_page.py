@@ -316,3 +316,169 @@ def test_the_page_is_linked_for_those_who_may_use_it(desk, lena):
     assert hours_url(office) not in desk.frankenthal_clerk.get(closures).content.decode()
     office_page = desk.admin.get(reverse("admin:offices_office_change", args=[office.pk]))
     assert hours_url(office) in office_page.content.decode()
+
+
+# --- closures and holiday openings: their effect before saving -------------------------------------
+
+
+def year_url(office, year=2026) -> str:
+    return reverse("clerk:hours_year", args=[office.slug, year])
+
+
+def test_a_closure_shows_its_capacity_and_the_bookings_it_hits_before_it_is_saved(desk, lena):
+    demo = desk.demo
+    office = demo.frankenthal
+    coming = walk_in(demo, start=berlin(2026, 12, 8, 9, 0), name="Karl Kommend")
+    cancelled = walk_in(demo, start=berlin(2026, 12, 8, 9, 30), name="Anna Abgesagt")
+    Appointment.objects.filter(pk=cancelled.pk).update(status=Status.CANCELLED)
+    later = walk_in(demo, start=berlin(2026, 12, 9, 9, 0), name="Mia Mittwoch")
+    closure = {"start_date": "2026-12-08", "reason": "Personalversammlung"}
+
+    preview = lena.post(reverse("clerk:hours_new_closure", args=[office.slug, 2026]), {**closure, "preview": "1"})
+    assert preview.status_code == 200
+    page = text(preview)
+    assert "Effect of this closure (not saved yet)" in page
+    assert "1 booked appointment still to come lies in this closure." in page
+    assert coming.reference in page
+    assert cancelled.reference not in page and later.reference not in page
+    assert capacity_row(preview, dt.date(2026, 12, 8)) == "Tue 08/12/2026 12:00 none 1", "3 counters × 4 hours"
+    assert 'value="Personalversammlung"' in preview.content.decode(), "the form keeps what was typed"
+    assert not Closure.objects.filter(office=office).exists(), "a preview saves nothing"
+    assert frankenthal_starts(demo, dt.date(2026, 12, 8)), "citizens still find times that day"
+
+    saved = lena.post(
+        reverse("clerk:hours_new_closure", args=[office.slug, 2026]), {**closure, "save": "1"}, follow=True
+    )
+    assert "1 booked appointment lies outside the working time now." in text(saved)
+    assert Closure.objects.filter(office=office, start_date=dt.date(2026, 12, 8)).count() == 1
+    assert frankenthal_starts(demo, dt.date(2026, 12, 8)) == []
+    # The relocation step as before: the closure waits under "Blocks and closures".
+    closures_page = text(lena.get(reverse("clerk:closures", args=[office.slug])))
+    assert "Personalversammlung" in closures_page and "Move appointments" in closures_page
+
+
+def test_a_closure_of_some_hours_counts_only_the_bookings_in_those_hours(desk, lena):
+    demo = desk.demo
+    office = demo.frankenthal
+    early = walk_in(demo, start=berlin(2026, 12, 10, 8, 30), name="Frida Früh")
+    late = walk_in(demo, start=berlin(2026, 12, 10, 11, 0), name="Siegfried Spät")
+    counter = early.counter
+    preview = lena.post(
+        reverse("clerk:hours_new_closure", args=[office.slug, 2026]),
+        {
+            "start_date": "2026-12-10",
+            "start_time": "08:00",
+            "end_time": "10:00",
+            "counter": str(counter.pk),
+            "reason": "Schulung",
+            "preview": "1",
+        },
+    )
+    page = text(preview)
+    assert early.reference in page and late.reference not in page
+    # Thursday: 3 counters × (4 + 4) hours; the closure takes 2 hours of one counter.
+    assert capacity_row(preview, dt.date(2026, 12, 10)).startswith("Thu 10/12/2026 24:00 22:00")
+
+
+def test_the_common_closing_days_show_what_one_click_would_hit(desk, lena):
+    demo = desk.demo
+    office = demo.frankenthal
+    booked = walk_in(demo, start=berlin(2026, 12, 24, 9, 0), name="Christa Heiligabend")
+    page = text(lena.get(year_url(office)))
+    christmas_eve = page.split("Christmas Eve (24 December)")[1].split("New Year's Eve (31 December)")[0]
+    assert "Now open: 3 counters, 24:00 counter-hours." in christmas_eve
+    assert "Closing hits 1 booked appointment:" in christmas_eve and booked.reference in christmas_eve
+    new_years_eve = page.split("New Year's Eve (31 December)")[1].split("Shrove Tuesday")[0]
+    assert "Now open: 3 counters, 24:00 counter-hours." in new_years_eve, "also a Thursday"
+    assert "No booked appointment is hit." in new_years_eve
+    assert not Closure.objects.exists(), "showing the effect saves nothing"
+
+    done = lena.post(reverse("clerk:hours_preset", args=[office.slug, 2026]), {"preset": "christmas-eve"}, follow=True)
+    assert "1 booked appointment lies outside the working time now." in text(done)
+
+
+def test_a_public_holiday_shows_what_opening_and_closing_again_would_do(desk, lena):
+    demo = desk.demo
+    office = demo.frankenthal
+    christmas_day = dt.date(2026, 12, 25)  # a Friday: 08:00–12:00 on 3 counters when open
+    page = text(lena.get(year_url(office)))
+    row = page.split("25/12/2026 Erster Weihnachtstag")[1][:300]
+    assert "Opening gives 3 counters with 12:00 counter-hours." in row
+    assert "Opening gives" not in page.split("26/12/2026 Zweiter Weihnachtstag")[1][:300], (
+        "a Saturday has no hours to open"
+    )
+
+    lena.post(reverse("clerk:hours_holiday", args=[office.slug, 2026]), {"day": "2026-12-25", "open": "1"})
+    booked = walk_in(demo, start=berlin(2026, 12, 25, 10, 0), name="Wilhelm Weihnacht")
+    row = text(lena.get(year_url(office))).split("25/12/2026 Erster Weihnachtstag")[1][:400]
+    assert "Closing again hits 1 booked appointment:" in row and booked.reference in row
+    assert office.holiday_openings.filter(date=christmas_day).exists(), "showing the effect changes nothing"
+
+
+# --- an administration's administrator ---------------------------------------------------------
+
+
+def test_an_administrator_without_an_office_reaches_her_offices_hours_from_the_staff_area(desk):
+    demo = desk.demo
+    max_ft = staff("max-ft", administration=demo.ft)
+    start = max_ft.get(reverse("clerk:home"))
+    assert start.status_code == 200
+    html = start.content.decode()
+    assert hours_url(demo.frankenthal) in html and year_url(demo.frankenthal) in html
+    assert hours_url(demo.schifferstadt) not in html, "the other administration's office is not hers"
+    assert demo.frankenthal.name in text(start)
+
+    hours_page = max_ft.get(hours_url(demo.frankenthal))
+    assert hours_page.status_code == 200
+    # Her navigation leads to the hours pages; the schedule and the bookings stay the office's.
+    assert f'href="{hours_url(demo.frankenthal)}"' in hours_page.content.decode()
+    assert reverse("clerk:closures", args=[demo.frankenthal.slug]) not in hours_page.content.decode()
+    assert max_ft.get(reverse("clerk:office", args=[demo.frankenthal.slug])).status_code == 403
+
+    # The other administration's office: refused, and nothing changes.
+    assert max_ft.get(hours_url(demo.schifferstadt)).status_code == 403
+    assert max_ft.get(year_url(demo.schifferstadt)).status_code == 403
+    preset = reverse("clerk:hours_preset", args=[demo.schifferstadt.slug, 2026])
+    assert max_ft.post(preset, {"preset": "christmas-eve"}).status_code == 403
+    closure = reverse("clerk:hours_new_closure", args=[demo.schifferstadt.slug, 2026])
+    assert max_ft.post(closure, {"start_date": "2026-12-08", "reason": "x", "preview": "1"}).status_code == 403
+    assert not Closure.objects.exists()
+
+    # Her own office's closure with a booking: the reference is shown, not linked to a page she cannot open.
+    booked = walk_in(demo, start=berlin(2026, 12, 8, 9, 0))
+    preview = max_ft.post(
+        reverse("clerk:hours_new_closure", args=[demo.frankenthal.slug, 2026]),
+        {"start_date": "2026-12-08", "reason": "Umzug", "preview": "1"},
+    )
+    assert booked.reference in text(preview)
+    assert reverse("clerk:appointment", args=[booked.reference]) not in preview.content.decode()
+    assert "the office's staff move them" in text(preview)
+
+
+def test_staff_without_an_office_or_an_administration_still_get_the_notice(desk):
+    nobody = staff("nora-nobody")
+    response = nobody.get(reverse("clerk:home"))
+    assert response.status_code == 403
+    assert "not assigned to an office" in text(response)
+
+
+def test_the_admin_in_german_loads_the_german_catalogue_of_its_date_and_time_widgets(desk):
+    """The calendar and clock widgets ("Today", "Now", "Choose a time") take their words from the
+    admin's JavaScript catalogue, which the change page loads in the page's language."""
+    superuser = get_user_model().objects.get(username="admin")
+    german = ['"Today": "Heute"', '"Now": "Jetzt"', '"Choose a time": "Uhrzeit"', '"Midnight": "Mitternacht"']
+    for language, words, absent in (("de", german, None), ("en", [], '"Heute"')):
+        client = Client(headers={"accept-language": language})
+        client.force_login(superuser)
+        change = client.get(reverse("admin:offices_closure_add"))
+        assert change.status_code == 200
+        html = change.content.decode()
+        catalogue = reverse("admin:jsi18n")
+        assert f'<script src="{catalogue}"></script>' in html
+        assert html.index(catalogue) < html.index("DateTimeShortcuts.js"), "the words load before the widgets"
+        script = client.get(catalogue)
+        assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
+        body = script.content.decode()
+        for word in words:
+            assert word in body
+        assert absent is None or absent not in body
