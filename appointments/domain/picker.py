@@ -2,8 +2,9 @@
 day's starts grouped by office (the citizen's home office first) and part of the day, thinned to
 at most one start per quarter hour per office for the short list.
 
-Pure functions over the `Slot`s that `find_slots` returns (or a cached overview of them): no
-queries, no clock, no formatting. All times of day are Berlin wall-clock times.
+Pure functions over the `Slot`s that `find_slots` returns and the counts per office and day that
+`availability.day_overview` returns for the same request: no queries, no clock, no formatting.
+All times of day are Berlin wall-clock times.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from appointments.domain.availability import Slot
+from appointments.domain.availability import DayFree, Slot
 from offices.hours import BERLIN
 from offices.models import Office
 
@@ -29,7 +30,6 @@ class PartOfDay:
     name: str  # MORNING or AFTERNOON
     short: tuple[Slot, ...]  # at most one start per quarter hour
     starts: tuple[Slot, ...]  # every free start, for "more times"
-    appointments: int  # how many appointments can be booked in this part, one after another
 
     @property
     def has_more(self) -> bool:
@@ -41,7 +41,7 @@ class OfficeDay:
     office: Office
     home: bool  # an office of the citizen's home administration
     parts: tuple[PartOfDay, ...]
-    appointments: int
+    appointments: int  # free appointments at this office on this day (availability.day_overview)
 
     @property
     def first(self) -> Slot:
@@ -56,35 +56,17 @@ def part_of_day(slot: Slot) -> str:
     return MORNING if slot.start.astimezone(BERLIN).time() < NOON else AFTERNOON
 
 
-def bookable_one_after_another(slots: Iterable[Slot]) -> list[Slot]:
-    """The starts of the most appointments that fit one after another without overlapping (always
-    taking the earliest start that begins when the previous appointment ends: for intervals of one
-    length that is the most there can be). Slots of one office, of one request."""
-    chosen: list[Slot] = []
-    for slot in sorted(slots, key=lambda s: s.start):
-        if not chosen or slot.start >= chosen[-1].end:
-            chosen.append(slot)
-    return chosen
+def day_counts(free: Iterable[DayFree]) -> dict[dt.date, int]:
+    """The free appointments of each day that has any, in day order, added up over the offices.
 
-
-def count_appointments(slots: Iterable[Slot]) -> int:
-    """How many appointments are free, not how many start times: per office, the appointments that
-    can be booked one after another without overlapping, added up over the offices.
-
-    The free starts of an office are those of all its counters together, so when several counters
-    are free at the same time this is a lower bound: at least this many citizens can book."""
-    by_office: dict[int, list[Slot]] = defaultdict(list)
-    for slot in slots:
-        by_office[slot.office.id].append(slot)
-    return sum(len(bookable_one_after_another(office_slots)) for office_slots in by_office.values())
-
-
-def day_counts(slots: Iterable[Slot]) -> dict[dt.date, int]:
-    """The free appointments of each day that has any, in day order."""
-    by_day: dict[dt.date, list[Slot]] = defaultdict(list)
-    for slot in slots:
-        by_day[local_day(slot)].append(slot)
-    return {day: count_appointments(by_day[day]) for day in sorted(by_day)}
+    The counts are those of `availability.day_overview`: appointments that can still be booked on
+    all the office's counters together (three counters free for a morning are three times the
+    morning's appointments), not the number of distinct start times."""
+    by_day: dict[dt.date, int] = defaultdict(int)
+    for entry in free:
+        if entry.appointments > 0:
+            by_day[entry.day] += entry.appointments
+    return {day: by_day[day] for day in sorted(by_day)}
 
 
 def thin_starts(slots: Iterable[Slot], *, seconds: int = SHORT_LIST_SECONDS) -> list[Slot]:
@@ -103,9 +85,13 @@ def thin_starts(slots: Iterable[Slot], *, seconds: int = SHORT_LIST_SECONDS) -> 
     return short
 
 
-def day_overview(slots: Iterable[Slot], *, day: dt.date, home_administration_id: int | None) -> list[OfficeDay]:
+def day_overview(
+    slots: Iterable[Slot], *, day: dt.date, home_administration_id: int | None, free: Iterable[DayFree]
+) -> list[OfficeDay]:
     """The free times of `day` per office, the offices of the citizen's home administration first
-    (then by name), each split into morning and afternoon (only the parts with free times)."""
+    (then by name), each split into morning and afternoon (only the parts with free times), with
+    the office's free appointments of that day from `free` (availability.day_overview)."""
+    appointments = {entry.office.id: entry.appointments for entry in free if entry.day == day}
     by_office: dict[int, list[Slot]] = defaultdict(list)
     offices: dict[int, Office] = {}
     for slot in slots:
@@ -115,26 +101,18 @@ def day_overview(slots: Iterable[Slot], *, day: dt.date, home_administration_id:
     overview = []
     for office_id, office_slots in by_office.items():
         office_slots.sort(key=lambda s: s.start)
-        counted = bookable_one_after_another(office_slots)
         parts = []
         for name in (MORNING, AFTERNOON):
             starts = tuple(s for s in office_slots if part_of_day(s) == name)
             if starts:
-                parts.append(
-                    PartOfDay(
-                        name=name,
-                        short=tuple(thin_starts(starts)),
-                        starts=starts,
-                        appointments=sum(1 for s in counted if part_of_day(s) == name),
-                    )
-                )
+                parts.append(PartOfDay(name=name, short=tuple(thin_starts(starts)), starts=starts))
         office = offices[office_id]
         overview.append(
             OfficeDay(
                 office=office,
                 home=office.administration_id == home_administration_id,
                 parts=tuple(parts),
-                appointments=len(counted),
+                appointments=appointments.get(office_id, 0),
             )
         )
     overview.sort(key=lambda o: (not o.home, o.office.name, o.office.id))

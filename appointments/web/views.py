@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appointments.domain import booking, office_info, picker
-from appointments.domain.availability import SlotRequest, candidate_offices, duration_minutes, find_slots
+from appointments.domain.availability import SlotRequest, candidate_offices, day_overview, duration_minutes, find_slots
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
 from appointments.outbox.ics import appointment_ics
@@ -147,6 +147,7 @@ def picker_formats() -> dict[str, str]:
 def calendar_context(
     *,
     slots,
+    free,
     link_items: list[tuple[str, str]],
     link_name: str,
     link_kwargs: dict | None = None,
@@ -156,7 +157,9 @@ def calendar_context(
 ) -> dict:
     """The earliest slot, the week of the chosen day (each day with its free appointments), and the
     chosen day's times per office (the citizen's home office first) and part of the day, short list
-    and all. Links keep `link_items` (the request or the token) and add the office filter and the day."""
+    and all. Links keep `link_items` (the request or the token) and add the office filter and the day.
+    `free` is availability.day_overview of the same request: the counts of free appointments (all
+    counters), not of start times."""
     link_kwargs = link_kwargs or {}
     offices = OrderedDict()
     for slot in slots:
@@ -164,12 +167,13 @@ def calendar_context(
     if office is not None:
         offices.setdefault(office.slug, office)
         slots = [s for s in slots if s.office.id == office.id]
+        free = [f for f in free if f.office.id == office.id]
     office_items = [("office", office.slug)] if office else []
 
     def day_url(d: dt.date) -> str:
         return query_url(link_name, link_items + office_items + [("date", d.isoformat())], **link_kwargs)
 
-    counts = picker.day_counts(slots)
+    counts = picker.day_counts(free)
     free_days = list(counts)
     chosen = day if day is not None else next(iter(free_days), None)
     week = []
@@ -187,7 +191,7 @@ def calendar_context(
     groups = []
     if chosen is not None:
         label_day = date_format(chosen, fmt["label_day"])
-        overview = picker.day_overview(slots, day=chosen, home_administration_id=home_administration_id)
+        overview = picker.day_overview(slots, day=chosen, home_administration_id=home_administration_id, free=free)
         # Each office's card: its hours today and in the week, closures, how to get there.
         infos = office_info.offices_info(offices=[o.office for o in overview], now=clock.now())
         for office_day in overview:
@@ -203,7 +207,6 @@ def calendar_context(
                     "parts": [
                         {
                             "name": part.name,
-                            "appointments": part.appointments,
                             "short": [{"slot": s, "value": slot_value(s)} for s in part.short],
                             "all": [{"slot": s, "value": slot_value(s)} for s in part.starts] if part.has_more else [],
                         }
@@ -268,15 +271,14 @@ def render_booking_calendar(
     status: int = 200,
 ):
     first, last = horizon(now)
-    slots = find_slots(
-        request=SlotRequest(
-            services=tuple(services), vehicles=vehicles, municipality=municipality, date_from=first, date_to=last
-        ),
-        now=now,
+    search = SlotRequest(
+        services=tuple(services), vehicles=vehicles, municipality=municipality, date_from=first, date_to=last
     )
+    slots = find_slots(request=search, now=now)
     items = request_items(services, vehicles, municipality)
     context = calendar_context(
         slots=slots,
+        free=day_overview(request=search, now=now),
         link_items=items,
         link_name="appointments:calendar",
         office=office,
@@ -914,20 +916,19 @@ def reschedule(request, reference: str):
 
     services = base["services"]
     first, last = horizon(now)
-    slots = find_slots(
-        request=SlotRequest(
-            services=tuple(services),
-            vehicles=appointment.vehicles,
-            municipality=appointment.municipality,
-            date_from=first,
-            date_to=last,
-        ),
-        now=now,
+    search = SlotRequest(
+        services=tuple(services),
+        vehicles=appointment.vehicles,
+        municipality=appointment.municipality,
+        date_from=first,
+        date_to=last,
     )
+    slots = find_slots(request=search, now=now)
     # The booking's own time may be free at another counter: it is no time to move to.
     slots = [s for s in slots if not (s.office.pk == appointment.office_id and s.start == appointment.start)]
     context = calendar_context(
         slots=slots,
+        free=day_overview(request=search, now=now),
         link_items=[("token", token)],
         link_name="appointments:reschedule",
         link_kwargs={"reference": appointment.reference},

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from appointments.domain import picker
-from appointments.domain.availability import Slot
+from appointments.domain.availability import DayFree, Slot
 from offices.models import Office
 from tests.appointments.test_pages import calendar_url, page_of, text
 from tests.conftest import berlin
@@ -46,15 +46,15 @@ def test_the_home_office_comes_first_then_the_others_by_name():
     slots = slots_every(FRANKENTHAL, berlin(2026, 12, 3, 9), berlin(2026, 12, 3, 10)) + slots_every(
         SCHIFFERSTADT, berlin(2026, 12, 3, 10), berlin(2026, 12, 3, 11)
     )
-    schifferstadt_resident = picker.day_overview(slots, day=day, home_administration_id=1)
+    schifferstadt_resident = picker.day_overview(slots, day=day, home_administration_id=1, free=())
     assert [(o.office.slug, o.home) for o in schifferstadt_resident] == [
         ("schifferstadt", True),
         ("frankenthal", False),
     ]
-    frankenthal_resident = picker.day_overview(slots, day=day, home_administration_id=2)
+    frankenthal_resident = picker.day_overview(slots, day=day, home_administration_id=2, free=())
     assert [(o.office.slug, o.home) for o in frankenthal_resident] == [("frankenthal", True), ("schifferstadt", False)]
     # Without a home (the office filter of another administration's office): by name.
-    assert [o.office.slug for o in picker.day_overview(slots, day=day, home_administration_id=None)] == [
+    assert [o.office.slug for o in picker.day_overview(slots, day=day, home_administration_id=None, free=())] == [
         "frankenthal",
         "schifferstadt",
     ]
@@ -63,15 +63,14 @@ def test_the_home_office_comes_first_then_the_others_by_name():
 def test_only_the_chosen_berlin_day_is_shown():
     """A start at 00:30 in Berlin is on that Berlin day, though it is the day before in UTC."""
     late = Slot(FRANKENTHAL, dt.datetime(2026, 12, 2, 23, 30, tzinfo=UTC), dt.datetime(2026, 12, 2, 23, 45, tzinfo=UTC))
-    (office,) = picker.day_overview([late], day=dt.date(2026, 12, 3), home_administration_id=2)
+    (office,) = picker.day_overview([late], day=dt.date(2026, 12, 3), home_administration_id=2, free=())
     assert office.first == late
-    assert picker.day_overview([late], day=dt.date(2026, 12, 2), home_administration_id=2) == []
-    assert picker.day_counts([late]) == {dt.date(2026, 12, 3): 1}
+    assert picker.day_overview([late], day=dt.date(2026, 12, 2), home_administration_id=2, free=()) == []
 
 
 def test_morning_and_afternoon_split_at_noon_berlin_time():
     slots = slots_every(SCHIFFERSTADT, berlin(2026, 12, 3, 11, 45), berlin(2026, 12, 3, 12, 15))
-    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=1)
+    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=1, free=())
     morning, afternoon = office.parts
     assert morning.name == picker.MORNING and [wall(s) for s in morning.starts] == ["11:45", "11:50", "11:55"]
     assert afternoon.name == picker.AFTERNOON and [wall(s) for s in afternoon.starts] == [
@@ -84,7 +83,7 @@ def test_morning_and_afternoon_split_at_noon_berlin_time():
 
 def test_a_day_with_only_afternoon_times_has_only_an_afternoon():
     slots = slots_every(FRANKENTHAL, berlin(2026, 12, 3, 14), berlin(2026, 12, 3, 15))
-    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=2)
+    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=2, free=())
     assert [part.name for part in office.parts] == [picker.AFTERNOON]
 
 
@@ -95,7 +94,9 @@ def test_the_short_list_has_at_most_one_start_per_quarter_hour_per_office():
     slots = slots_every(FRANKENTHAL, berlin(2026, 12, 3, 9, 5), berlin(2026, 12, 3, 10, 55)) + slots_every(
         SCHIFFERSTADT, berlin(2026, 12, 3, 9), berlin(2026, 12, 3, 9, 40)
     )
-    (schifferstadt, frankenthal) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=1)
+    (schifferstadt, frankenthal) = picker.day_overview(
+        slots, day=dt.date(2026, 12, 3), home_administration_id=1, free=()
+    )
     (short,) = [part.short for part in frankenthal.parts]
     # The first free start of each quarter hour: 09:05 (09:00 is taken), then on the quarter.
     assert [wall(s) for s in short] == ["09:05", "09:15", "09:30", "09:45", "10:00", "10:15", "10:30", "10:45"]
@@ -122,35 +123,41 @@ def test_thin_starts_keeps_each_office_apart():
 
 def test_a_short_list_that_is_everything_offers_no_more_times():
     slots = slots_every(FRANKENTHAL, berlin(2026, 12, 3, 9), berlin(2026, 12, 3, 10), grid=15)
-    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=2)
+    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=2, free=())
     assert office.parts[0].short == office.parts[0].starts and not office.parts[0].has_more
 
 
 # --- counts ---------------------------------------------------------------------------------
 
 
-def test_counts_are_appointments_one_after_another_not_start_times():
-    # Free 09:00–10:00 on a 5-minute grid: ten starts for a 15-minute appointment, four appointments.
+def test_day_counts_add_up_the_offices_free_appointments_per_day():
+    """The counts are availability.day_overview's (appointments on all counters), added up per day;
+    days without a free appointment are left out."""
+    thursday, friday = dt.date(2026, 12, 3), dt.date(2026, 12, 4)
+    free = [
+        DayFree(FRANKENTHAL, thursday, 48, berlin(2026, 12, 3, 8)),
+        DayFree(SCHIFFERSTADT, thursday, 120, berlin(2026, 12, 3, 7, 30)),
+        DayFree(FRANKENTHAL, friday, 0, None),
+        DayFree(SCHIFFERSTADT, friday, 3, berlin(2026, 12, 4, 11)),
+    ]
+    assert picker.day_counts(free) == {thursday: 168, friday: 3}
+    assert picker.day_counts([DayFree(FRANKENTHAL, friday, 0, None)]) == {}
+
+
+def test_each_office_of_the_day_says_its_own_count_not_its_starts():
+    """Three counters free 09:00–10:00: ten distinct 15-minute starts, twelve appointments."""
+    day = dt.date(2026, 12, 3)
     hour = slots_every(FRANKENTHAL, berlin(2026, 12, 3, 9), berlin(2026, 12, 3, 9, 45))
-    assert len(hour) == 10
-    assert picker.count_appointments(hour) == 4
-    # A gap: 09:00 and 09:05 (free 09:00–09:20), then 09:30: the second start overlaps the first.
-    gap = slots_every(FRANKENTHAL, berlin(2026, 12, 3, 9), berlin(2026, 12, 3, 9, 5)) + slots_every(
-        FRANKENTHAL, berlin(2026, 12, 3, 9, 30), berlin(2026, 12, 3, 9, 30)
-    )
-    assert picker.count_appointments(gap) == 2
-    # Offices add up: the same hour at the other office is four more.
     other = slots_every(SCHIFFERSTADT, berlin(2026, 12, 3, 9), berlin(2026, 12, 3, 9, 45))
-    assert picker.count_appointments(hour + other) == 8
-    assert picker.day_counts(hour + other + gap[:1]) == {dt.date(2026, 12, 3): 8}
-
-
-def test_the_parts_of_the_day_share_the_offices_count():
-    """An appointment is counted once, in the part of the day it starts in."""
-    slots = slots_every(SCHIFFERSTADT, berlin(2026, 12, 3, 11, 20), berlin(2026, 12, 3, 12, 30))
-    (office,) = picker.day_overview(slots, day=dt.date(2026, 12, 3), home_administration_id=1)
-    assert office.appointments == 5  # 11:20, 11:35, 11:50, 12:05, 12:20
-    assert [part.appointments for part in office.parts] == [3, 2]
+    free = [
+        DayFree(FRANKENTHAL, day, 12, berlin(2026, 12, 3, 9)),
+        DayFree(SCHIFFERSTADT, day, 4, berlin(2026, 12, 3, 9)),
+        DayFree(FRANKENTHAL, dt.date(2026, 12, 4), 30, berlin(2026, 12, 4, 9)),  # another day
+    ]
+    frankenthal, schifferstadt = picker.day_overview(hour + other, day=day, home_administration_id=2, free=free)
+    assert len(frankenthal.parts[0].starts) == 10
+    assert (frankenthal.office.slug, frankenthal.appointments) == ("frankenthal", 12)
+    assert (schifferstadt.office.slug, schifferstadt.appointments) == ("schifferstadt", 4)
 
 
 # --- daylight saving ------------------------------------------------------------------------
@@ -159,19 +166,17 @@ def test_the_parts_of_the_day_share_the_offices_count():
 def test_the_night_the_clocks_go_back_keeps_both_hours_apart():
     """25 October 2026: 03:00 summer time becomes 02:00 winter time, so 02:00–03:00 happens twice.
     Starts from 01:30 summer time to 03:15 winter time (2 h 45 min of absolute time) are one day,
-    all morning, twelve quarter hours and twelve 15-minute appointments."""
+    all morning, twelve quarter hours."""
     slots = slots_every(
         SCHIFFERSTADT, dt.datetime(2026, 10, 24, 23, 30, tzinfo=UTC), dt.datetime(2026, 10, 25, 2, 15, tzinfo=UTC)
     )
-    assert picker.day_counts(slots) == {dt.date(2026, 10, 25): 12}
-    (office,) = picker.day_overview(slots, day=dt.date(2026, 10, 25), home_administration_id=1)
+    (office,) = picker.day_overview(slots, day=dt.date(2026, 10, 25), home_administration_id=1, free=())
     (morning,) = office.parts
     assert morning.name == picker.MORNING
     assert [wall(s) for s in morning.short] == [
         "01:30", "01:45", "02:00", "02:15", "02:30", "02:45",  # summer time
         "02:00", "02:15", "02:30", "02:45", "03:00", "03:15",  # winter time
     ]  # fmt: skip
-    assert office.appointments == 12
 
 
 def test_noon_on_the_day_the_clocks_go_forward_is_noon_in_summer_time():
@@ -253,12 +258,35 @@ def test_the_day_strip_shows_one_week_with_free_appointments_and_week_links(citi
         "2026-12-03",
         "2026-12-04",
     ]
-    # Counts are appointments: Thursday at both offices, far fewer than the 5-minute starts.
-    assert "Donnerstag, 3. Dezember 2026: 70 freie Termine" in content
+    # Counts are appointments: Thursday at both offices, on all their counters.
+    # Thursday: Schifferstadt 6 counters × (20 + 18), Frankenthal 3 counters × (16 + 16) quarter hours.
+    assert "Donnerstag, 3. Dezember 2026: 324 freie Termine" in content
     assert any("date=2026-12-07" in link and link.endswith("#days") for link in page.links)  # next week
     assert "Nächste Woche" in content and "Vorherige Woche" not in content
     later = page_of(citizen.get(calendar_url(date="2026-12-09", **SCHIFFERSTADT_RESIDENT)))
     assert any("date=2026-12-01" in link and link.endswith("#days") for link in later.links)  # previous week
+
+
+def test_three_free_counters_for_a_morning_count_every_appointment_they_fit(citizen, demo):
+    """Frankenthal has three counters, all free on Friday 4 December from 08:00 to 12:00: the
+    morning fits 3 × 16 quarter-hour appointments. The page says 48, not the 46 distinct starts
+    (08:00 to 11:45 every five minutes) nor the 16 that fit one after another on one counter."""
+    assert demo.frankenthal.counters.count() == 3
+    response = citizen.get(calendar_url(office="frankenthal", date="2026-12-04"))
+    assert response.status_code == 200
+    starts = {b["value"] for _, b in page_of(response).slot_buttons() if b["value"].startswith("2026-12-04")}
+    assert len(starts) == 46
+    assert "Freitag, 4. Dezember 2026: 48 freie Termine" in text(response)  # the day strip
+    html = response.content.decode()
+    assert "48 freie Termine" in html[html.index('id="times"') :]  # the office's times
+
+    # One of them booked: one fewer, though every start is still free at another counter.
+    hold_form, first = page_of(response).slot_buttons()[1]
+    held = citizen.post(hold_form["action"], dict(hold_form["hidden"]) | {"start": first["value"]})
+    assert held.status_code == 302
+    again = citizen.get(calendar_url(office="frankenthal", date="2026-12-04"))
+    assert "Freitag, 4. Dezember 2026: 47 freie Termine" in text(again)
+    assert len({b["value"] for _, b in page_of(again).slot_buttons() if b["value"].startswith("2026-12-04")}) == 46
 
 
 def test_the_office_filter_and_the_day_still_work(citizen):
