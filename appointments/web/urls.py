@@ -13,6 +13,7 @@ urlpatterns = [
     path("barrierefreiheit/", views.accessibility, name="accessibility"),
     path("leichte-sprache/", views.easy_read, name="easy_read"),
     path("impressum/", views.imprint, name="imprint"),
+    path("standorte/", views.locations, name="locations"),
     path("termin/", views.search, name="search"),
     path("termin/kalender/", views.calendar, name="calendar"),
     path("termin/reservieren/", views.hold, name="hold"),

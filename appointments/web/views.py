@@ -36,6 +36,7 @@ from appointments.ui import guards
 from appointments.web.forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
 from ikz_portal import clock
 from ikz_portal.clock import local_date, today
+from offices import config
 from offices.hours import BERLIN
 from offices.models import Administration, Municipality, Office
 
@@ -349,6 +350,16 @@ def easy_read(request):
 @require_GET
 def imprint(request):
     return page(request, "appointments/imprint.html")
+
+
+@require_GET
+def locations(request):
+    """Both offices with their hours, closures, contact and how to get there: from the
+    configuration in memory (no input, one query to check its version)."""
+    now = clock.now()
+    offices = config.current(now=now).active_offices
+    infos = office_info.offices_info(offices=offices, now=now)
+    return page(request, "appointments/locations.html", {"cards": [infos[o.id] for o in offices if o.id in infos]})
 
 
 @require_GET

@@ -23,7 +23,14 @@ from appointments.outbox import notifications
 from offices import config
 from offices.demo import seed_demo
 from offices.models import Closure, HolidayOpening, Office, OpeningHours
-from tests.appointments.test_pages import calendar_url, confirmed_booking, fill_details, hold_earliest, text
+from tests.appointments.test_pages import (
+    assert_accessible_basics,
+    calendar_url,
+    confirmed_booking,
+    fill_details,
+    hold_earliest,
+    text,
+)
 from tests.conftest import berlin
 
 NOW = berlin(2026, 12, 1, 7, 0)
@@ -269,3 +276,29 @@ def test_the_english_mail_has_no_german_travel_lines(demo, clock, portal):
     for part in (body, html):
         assert "Kostenlose Parkplätze" not in part and "Parking:" not in part
         assert "Mit der S-Bahn" not in part
+
+
+# --- the page of all offices ----------------------------------------------------------------------
+
+
+def test_the_offices_page_lists_both_with_their_cards_and_the_footer_links_to_it(citizen, demo):
+    start = citizen.get(reverse("appointments:start"))
+    assert f'href="{reverse("appointments:locations")}"' in start.content.decode()
+    response = citizen.get(reverse("appointments:locations"))
+    assert response.status_code == 200
+    assert_accessible_basics(response)
+    html = response.content.decode()
+    assert '<h2 id="office-frankenthal">Zulassungsstelle Frankenthal (Pfalz)</h2>' in html
+    assert '<h2 id="office-schifferstadt">Zulassungsstelle Rhein-Pfalz-Kreis</h2>' in html
+    content = text(response)
+    assert "Standorte" in content
+    assert "Heute geöffnet 08:00–12:00" in content and "Heute geöffnet 07:30–12:30, 13:30–16:00" in content
+    assert "Kostenlose Parkplätze im Hof" in content and "Öffentliche Parkhäuser" in content
+    english = text(citizen.get(reverse("appointments:locations"), HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Office locations" in english and "Free parking in the courtyard" in english
+
+
+def test_an_inactive_office_is_not_listed(citizen, demo):
+    Office.objects.filter(pk=demo.schifferstadt.pk).update(is_active=False)
+    content = text(citizen.get(reverse("appointments:locations")))
+    assert "Hammstraße 20" in content and "Bahnhofstraße 37" not in content
