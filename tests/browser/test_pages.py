@@ -1,7 +1,7 @@
-"""axe-core scans (WCAG 2.1 A and AA) of the citizen pages outside the booking journey: the four
-information pages of the footer, the error pages (no such booking, a wrong link: the same 404, an unknown
-address), the answer for a postcode outside both areas and a reservation that has run out; in
-German and in English."""
+"""axe-core scans (WCAG 2.1 A and AA) of the citizen pages outside the booking journey: the
+information pages of the footer (the offices, accessibility, easy language, imprint, privacy), the
+error pages (no such booking, a wrong link: the same 404, an unknown address), the answer for a
+postcode outside both areas and a reservation that has run out; in German and in English."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def a_booking(clock):
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_information_and_error_pages_have_no_violations(portal, new_page, scanner, language):
     page = new_page(language=language, width=375 if language == "de" else 1280)
-    footer = ["/barrierefreiheit/", "/leichte-sprache/", "/impressum/", "/datenschutz/"]
+    footer = ["/standorte/", "/barrierefreiheit/", "/leichte-sprache/", "/impressum/", "/datenschutz/"]
     page.goto(portal.url + "/")
     hrefs = page.locator("footer a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert set(footer) <= set(hrefs)
