@@ -801,6 +801,7 @@ def confirm(request, reference: str):
     context = {**appointment_context(appointment), **manage_links(appointment, token, now)}
     context["expired"] = appointment.is_expired(now)
     context["restart_url"] = restart_url(appointment, context)
+    context["office_info"] = office_info.info_for(appointment.office, now=now)
     return page(request, "appointments/confirm.html", context)
 
 

@@ -302,3 +302,11 @@ def test_an_inactive_office_is_not_listed(citizen, demo):
     Office.objects.filter(pk=demo.schifferstadt.pk).update(is_active=False)
     content = text(citizen.get(reverse("appointments:locations")))
     assert "Hammstraße 20" in content and "Bahnhofstraße 37" not in content
+
+
+def test_the_confirmed_page_shows_the_card(citizen, demo):
+    appointment, token = confirmed_booking(citizen)
+    page = citizen.get(reverse("appointments:confirm", args=[appointment.reference]) + f"?token={token}")
+    content = text(page)
+    assert "Ihr Termin ist bestätigt" in content
+    assert "Öffnungszeiten, Anfahrt und Barrierefreiheit" in content and "Mit der S-Bahn (S6)" in content
