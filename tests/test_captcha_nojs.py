@@ -5,6 +5,10 @@ question carries the moment it was issued, and an answer counts only CAPTCHA_NOJ
 An answer sent too early gets the same question back with what was typed and the seconds left,
 unchecked. Answers on this path are rate-limited per client address (RATE_LIMIT_NOJS). The page says
 how long to wait and why, and the accessibility statement explains the check.
+The question page keeps what the citizen chose: the request, the office filter and the day travel
+with its form (and with a new question after a wrong answer), "choose another time" returns to that
+calendar, and a time taken meanwhile answers with the calendar as filtered. Its form is rendered by
+the portal's crispy pack like every other form with fields.
 The clock (the `clock` fixture) stands at Tuesday, 1 December 2026, 07:00 in Berlin.
 """
 
@@ -20,7 +24,8 @@ from django.urls import reverse
 
 from appointments.models import Appointment
 from appointments.security import captcha
-from tests.appointments.test_pages import page_of, submit, text
+from tests.appointments.test_pages import calendar_url, occupy_all_counters, page_of, submit, text
+from tests.conftest import berlin
 
 HOLD = {
     "service": "umschreibung",
@@ -170,3 +175,93 @@ def test_the_accessibility_statement_explains_the_check(db, language, words):
     assert response.status_code == 200
     for phrase in words:
         assert phrase in text(response)
+
+
+# --- what the question page carries -----------------------------------------------------------
+
+
+def current_filter(response) -> str:
+    """The office filter marked as the current one on a calendar page."""
+    match = re.search(r'<a href="([^"]+)" aria-current="true">', response.content.decode())
+    return match.group(1) if match else ""
+
+
+def question_from_calendar(client, **params):
+    """Without JavaScript, choose the first time of the day's list in the calendar; the question page."""
+    calendar = client.get(calendar_url(**params))
+    assert calendar.status_code == 200
+    form, button = page_of(calendar).slot_buttons()[1]  # the first time of the day, after the earliest
+    assert ("captcha_nojs", "1") in form["hidden"]  # the calendar's <noscript> flag
+    asked = submit(client, form, button)
+    assert asked.status_code == 200 and "How much is" in text(asked)
+    return asked, button["value"]
+
+
+def test_the_question_keeps_the_office_filter_the_request_and_the_day(citizen, demo, clock):
+    asked, start = question_from_calendar(
+        citizen, office="frankenthal", date="2026-12-03", service=["umschreibung", "adressaenderung"], vehicles="2"
+    )
+    assert start.startswith("2026-12-03")
+    _page, form, _answer = ask_form(asked)
+    hidden = form["hidden"]
+    assert ("filter", "frankenthal") in hidden
+    assert {("service", "umschreibung"), ("service", "adressaenderung"), ("vehicles", "2")} <= set(hidden)
+    assert ("municipality", "frankenthal-pfalz") in hidden and ("start", start) in hidden
+    # "Choose another time" (and the language switch) lead back to the same calendar, filter and day.
+    back = next(link for link in page_of(asked).links if link.startswith(reverse("appointments:calendar")))
+    assert "office=frankenthal" in back and "date=2026-12-03" in back and "vehicles=2" in back
+    assert "service=adressaenderung" in back
+    calendar = citizen.get(back)
+    assert calendar.status_code == 200 and "office=frankenthal" in current_filter(calendar)
+
+    # A wrong answer: a new question, still with the filter.
+    clock.shift(dt.timedelta(seconds=20))
+    wrong = submit(citizen, form, extra={"captcha_answer": "99"})
+    assert wrong.status_code == 400
+    _page, new_form, _none = ask_form(wrong)
+    assert ("filter", "frankenthal") in new_form["hidden"]
+
+
+def test_a_time_taken_while_answering_shows_the_calendar_as_filtered(citizen, demo, clock):
+    asked, start = question_from_calendar(citizen, office="frankenthal")
+    _page, form, _answer = ask_form(asked)
+    answer = sum(map(int, re.search(r"How much is (\d) plus (\d)\?", text(asked)).groups()))
+    taken_at = dt.datetime.fromisoformat(start)
+    assert taken_at == berlin(2026, 12, 1, 9)
+    occupy_all_counters(demo.frankenthal, taken_at, [demo.umschreibung], demo.frankenthal_citizen_home)
+    clock.shift(dt.timedelta(seconds=20))
+    response = submit(citizen, form, extra={"captcha_answer": str(answer)})
+    # Every counter taken: the time is no longer offered, and the calendar comes back as filtered.
+    assert response.status_code == 400
+    assert "This time can no longer be booked online." in text(response)
+    assert "office=frankenthal" in current_filter(response)
+    assert Appointment.objects.count() == demo.frankenthal.counters.count()  # only the others' holds
+
+
+def test_a_failed_automatic_check_keeps_the_office_filter(citizen):
+    """With JavaScript, a missing or wrong proof of work shows the calendar again, as filtered."""
+    response = citizen.post(reverse("appointments:hold"), {**HOLD, "filter": "frankenthal", "altcha": "forged"})
+    assert response.status_code == 400
+    assert "office=frankenthal" in current_filter(response)
+
+
+def test_the_question_is_a_crispy_form_with_its_hints_and_errors(citizen, clock):
+    asked, form, answer = ask(citizen)
+    html = asked.content.decode()
+    field = re.search(r"<input[^>]*name=\"captcha_answer\"[^>]*>", html).group(0)
+    assert 'aria-describedby="id_captcha_answer_hint id_captcha_answer_wait"' in field
+    assert 'inputmode="numeric"' in field and 'autocomplete="off"' in field and 'maxlength="3"' in field
+    assert '<label class="kern-label" for="id_captcha_answer">How much is' in html
+    assert 'id="id_captcha_answer_hint"' in html and 'id="id_captcha_answer_wait"' in html
+    assert "error-summary" not in html and "aria-invalid" not in field
+
+    clock.shift(dt.timedelta(seconds=5))
+    early = submit(citizen, form, extra={"captcha_answer": str(answer)})
+    html = early.content.decode()
+    field = re.search(r"<input[^>]*name=\"captcha_answer\"[^>]*>", html).group(0)
+    assert 'aria-describedby="id_captcha_answer_hint id_captcha_answer_wait id_captcha_answer_error"' in field
+    assert 'aria-invalid="true"' in field and f'value="{answer}"' in field
+    # The summary links to the field; the message is also at the field.
+    assert '<a href="#id_captcha_answer">Please wait 15 more seconds' in html
+    assert 'id="id_captcha_answer_error"' in html
+    assert "<title>Error:" in html

@@ -321,3 +321,52 @@ class ContactForm(PortalForm):
         return Layout(
             "name", "email", "phone", Group(_("Privacy"), "privacy_consent"), Field("website", wrapper_class="hp")
         )
+
+
+class CaptchaQuestionForm(PortalForm):
+    """The answer to the small question a browser without JavaScript is asked instead of the
+    captcha. The question itself (two digits, signed, with the moment it was asked) travels in a
+    hidden field of the page; the view checks the answer against it (guards.check_captcha_answer)
+    and passes its verdict in as `error`, so the form only carries the field, its hints and the
+    error to the page."""
+
+    captcha_answer = forms.CharField(
+        required=False,
+        help_text=_(
+            "Your browser does not run JavaScript, so we ask this small question to keep automated programs "
+            "from reserving times. Please answer with digits."
+        ),
+        # Three digits at most: KERN's narrow width (that of a postcode) says so too.
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "maxlength": 3,
+                "class": "kern-form-input__input--width-postcode",
+            }
+        ),
+    )
+
+    def __init__(self, *args, question: dict, wait_seconds: int = 0, error: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["captcha_answer"]
+        field.label = gettext("How much is %(first)s plus %(second)s?") % {
+            "first": question["first"],
+            "second": question["second"],
+        }
+        if wait_seconds:
+            # The wait is read out with the field, after the hint (the pack's `more_hints`).
+            wait = ngettext(
+                "Please wait %(seconds)s second after this page appeared before you send your answer.",
+                "Please wait %(seconds)s seconds after this page appeared before you send your answer.",
+                wait_seconds,
+            ) % {"seconds": wait_seconds}
+            why = gettext(
+                "With JavaScript, your browser would do a short calculation instead; the wait keeps programs "
+                "from reserving many times at once."
+            )
+            field.more_hints = [(f"{wait} {why}", "id_captcha_answer_wait")]
+            field.widget.attrs["aria-describedby"] = "id_captcha_answer_wait"
+        if error and self.is_bound:
+            self.full_clean()
+            self.add_error("captcha_answer", error)

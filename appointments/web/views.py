@@ -33,7 +33,15 @@ from appointments.security import captcha
 from appointments.security.hoarding import Client, check_search_rate
 from appointments.security.limits import RateLimited, check_rate, client_address, record_blocked
 from appointments.ui import guards
-from appointments.web.forms import CalendarForm, ContactForm, HoldForm, SearchForm, SlotForm, online_services
+from appointments.web.forms import (
+    CalendarForm,
+    CaptchaQuestionForm,
+    ContactForm,
+    HoldForm,
+    SearchForm,
+    SlotForm,
+    online_services,
+)
 from ikz_portal import clock
 from ikz_portal.clock import local_date, today
 from offices import config
@@ -495,6 +503,7 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
             services=services,
             vehicles=data["vehicles"],
             municipality=data["municipality"],
+            office=office_filter(request),
             day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
             now=now,
             message=_(
@@ -506,27 +515,45 @@ def captcha_refusal(request, data: dict, now: dt.datetime) -> HttpResponse | Non
     return None
 
 
+def office_filter(request) -> Office | None:
+    """The office filter that the calendar's time forms send along (FILTER), when it names an office."""
+    slug = request.POST.get(FILTER, "")[:50].replace("\x00", "")
+    return Office.objects.filter(is_active=True, slug=slug).first() if slug else None
+
+
 def captcha_question_page(
     request, data: dict, *, question: dict | None = None, answer: str = "", error: str = "", status: int = 200
 ):
+    """The question for a browser without JavaScript. Its form sends the request, the office filter
+    and the chosen time again; "choose another time" leads to the calendar of that request, filter
+    and day."""
     services = list(data["service"])
     items = request_items(services, data["vehicles"], data["municipality"])
+    filtered = office_filter(request)
+    filter_items = [("office", filtered.slug)] if filtered else []
+    calendar_url = query_url(
+        "appointments:calendar", items + filter_items + [("date", local_date(data["start"]).isoformat())]
+    )
+    question = question or captcha.new_question()
+    form = CaptchaQuestionForm(
+        {"captcha_answer": answer[:3]} if error else None,
+        question=question,
+        wait_seconds=captcha.wait_seconds(),
+        error=error,
+    )
     return page(
         request,
         "appointments/captcha_question.html",
         {
-            "question": question or captcha.new_question(),
-            "answer": answer[:3],
-            "wait_seconds": captcha.wait_seconds(),
-            "error": error,
-            "errors": [error] if error else [],
-            "hidden": items,
+            "form": form,
+            "question": question,
+            "hidden": items + ([(FILTER, filtered.slug)] if filtered else []),
             "office": data["office"],
             "services": services,
             "start": data["start"],
             "start_value": data["start"].astimezone(BERLIN).isoformat(),
-            "back_url": query_url("appointments:calendar", items),
-            "language_next": query_url("appointments:calendar", items),
+            "back_url": calendar_url,
+            "language_next": calendar_url,
         },
         status,
     )
@@ -576,9 +603,7 @@ def hold(request):
             services=services,
             vehicles=data["vehicles"],
             municipality=data["municipality"],
-            office=Office.objects.filter(
-                is_active=True, slug=request.POST.get(FILTER, "")[:50].replace("\x00", "")
-            ).first(),
+            office=office_filter(request),
             day=local_date(data["start"]) if within_horizon(data["start"], now) else None,
             now=now,
             message=str(error.message),
