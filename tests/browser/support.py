@@ -85,7 +85,11 @@ class Scanner:
         width = page.viewport_size["width"] if page.viewport_size else 1280
         if width < 600:
             # Reflow (WCAG 1.4.10): at phone width nothing needs horizontal scrolling.
-            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            # clientWidth: on a phone the browser zooms out to a too-wide page, and innerWidth grows with it.
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth"
+                " - Math.min(window.innerWidth, document.documentElement.clientWidth)"
+            )
             if overflow > 0:
                 self.problems.append(f"{label} ({page.url}): {overflow}px wider than the {width}px screen")
         if getattr(page, "js_errors", None):
