@@ -110,6 +110,7 @@ def load(*, version: int | None, day: dt.date) -> Configuration:
 
 _cache = threading.local()  # one reading per thread: threads of a server never share a schedule's memo
 _pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("offices_config_pinned", default=None)
+_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar("offices_config_memo", default=None)
 
 
 def current(*, now: dt.datetime) -> Configuration:
@@ -137,8 +138,15 @@ def one_reading():
     """Inside this block every use sees the configuration of its first one, read once: for a
     request that searches and books but changes no configuration itself (a change it made would
     not be seen), such as a booking through the API."""
-    token = _pinned.set({})
+    token, memo_token = _pinned.set({}), _memo.set({})
     try:
         yield
     finally:
         _pinned.reset(token)
+        _memo.reset(memo_token)
+
+
+def reading_memo() -> dict | None:
+    """Inside `one_reading`: a dict that lives as long as the block, for what else its request reads
+    once and hands on (the occupancy versions from a search's tag to its answer); None outside."""
+    return _memo.get()

@@ -20,12 +20,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import BigIntegerField, F, Func
+from django.db.models import BigIntegerField, CharField, DateTimeField, F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from appointments.domain import free_time_cache
 from appointments.errors import ErrorCode, PortalError
-from appointments.models import Appointment, FreedTime, Status
+from appointments.models import EXPIRING_STATUSES, Appointment, FreedTime, Status
 from ikz_portal import clock
 from ikz_portal.clock import today
 from offices import config
@@ -163,17 +164,21 @@ def _fetch_sql(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _occupying(counter_ids, start, end, now, *, ignore=None, online=True):
-    """Everything that occupies a counter between `start` and `end`: the one definition of "taken"
-    for searching and for booking."""
+def _taken(now, *, online=True):
+    """The appointments that occupy their counter at `now`: the one definition of "taken" for
+    searching and for booking. Online, a time cancelled within CANCELLED_SLOT_DELAY_MINUTES too."""
     occupying = Appointment.objects.occupying(now)
     if online and settings.CANCELLED_SLOT_DELAY_MINUTES:
         since = now - dt.timedelta(minutes=settings.CANCELLED_SLOT_DELAY_MINUTES)
         occupying = occupying | Appointment.objects.filter(status=Status.CANCELLED, cancelled_at__gt=since)
+    return occupying
+
+
+def _occupying(counter_ids, start, end, now, *, ignore=None, online=True):
+    """Everything that occupies a counter between `start` and `end` (`_taken`)."""
     return (
-        occupying.filter(
-            counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start
-        )
+        _taken(now, online=online)
+        .filter(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
         .exclude(pk=ignore)
         # No ORDER BY: the model's ordering would join counter and office and sort every row.
         .order_by()
@@ -400,6 +405,125 @@ def occupied_by_counter(
     return by_counter
 
 
+def _office_day_rows(windows, now) -> list[tuple]:
+    """(counter, start, end, home administration or None, the moment it stops occupying or None) of
+    everything that occupies online a counter of `windows` ([(counter ids, start, end)]), in ONE
+    query: the appointments `_taken` finds and, with the cancelled-slot delay on, the times moved
+    away from (`_recently_freed`; no home administration), as one UNION."""
+    condition = Q()
+    for counter_ids, start, end in windows:
+        condition |= Q(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
+    columns = ("counter_id", "start", "end", "home_administration_id", "status", "hold_expires_at", "cancelled_at")
+    query = _taken(now).filter(condition).order_by().values_list(*columns)
+    delay = settings.CANCELLED_SLOT_DELAY_MINUTES
+    if delay:
+        since = now - dt.timedelta(minutes=delay)
+        freed = (
+            FreedTime.objects.filter(condition, freed_at__gt=since)
+            .order_by()
+            .annotate(
+                no_home=Value(None, output_field=BigIntegerField()),
+                moved=Value(FREED, output_field=CharField()),
+                no_hold=Value(None, output_field=DateTimeField()),
+            )
+            .values_list("counter_id", "start", "end", "no_home", "moved", "no_hold", "freed_at")
+        )
+        query = query.union(freed, all=True)
+    rows = []
+    after_delay = dt.timedelta(minutes=delay)
+    for counter_id, a_start, a_end, home_id, status, hold_expires_at, cancelled_at in _fetch(query):
+        if status in EXPIRING_STATUSES:
+            until = hold_expires_at
+        elif status == Status.CANCELLED or status == FREED:
+            until = cancelled_at + after_delay  # for a moved-away time: when it was freed
+        else:
+            until = None
+        rows.append((counter_id, epoch_seconds(a_start), epoch_seconds(a_end, up=True), home_id, until))
+    return rows
+
+
+# The status column of a time moved away from in `_office_day_rows` (no appointment status).
+FREED = "~freed"
+
+
+def _windows(wanted: dict[int, list[dt.date]], configuration: Configuration) -> tuple[list, dict[int, Office]]:
+    """The (counter ids, start, end) to read for the office-days `wanted`: one per office and run of
+    consecutive days, with all the office's counters (the local reserve counts them all); and the
+    office of each counter."""
+    windows = []
+    office_of: dict[int, Office] = {}
+    for office_id, days in wanted.items():
+        schedule = configuration.schedules[office_id]
+        counter_ids = [c.id for c in schedule.counters]
+        if not counter_ids:
+            continue
+        office_of.update((counter_id, schedule.office) for counter_id in counter_ids)
+        run_first = previous = days[0]
+        for day in [*days[1:], None]:
+            if day is not None and day == previous + dt.timedelta(days=1):
+                previous = day
+                continue
+            end = local(previous + dt.timedelta(days=1), dt.time(0))
+            windows.append((counter_ids, local(run_first, dt.time(0)), end))
+            if day is not None:
+                run_first = previous = day
+    return windows, office_of
+
+
+def _by_office_day(rows, wanted: dict[int, list[dt.date]], office_of: dict[int, Office]):
+    """The rows of `_office_day_rows` per office-day of `wanted`: the occupied intervals per counter,
+    the seconds booked by partner administrations' residents (on the day the appointment starts),
+    and the earliest moment one of them stops occupying."""
+    busy: dict[tuple[int, dt.date], dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    partner_seconds: dict[tuple[int, dt.date], int] = defaultdict(int)
+    until: dict[tuple[int, dt.date], dt.datetime] = {}
+    # The local days around all windows, to find a row's day by bisection (an appointment may
+    # start up to LONGEST_APPOINTMENT before its window).
+    first = min(days[0] for days in wanted.values()) - dt.timedelta(days=3)
+    last = max(days[-1] for days in wanted.values()) + dt.timedelta(days=1)
+    all_days = list(daterange(first, last))
+    midnights = [epoch_seconds(local(day, dt.time(0))) for day in all_days]
+    wanted_days = {(office_id, day) for office_id, days in wanted.items() for day in days}
+    for counter_id, a_start, a_end, home_id, a_until in rows:
+        office = office_of[counter_id]
+        index = bisect_right(midnights, a_start) - 1
+        for day in all_days[index : bisect_left(midnights, a_end)]:
+            office_day = (office.id, day)
+            if office_day not in wanted_days:
+                continue
+            busy[office_day][counter_id].append((a_start, a_end))
+            if a_until is not None and (office_day not in until or a_until < until[office_day]):
+                until[office_day] = a_until
+        if home_id is not None and home_id != office.administration_id:
+            partner_seconds[(office.id, all_days[index])] += a_end - a_start
+    return busy, partner_seconds, until
+
+
+def _office_day_entries(
+    wanted: dict[int, list[dt.date]], *, configuration: Configuration, now: dt.datetime
+) -> dict[tuple[int, dt.date], free_time_cache.Entry]:
+    """The free time of the office-days `wanted` ({office id: days in order}) as the cache keeps it:
+    each online counter's working time minus what occupies it, the partner administrations' booked
+    seconds, and until when time alone changes nothing. One query for all of them, whatever the days."""
+    windows, office_of = _windows(wanted, configuration)
+    busy, partner_seconds, until = _by_office_day(_office_day_rows(windows, now) if windows else [], wanted, office_of)
+    entries = {}
+    for office_id, days in wanted.items():
+        schedule = configuration.schedules[office_id]
+        online = [c.id for c in schedule.counters if c.bookable_online]
+        for day in days:
+            cuts = busy.get((office_id, day), {})
+            free = {}
+            for counter_id in online:
+                working = schedule.working_seconds(counter_id, day)
+                if working:
+                    free[counter_id] = tuple(subtract(list(working), cuts.get(counter_id, [])))
+            entries[(office_id, day)] = free_time_cache.Entry(
+                free, partner_seconds.get((office_id, day), 0), now, until.get((office_id, day))
+            )
+    return entries
+
+
 def reserve_applies(office: Office, administration_id: int, day: dt.date, now: dt.datetime) -> bool:
     """Is part of this office's time on `day` still kept for its own residents, against this one?"""
     return (
@@ -539,65 +663,47 @@ def _free_runs(*, request: SlotRequest, now: dt.datetime) -> tuple[int, list[Off
     range_end = local(request.date_to + dt.timedelta(days=1), dt.time(0))
     if range_end <= range_start:
         return length, []
-    schedules = {office.id: configuration.schedules[office.id] for office in offices}
-    counter_ids = {c.id for s in schedules.values() for c in s.counters_for(service_ids)}
-    # At an office with a local reserve, every counter's bookings count against the partner's share.
-    counter_ids |= {
-        c.id
-        for s in schedules.values()
-        if reserve_applies(s.office, administration_id, request.date_to, now)
-        for c in s.counters
-    }
-    office_of = {c.id: s.office for s in schedules.values() for c in s.counters}
-    partner_minutes: dict = defaultdict(float)
-    reserve = any(reserve_applies(s.office, administration_id, request.date_to, now) for s in schedules.values())
-    occupied = occupied_by_counter(
-        counter_ids,
-        range_start,
-        range_end,
-        now,
-        partner_minutes=partner_minutes if reserve else None,
-        office_of=office_of,
+    # Per office that offers the concerns: its counters for them, its days (within its horizon, as
+    # the cooperation rules allow) and its earliest start.
+    plan = []
+    for office in offices:
+        schedule = configuration.schedules[office.id]
+        counters = schedule.counters_for(service_ids)
+        if not counters:
+            continue
+        first, last, not_before = office_window(office, request, now)
+        allowed = [day for day in daterange(first, last) if rules.allows(office, administration_id, service_ids, day)]
+        plan.append((office, schedule, counters, allowed, epoch_seconds(not_before, up=True)))
+    free = free_time_cache.office_days(
+        {office.id: allowed for office, _schedule, _counters, allowed, _not_before in plan},
+        configuration=configuration,
+        now=now,
+        compute=lambda wanted: _office_day_entries(wanted, configuration=configuration, now=now),
     )
 
     # From here on in whole seconds since the epoch: ints cost less to make, keep and compare than
     # datetimes, and only the starts found become datetimes.
     found: list[OfficeRuns] = []
-    for office in offices:
-        schedule = schedules[office.id]
-        counters = schedule.counters_for(service_ids)
-        if not counters:
-            continue
-        first, last, not_before = office_window(office, request, now)
-        not_before = epoch_seconds(not_before, up=True)
+    for office, schedule, counters, allowed, not_before in plan:
         grid = office.slot_minutes * 60
-        days = []
         reserve_left: dict[dt.date, int] = {}
-        allowed: set[dt.date] = set()
-        for day in daterange(first, last):
-            if not rules.allows(office, administration_id, service_ids, day):
-                continue
-            allowed.add(day)
+        runs: list[tuple[int, int]] = []
+        for day in allowed:
+            entry = free[(office.id, day)]
             if reserve_applies(office, administration_id, day, now):
+                partner_minutes = {(office.id, day): entry.partner_seconds / 60}
                 if reserve_blocks(schedule, day, minutes, partner_minutes):
                     continue
                 share = schedule.working_minutes(day) * (100 - office.local_reserve_percent) / 100
-                reserve_left[day] = int((share - partner_minutes.get((office.id, day), 0)) // minutes)
-            days.append(day)
-        runs: list[tuple[int, int]] = []
-        for counter in counters:
-            # All the counter's working intervals of the search, in time order, minus all its
-            # occupied ones in one pass.
-            working: list[tuple[int, int]] = []
-            for day in days:
-                working.extend(schedule.working_seconds(counter.id, day))
-            if not working:
-                continue
-            for free_start, free_end in subtract(working, occupied.get(counter.id, [])):
-                run = grid_run(free_start, free_end, length, grid, not_before)
-                if run:
-                    runs.append(run)
-        found.append(OfficeRuns(office, grid, runs, reserve_left, allowed))
+                reserve_left[day] = int((share - partner_minutes[(office.id, day)]) // minutes)
+            for counter in counters:
+                # The counter's free intervals of the day (working time minus the occupied), cut
+                # to the lead time here: the cache keeps them for every search and every minute.
+                for free_start, free_end in entry.free.get(counter.id, ()):
+                    run = grid_run(free_start, free_end, length, grid, not_before)
+                    if run:
+                        runs.append(run)
+        found.append(OfficeRuns(office, grid, runs, reserve_left, set(allowed)))
     return length, found
 
 

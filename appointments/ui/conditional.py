@@ -1,14 +1,18 @@
 """Conditional answers (`ETag`, `If-None-Match`, `304 Not Modified`) for the search answers of the API
 and the pages: the tag comes from appointments.domain.occupancy.search_tag; a page adds to it what
-else its HTML depends on (language, the session's state) before asking here."""
+else its HTML depends on (language, the session's state) before asking here (`page_search_tag`)."""
 
 from __future__ import annotations
 
 import hashlib
 
+from django.contrib import messages
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import quote_etag
+
+from appointments.security import captcha
 
 # Revalidate every time: an answer is current only while its tag is, which the server knows.
 CACHE_CONTROL = {"private": True, "no_cache": True}
@@ -38,3 +42,15 @@ def mark(response: HttpResponse, tag: str | None) -> HttpResponse:
         response["ETag"] = quote_etag(tag)
         patch_cache_control(response, **CACHE_CONTROL)
     return response
+
+
+def page_search_tag(request, tag: str | None) -> str | None:
+    """The tag of a page that shows a search's answer (`tag`: occupancy.search_tag) as rendered for
+    this request: with its language, its path and query (office filter, chosen day), whether the
+    captcha is on, and the CSRF secret that the page's forms carry (a new cookie, a new page). None
+    without that cookie (the full page sets it) and while messages wait: they are shown once, in
+    a full page."""
+    secret = request.META.get("CSRF_COOKIE")
+    if tag is None or not secret or len(messages.get_messages(request)):
+        return None
+    return page_tag(tag, translation.get_language(), request.get_full_path(), captcha.enabled(), secret)

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from appointments.domain import booking, office_info, picker
+from appointments.domain import booking, occupancy, office_info, picker
 from appointments.domain.availability import SlotRequest, candidate_offices, day_overview, duration_minutes, find_slots
 from appointments.errors import ErrorCode, PortalError
 from appointments.models import Appointment, Status
@@ -32,7 +32,7 @@ from appointments.outbox.notifications import documents_for, documents_of
 from appointments.security import captcha
 from appointments.security.hoarding import Client, check_search_rate
 from appointments.security.limits import RateLimited, check_rate, client_address, record_blocked
-from appointments.ui import guards
+from appointments.ui import conditional, guards
 from appointments.web.forms import (
     CalendarForm,
     CaptchaQuestionForm,
@@ -421,6 +421,7 @@ def search(request):
 
 
 @require_GET
+@config.one_reading()  # the configuration and the occupancy numbers read once, for the tag and the page
 def calendar(request):
     try:
         check_search_rate(request)  # a calendar searches the whole horizon: the most expensive page
@@ -432,7 +433,23 @@ def calendar(request):
     if not form.is_valid():
         return page(request, "appointments/search.html", {"form": form}, 400)
     data = form.cleaned_data
-    return render_booking_calendar(
+    # ETag and 304 as for the API's search: the page shows the search of the whole horizon, and
+    # depends besides on the language, the query, the captcha and the CSRF secret of its forms.
+    search_tag = occupancy.search_tag(
+        request=SlotRequest(
+            services=tuple(data["service"]),
+            vehicles=data["vehicles"],
+            municipality=data["municipality"],
+            date_from=first,
+            date_to=last,
+        ),
+        now=now,
+        kind="calendar",
+    )
+    unchanged = conditional.not_modified(request, conditional.page_search_tag(request, search_tag))
+    if unchanged is not None:
+        return unchanged
+    response = render_booking_calendar(
         request,
         services=list(data["service"]),
         vehicles=data["vehicles"],
@@ -442,6 +459,8 @@ def calendar(request):
         now=now,
         message=form.date_notice,
     )
+    # After rendering: a first visit's page made the CSRF cookie that its next request sends.
+    return conditional.mark(response, conditional.page_search_tag(request, search_tag))
 
 
 @never_cache

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from appointments.domain import occupancy
+from appointments.domain import free_time_cache, occupancy
 from appointments.models import Appointment, Status
 from appointments.ui import conditional
 from offices.models import Closure
@@ -165,16 +165,65 @@ def test_a_page_tag_adds_what_the_page_depends_on():
 
 @pytest.mark.parametrize("path", ["/slots", "/days"])
 def test_queries_per_search_do_not_grow_with_the_range(path):
-    """The configuration's number, the occupancy versions and the occupied times: three queries for
-    one day as for four weeks (with the configuration in memory), and two for a 304."""
+    """The configuration's number, the occupancy numbers (read once, for the tag and the answer) and
+    the occupied times of the office-days not yet in the free-time cache: three queries for one day
+    as for four weeks (with the configuration in memory); two when they are cached, and two for a 304."""
     search(path)  # the configuration is read once per process and change
-    counts = []
+    counts, cached = [], []
     for last in ("2026-12-02", "2026-12-29"):
+        free_time_cache.forget()
         with CaptureQueriesContext(connection) as queries:
             assert search(path, date_to=last).status_code == 200
         counts.append(len(queries))
+        with CaptureQueriesContext(connection) as queries:
+            assert search(path, date_to=last).status_code == 200
+        cached.append(len(queries))
     assert counts[0] == counts[1] <= 3
+    assert cached == [2, 2]
     tag = search(path)["ETag"]
     with CaptureQueriesContext(connection) as queries:
         assert search(path, tag=tag).status_code == 304
     assert len(queries) <= 2
+
+
+# --- the calendar page ---------------------------------------------------------------------------
+
+CALENDAR = "/termin/kalender/?service=umschreibung&vehicles=1&municipality=frankenthal-pfalz"
+
+
+def test_the_calendar_page_answers_304_while_its_search_and_its_forms_are_current():
+    """The page's tag: the search of the whole horizon, the language, the query and the CSRF secret
+    of its time forms. The browser's cached page is reused only while all of them still hold."""
+    browser = Client()
+    first = browser.get(CALENDAR)
+    assert first.status_code == 200 and first["ETag"].startswith('"')
+    assert "private" in first["Cache-Control"] and "no-cache" in first["Cache-Control"]
+    again = browser.get(CALENDAR, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+
+    # Another chosen day, another language: other pages.
+    assert browser.get(CALENDAR + "&date=2026-12-03", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+    english = browser.get(CALENDAR, HTTP_IF_NONE_MATCH=first["ETag"], HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 200 and "Choose a time" in english.content.decode()
+    # Another browser (another CSRF secret, or none yet): its forms need their own token.
+    assert Client().get(CALENDAR, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+    stranger = Client()
+    stranger.get(CALENDAR)
+    assert stranger.get(CALENDAR, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+def test_a_booking_gives_the_calendar_page_a_new_tag():
+    browser = Client()
+    before = browser.get(CALENDAR)
+    book()
+    after = browser.get(CALENDAR, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+
+
+def test_the_calendar_page_without_a_csrf_cookie_carries_no_stale_promise(settings):
+    """A browser that dropped its cookies sends an old tag: it gets the full page (with a new token)."""
+    browser = Client()
+    first = browser.get(CALENDAR)
+    browser.cookies.clear()
+    response = browser.get(CALENDAR, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert response.status_code == 200 and "csrfmiddlewaretoken" in response.content.decode()

@@ -151,10 +151,12 @@ def test_no_search_shows_a_time_booked_before_it_started(one_counter, clock):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_control_without_the_versions_conditional_searches_go_stale(one_counter, clock, monkeypatch):
-    """The same race with tags that ignore the occupancy versions: searches answered 304 show times
-    booked before they started, so the test above can fail."""
+def test_control_without_the_versions_searches_go_stale(one_counter, clock, monkeypatch):
+    """The same race with tags and free-time cache keys that ignore the occupancy versions: searches
+    show times booked before they started (the booker itself finds its last time still free and
+    is refused), so the test above can fail."""
     monkeypatch.setattr(occupancy, "read_versions", lambda *args: {})
     committed, shown, errors = run_race()
-    assert errors == []
+    assert committed
+    assert all(error.startswith("booking 409") for error in errors), errors
     assert any(at < started and start in free for started, _how, free in shown for at, start in committed)
