@@ -485,11 +485,22 @@ def get_booking(*, reference: str, token: str) -> Appointment:
     return appointment
 
 
+def lock(appointment: Appointment) -> Appointment:
+    """The booking's row, locked until the caller's transaction ends (select_for_update)."""
+    return Appointment.objects.select_for_update().select_related("office").get(pk=appointment.pk)
+
+
 def _locked(appointment: Appointment, token: str) -> Appointment:
-    locked = Appointment.objects.select_for_update().select_related("office").get(pk=appointment.pk)
+    locked = lock(appointment)
     if not locked.token_matches(token):
         raise BookingError(ErrorCode.BAD_TOKEN, _("This link is not valid for this booking."))
     return locked
+
+
+def _require_transaction() -> None:
+    # The operations on a locked row: the lock holds only inside the caller's transaction.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("call inside transaction.atomic(), on a row from lock()")
 
 
 def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -> Appointment:
@@ -524,35 +535,40 @@ def confirm_booking(*, appointment: Appointment, token: str, now: dt.datetime) -
 
 
 def cancel_booking(*, appointment: Appointment, token: str, now: dt.datetime) -> Appointment:
-    """Cancel an unconfirmed or confirmed booking before it starts. Idempotent once cancelled."""
+    """Cancel an unconfirmed or confirmed booking before it starts, by the citizen's link.
+    Idempotent once cancelled."""
     with transaction.atomic():
-        appointment = _locked(appointment, token)
-        if appointment.status == Status.CANCELLED:
-            return appointment
-        if not appointment.is_changeable(now):
-            if appointment.hold_expired(now):
-                raise BookingError(
-                    ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again.")
-                )
-            raise BookingError(ErrorCode.INVALID_STATE, _("This booking can no longer be cancelled online."))
-        was_confirmed = appointment.status == Status.CONFIRMED
-        appointment.status = Status.CANCELLED
-        appointment.cancelled_at = now
-        appointment.hold_expires_at = None
-        appointment.client_address_key = appointment.client_network_key = ""
-        appointment.save(
-            update_fields=[
-                "status",
-                "cancelled_at",
-                "hold_expires_at",
-                "client_address_key",
-                "client_network_key",
-                "updated_at",
-            ]
-        )
-        notifications.drop_pending(appointment)
-        if was_confirmed:
-            notifications.queue(appointment, Notification.Kind.CANCELLATION, due_at=now)
+        return cancel_locked(appointment=_locked(appointment, token), now=now)
+
+
+def cancel_locked(*, appointment: Appointment, now: dt.datetime) -> Appointment:
+    """The cancellation itself, on a row from `lock()` in the caller's transaction, once the caller
+    has checked who may cancel: the citizen's link (cancel_booking) or the clerk's office (clerk.py)."""
+    _require_transaction()
+    if appointment.status == Status.CANCELLED:
+        return appointment
+    if not appointment.is_changeable(now):
+        if appointment.hold_expired(now):
+            raise BookingError(ErrorCode.EXPIRED, _("The time to confirm this booking has run out. Please book again."))
+        raise BookingError(ErrorCode.INVALID_STATE, _("This booking can no longer be cancelled online."))
+    was_confirmed = appointment.status == Status.CONFIRMED
+    appointment.status = Status.CANCELLED
+    appointment.cancelled_at = now
+    appointment.hold_expires_at = None
+    appointment.client_address_key = appointment.client_network_key = ""
+    appointment.save(
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "hold_expires_at",
+            "client_address_key",
+            "client_network_key",
+            "updated_at",
+        ]
+    )
+    notifications.drop_pending(appointment)
+    if was_confirmed:
+        notifications.queue(appointment, Notification.Kind.CANCELLATION, due_at=now)
     return appointment
 
 
@@ -606,56 +622,93 @@ def reschedule_booking(
     one is secured: the row is moved in place, in one transaction, or not at all (slot_taken).
     The old time then comes back online only after CANCELLED_SLOT_DELAY_MINUTES, like a cancelled
     one (a FreedTime). Raises same_time for the booking's own time."""
-    if not isinstance(start, dt.datetime) or start.tzinfo is None:
-        raise BookingError(ErrorCode.INVALID, _("Please give the time with its UTC offset."), field="start")
-    start = start.astimezone(dt.UTC)
+    start = _utc_start(start)
     with transaction.atomic():
         appointment = _locked(appointment, token)
-        _check_movable(appointment, office=office, start=start, now=now)
-        old = FreedTime(counter_id=appointment.counter_id, start=appointment.start, end=appointment.end, freed_at=now)
-        items = list(appointment.items.select_related("service"))
-        services = [item.service for item in items]
-        municipality = appointment.municipality
-        choices = free_counters(
-            office=office,
-            services=services,
-            vehicles=appointment.vehicles,
-            administration=municipality.administration,
-            start=start,
-            now=now,
-            ignore=appointment.pk,
-            lock=lambda: lock_office(office),
-        )
-        end = start + dt.timedelta(minutes=duration_minutes(services, appointment.vehicles))
-        _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
-        moved = False
-        for choice in choices:
-            try:
-                with transaction.atomic():
-                    Appointment.objects.filter(pk=appointment.pk).update_with_history(
-                        office=office,
-                        counter_id=choice.counter_id,
-                        start=start,
-                        end=end,
-                        updated_at=now,
-                        relocation_offered_at=None,  # a new time answers an offer of other times
-                    )
-                moved = True
-                break
-            except IntegrityError:
-                continue
-        if moved:
-            if settings.CANCELLED_SLOT_DELAY_MINUTES:
-                old.save()
-            appointment.refresh_from_db()
-            notifications.drop_pending(appointment, kinds=[Notification.Kind.REMINDER])
-            if appointment.status == Status.CONFIRMED:
-                notifications.queue(appointment, Notification.Kind.RESCHEDULE, due_at=now, token=token)
-                notifications.queue_reminders(appointment, token=token, now=now)
-            return appointment
-    raise _slot_taken(
-        office=office, services=services, vehicles=appointment.vehicles, municipality=municipality, start=start, now=now
+        moved = _move(appointment, office=office, start=start, now=now, token=token)
+    if moved is not None:
+        return moved
+    raise _slot_taken_for(appointment, office=office, start=start, now=now)
+
+
+def reschedule_locked(
+    *, appointment: Appointment, office: Office, start: dt.datetime, now: dt.datetime, token: str | None
+) -> Appointment:
+    """The move itself, on a row from `lock()` in the caller's transaction, once the caller has
+    checked who may move it (clerk.py: the clerk's office). `token`: the manage secret the mails
+    about the new time carry (None: no mail can carry links). Raises what reschedule_booking raises."""
+    _require_transaction()
+    start = _utc_start(start)
+    moved = _move(appointment, office=office, start=start, now=now, token=token)
+    if moved is None:
+        raise _slot_taken_for(appointment, office=office, start=start, now=now)
+    return moved
+
+
+def _utc_start(start) -> dt.datetime:
+    if not isinstance(start, dt.datetime) or start.tzinfo is None:
+        raise BookingError(ErrorCode.INVALID, _("Please give the time with its UTC offset."), field="start")
+    return start.astimezone(dt.UTC)
+
+
+def _slot_taken_for(appointment: Appointment, *, office: Office, start: dt.datetime, now: dt.datetime) -> BookingError:
+    return _slot_taken(
+        office=office,
+        services=[item.service for item in appointment.items.select_related("service")],
+        vehicles=appointment.vehicles,
+        municipality=appointment.municipality,
+        start=start,
+        now=now,
     )
+
+
+def _move(
+    appointment: Appointment, *, office: Office, start: dt.datetime, now: dt.datetime, token: str | None
+) -> Appointment | None:
+    """Move the locked row to `start` at `office`; None when no counter is free then."""
+    _check_movable(appointment, office=office, start=start, now=now)
+    old = FreedTime(counter_id=appointment.counter_id, start=appointment.start, end=appointment.end, freed_at=now)
+    items = list(appointment.items.select_related("service"))
+    services = [item.service for item in items]
+    municipality = appointment.municipality
+    choices = free_counters(
+        office=office,
+        services=services,
+        vehicles=appointment.vehicles,
+        administration=municipality.administration,
+        start=start,
+        now=now,
+        ignore=appointment.pk,
+        lock=lambda: lock_office(office),
+    )
+    end = start + dt.timedelta(minutes=duration_minutes(services, appointment.vehicles))
+    _expire_stale_overlapping([c.counter_id for c in choices], start, end, now)
+    moved = False
+    for choice in choices:
+        try:
+            with transaction.atomic():
+                Appointment.objects.filter(pk=appointment.pk).update_with_history(
+                    office=office,
+                    counter_id=choice.counter_id,
+                    start=start,
+                    end=end,
+                    updated_at=now,
+                    relocation_offered_at=None,  # a new time answers an offer of other times
+                )
+            moved = True
+            break
+        except IntegrityError:
+            continue
+    if moved:
+        if settings.CANCELLED_SLOT_DELAY_MINUTES:
+            old.save()
+        appointment.refresh_from_db()
+        notifications.drop_pending(appointment, kinds=[Notification.Kind.REMINDER])
+        if appointment.status == Status.CONFIRMED:
+            notifications.queue(appointment, Notification.Kind.RESCHEDULE, due_at=now, token=token)
+            notifications.queue_reminders(appointment, token=token, now=now)
+        return appointment
+    return None
 
 
 def expire_stale(*, now: dt.datetime) -> int:
@@ -674,11 +727,14 @@ __all__ = [
     "BookingError",
     "book",
     "cancel_booking",
+    "cancel_locked",
     "check_move",
     "confirm_booking",
     "expire_stale",
     "get_booking",
+    "lock",
     "place_hold",
     "reschedule_booking",
+    "reschedule_locked",
     "submit_booking",
 ]

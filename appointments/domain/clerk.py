@@ -338,20 +338,21 @@ def set_note(*, appointment: Appointment, user, note: str, now: dt.datetime) -> 
 
 # --- on the citizen's behalf: cancel and move ----------------------------------------------------
 #
-# The citizens' own services do the work (booking.cancel_booking, booking.reschedule_booking): the
-# same rules, the same mails, the same history rows. They ask for the secret of the citizen's manage
-# link, of which only a hash is stored; a clerk acting for the citizen gives the booking a new
-# secret for the call (`_staff_secret`). Where the mail that follows carries links (the moved
-# appointment's), it carries the new secret and the citizen's older links stop working, as after a
-# relocation offer; otherwise the old secret is put back and the citizen's links keep working.
+# The citizens' own operations do the work (booking.cancel_locked, booking.reschedule_locked): the
+# same rules, the same mails, the same history rows. The citizens' services check the secret of the
+# manage link before them; here the clerk's office is checked instead (`_locked`). Where the mail
+# that follows carries links (a confirmed booking moved, with an address), the booking gets a new
+# secret for them and the citizen's older links stop working, as after a relocation offer;
+# otherwise the secret stays and the citizen's links keep working.
 
 CANCEL_NOTE_MAX = 200
 
 
-def _staff_secret(appointment: Appointment) -> str:
+def _new_secret(appointment: Appointment) -> str:
     token = booking.new_token()
     # A plain update: the secret is no part of the history (PERSONAL_FIELDS), so no history row.
     Appointment.objects.filter(pk=appointment.pk).update(token_hash=hash_token(token))
+    appointment.token_hash = hash_token(token)
     return token
 
 
@@ -367,11 +368,6 @@ def _name_author(appointment: Appointment, *, since: int, user) -> None:
         Appointment.history.filter(id=appointment.pk, history_id__gt=since, history_user__isnull=True).update(
             history_user=user
         )
-
-
-def _restore_secret(appointment: Appointment, token_hash: str) -> None:
-    Appointment.objects.filter(pk=appointment.pk).update(token_hash=token_hash)
-    appointment.token_hash = token_hash
 
 
 def _changeable(appointment: Appointment, now: dt.datetime, *, moving: bool) -> None:
@@ -409,11 +405,10 @@ def cancel_for_citizen(*, appointment: Appointment, user, reason: str, note: str
         if appointment.status == Status.CANCELLED:
             return appointment
         _changeable(appointment, now, moving=False)
-        previous_status, previous_secret = appointment.status, appointment.token_hash
+        previous_status = appointment.status
         mark = _history_mark(appointment)
-        cancelled = booking.cancel_booking(appointment=appointment, token=_staff_secret(appointment), now=now)
+        cancelled = booking.cancel_locked(appointment=appointment, now=now)
         _name_author(cancelled, since=mark, user=user)
-        _restore_secret(cancelled, previous_secret)
         # The mail names the reason: only its code travels, the label is translated when it is sent.
         Notification.objects.filter(
             appointment=cancelled, kind=Notification.Kind.CANCELLATION, state=Notification.State.PENDING
@@ -468,20 +463,20 @@ def move_for_citizen(
         if office.pk == appointment.office_id and start == appointment.start:
             raise ClerkError(ErrorCode.SAME_TIME, _("The booking is already at this time."), field="start")
         before = _when_where(Appointment.objects.select_related("office", "counter").get(pk=appointment.pk))
-        previous_secret = appointment.token_hash
-        token = _staff_secret(appointment)
         mark = _history_mark(appointment)
-        moved = booking.reschedule_booking(appointment=appointment, token=token, office=office, start=start, now=now)
+        # Only a mail about the new time needs links, and so a secret of which the mail can carry
+        # the plain text; a move that fails rolls the new secret back with it.
+        mails = appointment.status == Status.CONFIRMED and bool(appointment.email)
+        token = _new_secret(appointment) if mails else None
+        moved = booking.reschedule_locked(appointment=appointment, office=office, start=start, now=now, token=token)
         _name_author(moved, since=mark, user=user)
         moved = Appointment.objects.select_related("office", "counter").get(pk=moved.pk)
-        if moved.status == Status.CONFIRMED and moved.email:
+        if token:
             # The reschedule mail carries the new secret; so must every message still to be sent.
             for pending in Notification.objects.filter(appointment=moved, state=Notification.State.PENDING):
                 if pending.payload.get("token") not in (None, token):
                     pending.payload = {**pending.payload, "token": token}
                     pending.save(update_fields=["payload"])
-        else:
-            _restore_secret(moved, previous_secret)
         _record(
             moved,
             user=user,

@@ -237,3 +237,34 @@ def test_an_unconfirmed_booking_keeps_its_confirmation_link_when_a_clerk_moves_i
     assert unconfirmed.start == slot.start
     assert unconfirmed.token_matches(token)
     assert not unconfirmed.notifications.filter(kind=Notification.Kind.RESCHEDULE).exists()
+
+
+# --- the citizen's own link ------------------------------------------------------------------
+
+
+def manage_page(desk, appointment, token):
+    url = reverse("appointments:manage", args=[appointment.reference])
+    return desk.anonymous.get(url, {"token": token})
+
+
+def test_the_citizens_link_still_opens_the_booking_after_a_clerk_cancelled_it(desk, booked):
+    token = booked.notifications.get(kind=Notification.Kind.CONFIRMATION).payload["token"]
+    assert manage_page(desk, booked, token).status_code == 200
+    response = desk.frankenthal_clerk.post(cancel_url(booked), {"reason": "requested", "cancel_note": ""})
+    assert response.status_code == 302
+    booked.refresh_from_db()
+    assert booked.status == Status.CANCELLED
+    page = manage_page(desk, booked, token)
+    assert page.status_code == 200 and booked.reference in text(page)
+
+
+def test_a_move_that_fails_leaves_the_citizens_link_working(desk, booked):
+    token = booked.notifications.get(kind=Notification.Kind.CONFIRMATION).payload["token"]
+    slot = first_free(booked, desk.demo.frankenthal)
+    for _ in desk.demo.frankenthal.counters.filter(is_active=True):
+        walk_in(desk.demo, start=slot.start)
+    response = desk.frankenthal_clerk.post(move_url(booked), {"office": "frankenthal", "start": slot.start.isoformat()})
+    assert response.status_code == 409
+    booked.refresh_from_db()
+    assert booked.token_matches(token)
+    assert manage_page(desk, booked, token).status_code == 200
