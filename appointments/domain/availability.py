@@ -413,8 +413,12 @@ def _office_day_rows(windows, now) -> list[tuple]:
     condition = Q()
     for counter_ids, start, end in windows:
         condition |= Q(counter_id__in=counter_ids, start__gte=start - LONGEST_APPOINTMENT, start__lt=end, end__gt=start)
-    columns = ("counter_id", "start", "end", "home_administration_id", "status", "hold_expires_at", "cancelled_at")
-    query = _taken(now).filter(condition).order_by().values_list(*columns)
+    # On PostgreSQL the database turns start and end into whole seconds (see `_occupied_seconds`).
+    seconds = connection.vendor == "postgresql"
+    times = _seconds_columns() if seconds else {}
+    start, end = ("start_s", "end_s") if seconds else ("start", "end")
+    columns = ("counter_id", start, end, "home_administration_id", "status", "hold_expires_at", "cancelled_at")
+    query = _taken(now).filter(condition).order_by().annotate(**times).values_list(*columns)
     delay = settings.CANCELLED_SLOT_DELAY_MINUTES
     if delay:
         since = now - dt.timedelta(minutes=delay)
@@ -422,11 +426,12 @@ def _office_day_rows(windows, now) -> list[tuple]:
             FreedTime.objects.filter(condition, freed_at__gt=since)
             .order_by()
             .annotate(
+                **times,
                 no_home=Value(None, output_field=BigIntegerField()),
                 moved=Value(FREED, output_field=CharField()),
                 no_hold=Value(None, output_field=DateTimeField()),
             )
-            .values_list("counter_id", "start", "end", "no_home", "moved", "no_hold", "freed_at")
+            .values_list("counter_id", start, end, "no_home", "moved", "no_hold", "freed_at")
         )
         query = query.union(freed, all=True)
     rows = []
@@ -438,8 +443,22 @@ def _office_day_rows(windows, now) -> list[tuple]:
             until = cancelled_at + after_delay  # for a moved-away time: when it was freed
         else:
             until = None
-        rows.append((counter_id, epoch_seconds(a_start), epoch_seconds(a_end, up=True), home_id, until))
+        if not seconds:
+            a_start, a_end = epoch_seconds(a_start), epoch_seconds(a_end, up=True)
+        rows.append((counter_id, a_start, a_end, home_id, until))
     return rows
+
+
+def _seconds_columns() -> dict:
+    """Start (rounded down) and end (rounded up) in whole seconds since the epoch, computed by PostgreSQL."""
+    return {
+        "start_s": Func(
+            F("start"), template="floor(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
+        ),
+        "end_s": Func(
+            F("end"), template="ceil(date_part('epoch', %(expressions)s))::int8", output_field=BigIntegerField()
+        ),
+    }
 
 
 # The status column of a time moved away from in `_office_day_rows` (no appointment status).
@@ -484,18 +503,24 @@ def _by_office_day(rows, wanted: dict[int, list[dt.date]], office_of: dict[int, 
     all_days = list(daterange(first, last))
     midnights = [epoch_seconds(local(day, dt.time(0))) for day in all_days]
     wanted_days = {(office_id, day) for office_id, days in wanted.items() for day in days}
+    next_midnights = midnights[1:]
+    office_and_home = {c: (office.id, office.administration_id) for c, office in office_of.items()}
     for counter_id, a_start, a_end, home_id, a_until in rows:
-        office = office_of[counter_id]
+        office_id, administration_id = office_and_home[counter_id]
         index = bisect_right(midnights, a_start) - 1
-        for day in all_days[index : bisect_left(midnights, a_end)]:
-            office_day = (office.id, day)
+        if a_end <= next_midnights[index]:  # within one day, as nearly every appointment
+            touched = all_days[index : index + 1]
+        else:
+            touched = all_days[index : bisect_left(midnights, a_end)]
+        for day in touched:
+            office_day = (office_id, day)
             if office_day not in wanted_days:
                 continue
             busy[office_day][counter_id].append((a_start, a_end))
             if a_until is not None and (office_day not in until or a_until < until[office_day]):
                 until[office_day] = a_until
-        if home_id is not None and home_id != office.administration_id:
-            partner_seconds[(office.id, all_days[index])] += a_end - a_start
+        if home_id is not None and home_id != administration_id:
+            partner_seconds[(office_id, all_days[index])] += a_end - a_start
     return busy, partner_seconds, until
 
 
