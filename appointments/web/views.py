@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -170,9 +171,11 @@ def calendar_context(
     `free` is availability.day_overview of the same request: the counts of free appointments (all
     counters), not of start times."""
     link_kwargs = link_kwargs or {}
+    # The offices with free times, the one with the earliest first (then by name).
+    firsts = sorted((f.first, f.office.name, f.office) for f in free if f.appointments > 0 and f.first is not None)
     offices = OrderedDict()
-    for slot in slots:
-        offices.setdefault(slot.office.slug, slot.office)
+    for _first, _name, free_office in firsts:
+        offices.setdefault(free_office.slug, free_office)
     if office is not None:
         offices.setdefault(office.slug, office)
         slots = [s for s in slots if s.office.id == office.id]
@@ -258,6 +261,29 @@ def calendar_context(
     }
 
 
+def page_slots(search: SlotRequest, free, *, office, day, now, drop=None) -> list:
+    """The start times a calendar page shows: those of the chosen day and of the earliest day with a
+    free time (for "next free time"), not of the whole horizon: the day strip comes from `free`
+    (availability.day_overview). `drop`: a start the page must not offer (the booking's own time)."""
+    counts = picker.day_counts(f for f in free if office is None or f.office.id == office.id)
+
+    def of_day(d: dt.date) -> list:
+        found = find_slots(request=replace(search, date_from=d, date_to=d), now=now)
+        return [s for s in found if (office is None or s.office.id == office.id) and not (drop and drop(s))]
+
+    slots: list = []
+    fetched: set[dt.date] = set()
+    for d in counts:
+        fetched.add(d)
+        slots = of_day(d)
+        if slots:
+            break
+    chosen = day if day is not None else next(iter(counts), None)
+    if chosen is not None and chosen not in fetched:
+        slots += of_day(chosen)
+    return slots
+
+
 def with_slot_values(context: dict) -> dict:
     """Attach the value each time button sends (templates cannot call functions)."""
     if context.get("earliest"):
@@ -283,11 +309,11 @@ def render_booking_calendar(
     search = SlotRequest(
         services=tuple(services), vehicles=vehicles, municipality=municipality, date_from=first, date_to=last
     )
-    slots = find_slots(request=search, now=now)
+    free = day_overview(request=search, now=now)
     items = request_items(services, vehicles, municipality)
     context = calendar_context(
-        slots=slots,
-        free=day_overview(request=search, now=now),
+        slots=page_slots(search, free, office=office, day=day, now=now),
+        free=free,
         link_items=items,
         link_name="appointments:calendar",
         office=office,
@@ -979,12 +1005,18 @@ def reschedule(request, reference: str):
         date_from=first,
         date_to=last,
     )
-    slots = find_slots(request=search, now=now)
-    # The booking's own time may be free at another counter: it is no time to move to.
-    slots = [s for s in slots if not (s.office.pk == appointment.office_id and s.start == appointment.start)]
+    free = day_overview(request=search, now=now)
     context = calendar_context(
-        slots=slots,
-        free=day_overview(request=search, now=now),
+        # The booking's own time may be free at another counter: it is no time to move to.
+        slots=page_slots(
+            search,
+            free,
+            office=office,
+            day=day,
+            now=now,
+            drop=lambda s: s.office.pk == appointment.office_id and s.start == appointment.start,
+        ),
+        free=free,
         link_items=[("token", token)],
         link_name="appointments:reschedule",
         link_kwargs={"reference": appointment.reference},

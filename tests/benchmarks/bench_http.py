@@ -611,8 +611,9 @@ SEARCH_DAYS = 28  # a citizen's first look: four weeks, any office
 
 @dataclass
 class SearchCrowd:
-    """Latency and throughput per kind of request ("slots": the 4-week any-office search, "days":
-    the API day overview of the same weeks, "booking" in the mixed crowd)."""
+    """Latency and throughput per kind of request ("page": the citizen's first results page, the
+    calendar of an any-office search; "days": the API day overview of four weeks; "slots": the API's
+    4-week any-office list of start times; "booking" in the mixed crowd)."""
 
     name: str
     seconds: float = 0.0
@@ -636,7 +637,13 @@ def _search_paths(first: dt.date, municipality: str) -> dict[str, str]:
             "date_to": (first + dt.timedelta(days=SEARCH_DAYS - 1)).isoformat(),
         }
     )
-    return {"slots": "/api/v1/slots?" + query, "days": "/api/v1/days?" + query}
+    page = urlencode({"service": SERVICE, "vehicles": 1, "municipality": municipality})
+    return {
+        # The citizen's first results page: the day strip of the whole horizon and the first day's times.
+        "page": "/termin/kalender/?" + page,
+        "slots": "/api/v1/slots?" + query,
+        "days": "/api/v1/days?" + query,
+    }
 
 
 def _summarise(crowd: SearchCrowd, responses: dict[str, list[Response]]) -> None:
@@ -653,18 +660,19 @@ def _summarise(crowd: SearchCrowd, responses: dict[str, list[Response]]) -> None
 
 
 async def search_crowd(ports: list[int], *, first: dt.date, total: int, clients: int) -> SearchCrowd:
-    """`clients` citizens at once, each asking for the 4-week any-office search and the day overview
-    of the same weeks in turn (first looks: no If-None-Match), until `total` requests are sent."""
+    """`clients` citizens at once, each asking for the first results page of an any-office search
+    and the API's day overview of four weeks in turn (first looks: no If-None-Match), until `total`
+    requests are sent."""
     crowd = SearchCrowd("search")
     remaining = total
-    responses: dict[str, list[Response]] = {"slots": [], "days": []}
+    responses: dict[str, list[Response]] = {"page": [], "days": []}
     deadline = time.monotonic() + PHASE_TIMEOUT
 
     async def client(number: int):
         nonlocal remaining
         port = ports[number % len(ports)]
         paths = _search_paths(first, MUNICIPALITIES[number % len(MUNICIPALITIES)])
-        kinds = ["slots", "days"] if number % 2 else ["days", "slots"]
+        kinds = ["page", "days"] if number % 2 else ["days", "page"]
         turn = 0
         while remaining > 0 and time.monotonic() < deadline:
             remaining -= 1
@@ -682,12 +690,13 @@ async def search_crowd(ports: list[int], *, first: dt.date, total: int, clients:
 async def mixed_crowd(
     ports: list[int], *, first: dt.date, avoid: dt.date, total: int, clients: int, tag: str, seed: int
 ) -> SearchCrowd:
-    """Nine searches to one booking: each client searches (slots and days in turn) and, every tenth
-    request, books a random time of its last slot list (not on `avoid`, the flash crowd's day)."""
+    """Nine searches to one booking: each client searches (the results page, the day overview and
+    the slot list in turn) and, every tenth request, books a random time of its last slot list (not
+    on `avoid`, the flash crowd's day)."""
     rng = random.Random(seed)
     crowd = SearchCrowd("mixed")
     remaining = total
-    responses: dict[str, list[Response]] = {"slots": [], "days": [], "booking": []}
+    responses: dict[str, list[Response]] = {"page": [], "days": [], "slots": [], "booking": []}
     deadline = time.monotonic() + PHASE_TIMEOUT
 
     async def client(number: int):
@@ -715,7 +724,7 @@ async def mixed_crowd(
                 }
                 responses["booking"].append(await request(port, "POST", "/api/v1/bookings", body))
                 continue
-            kind = "slots" if turn % 2 else "days"
+            kind = ("slots", "page", "days")[turn % 3] if listed else "slots"
             response = await request(port, "GET", paths[kind])
             responses[kind].append(response)
             if kind == "slots" and response.status == 200 and isinstance(response.body, dict):

@@ -64,6 +64,155 @@ def quiet_machine_warning(info: dict, crowds) -> list[str]:
     ]
 
 
+def render(*, info: dict, data_sets, availability, crowds, plan: str) -> str:
+    out = []
+    out.append(
+        f"Run {info['date']} ({info['mode']}, {info['minutes']:.1f} min): {info['cores']} cores "
+        f"({info['cpu']}), {info['memory_gib']:.1f} GiB, PostgreSQL {info['postgres']}, "
+        f"Python {info['python']}; load average before {info['load_before']}, after {info['load_after']}."
+    )
+    out.append("")
+    out.extend(quiet_machine_warning(info, crowds))
+    out.append(
+        "| data set | offices | counters | live appointments, next 8 weeks | booked | rows in the table | built in |"
+    )
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for d in data_sets:
+        out.append(
+            f"| {d.name} | {d.offices} | {d.counters} | {d.live:,} | {d.booked:.0%} | {d.rows:,} | {d.seconds:.0f} s |"
+        )
+    out.append("")
+    out.append(
+        "**Availability**, in-process on PostgreSQL, any-office search (ms wall clock; CPU: this process's "
+        "CPU time per search; queries: with the configuration in memory, as after its first reading; floor: "
+        "the bare SQL that reads the same appointments, counters, hours and closures, with psycopg's own "
+        "loaders):"
+    )
+    out.append("")
+    out.append(
+        "| data set | search | request | median | p95 | CPU median | queries | slots | appointments read "
+        "| floor median | floor p95 | p95 ÷ floor p95 |"
+    )
+    out.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in availability:
+        ratio = "–" if math.isnan(r.ratio) else f"{r.ratio:.1f}×"
+        read = f"{r.busy_rows:,}" if r.busy_rows else "–"
+        out.append(
+            f"| {r.data_set} | {r.search} | {r.request} | {_ms(r.median_ms)} | {_ms(r.p95_ms)} "
+            f"| {_ms(r.cpu_median_ms)} | {r.queries} "
+            f"| {r.slots:,} | {read} | {_ms(r.floor_median_ms)} | {_ms(r.floor_p95_ms)} | {ratio} |"
+        )
+    if crowds:
+        out.append("")
+        out.append(
+            "**Flash crowd** over HTTP (gunicorn with sync workers, one per core in all, and the "
+            "production settings; "
+            f"Celery workers with the solo pool at nice {crowds[0].worker_nice}; PostgreSQL and Redis on "
+            "the same machine; the client on the same machine too). Latencies in ms for the booking "
+            "requests; mails: the seconds from the crowd's start until the last confirmation mail was "
+            "sent:"
+        )
+        out.append("")
+        out.append(
+            "| run | gunicorn instances × workers / Celery workers | day | free slots | attempts | booked "
+            "| slot_taken | other 4xx | 5xx | no answer | p50 | p95 | p99 | bookings/s | requests/s "
+            "| trivial view req/s (p95) "
+            "| overlaps | still free | mails (missing, twice) | all mails sent after |"
+        )
+        out.append(
+            "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+            "| ---: | ---: | ---: | ---: | --- | ---: |"
+        )
+        for c in crowds:
+            k = c.crowd
+            other = ", ".join(f"{n}× {code}" for code, n in sorted(k.other_4xx.items())) or "0"
+            m = c.mail
+            out.append(
+                f"| {c.name} | {c.web} × {c.web_workers} / {c.workers} | {c.day:%a %d.%m.} | {c.capacity} "
+                f"| {k.attempts} | {k.successes} "
+                f"| {k.slot_taken} | {other} | {k.server_errors} | {k.transport_errors} | {_ms(k.latency['p50'])} "
+                f"| {_ms(k.latency['p95'])} | {_ms(k.latency['p99'])} | {c.bookings_per_second:.1f} "
+                f"| {c.attempts_per_second:.1f} | {c.trivial['rps']:.0f} ({_ms(c.trivial['p95'])}) | {c.overlaps} "
+                f"| {c.still_free} | {m.sent} ({m.missing}, {m.twice}) | {_seconds(m.seconds)} |"
+            )
+        out.append("")
+        out.append(
+            "Where the CPU went, per request, phase by phase (ms of CPU, user + system, from /proc; "
+            "the flash crowd's requests include the slot lists and the confirmation mails sent during "
+            "it; PostgreSQL: the benchmark database's backends and the server's own processes; rest: "
+            "everything else on the machine, the kernel's loopback traffic included; load: the 1-minute "
+            "load average when the phase began):"
+        )
+        out.append("")
+        out.append("| run | phase | load | gunicorn | Celery | PostgreSQL | Redis | load client | rest | machine |")
+        out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for c in crowds:
+            for phase in c.phases:
+                cpu = phase.cpu
+                out.append(
+                    f"| {c.name} | {phase.name} | {phase.load:.2f} | "
+                    + " | ".join(f"{cpu[p]:.1f}" for p in CPU_PARTS)
+                    + f" | {rest_ms(cpu):.1f} | {cpu['machine']:.1f} |"
+                )
+        searches = [(c, crowd) for c in crowds for crowd in getattr(c, "searches", [])]
+        if searches:
+            out.append("")
+            out.append(
+                "**Search crowd and mixed crowd** on the same server after the flash crowd (50 clients; "
+                "`page`: the citizen's first results page, `GET /termin/kalender/` of an any-office "
+                "search: the day strip of the whole horizon and the first free day's times; `days`: "
+                "`GET /api/v1/days` for 4 weeks, any office; `slots`: `GET /api/v1/slots` for the same "
+                "4 weeks; first looks, without `If-None-Match`; the mixed crowd books one request in ten "
+                "from its last slot list). Latencies in ms; share: requests/s of the whole crowd against "
+                "the trivial view's measured on the same warm server just before it; CPU: ms per request "
+                "of the crowd, gunicorn / PostgreSQL / all:"
+            )
+            out.append("")
+            out.append(
+                "| crowd | kind | requests | 2xx | 4xx | 5xx | no answer | p50 | p95 | p99 "
+                "| crowd requests/s | trivial view req/s | share of trivial | CPU gunicorn / PostgreSQL / all |"
+            )
+            out.append(
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+            )
+            for c, crowd in searches:
+                trivial_rps = baseline(c, crowd)["rps"]
+                share = crowd.rps / trivial_rps if trivial_rps else 0
+                cpu = crowd.cpu or {}
+                cpu_text = f"{cpu['web']:.1f} / {cpu['postgres']:.1f} / {cpu['machine']:.1f}" if cpu else "–"
+                for kind, k in crowd.by_kind.items():
+                    out.append(
+                        f"| {crowd.name} | {kind} | {k['requests']} | {k['ok']} | {k['4xx']} | {k['5xx']} "
+                        f"| {k['none']} | {_ms(k['p50'])} | {_ms(k['p95'])} | {_ms(k['p99'])} "
+                        f"| {crowd.rps:.0f} | {trivial_rps:.0f} | {share:.0%} | {cpu_text} |"
+                    )
+        out.append("")
+        out.append("| run | web worker RSS, max (all) | Celery worker RSS, max (all) |")
+        out.append("| --- | ---: | ---: |")
+        for c in crowds:
+            m = c.memory
+            out.append(
+                f"| {c.name} | {m['web_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['web_all'])}) "
+                f"| {m['worker_max']:.0f} MB ({', '.join(f'{x:.0f}' for x in m['worker_all'])}) |"
+            )
+    out.append("")
+    out.append("**Targets**")
+    out.append("")
+    out.append("| target | measured | |")
+    out.append("| --- | --- | --- |")
+    for row in targets(availability, crowds):
+        out.append(f"| {row[0]} | {row[1]} | {_yes(row[2])} |")
+    if plan:
+        out.append("")
+        out.append("Plan of the availability query for the 8-week state search (EXPLAIN ANALYZE):")
+        out.append("")
+        out.append("```")
+        out.extend(line for line in plan.splitlines())
+        out.append("```")
+    out.append("")
+    return "\n".join(out)
+
+
 def targets(availability, crowds):
     from .run import (
         CROWD_P95_MS,
