@@ -93,7 +93,8 @@ def test_all_times_open_by_keyboard_and_the_weeks_change_without_javascript(port
 
         # "Alle Uhrzeiten am Vormittag": reached by Tab, opened with Enter; the full list (every
         # five minutes) replaces the short one.
-        tab_to(page, lambda f: f["tag"] == "summary" or "Alle Uhrzeiten am Vormittag" in f["text"], limit=200)
+        # (The office card's "Öffnungszeiten, Anfahrt …" comes first: not this one.)
+        tab_to(page, lambda f: f["tag"] == "summary" and "Alle Uhrzeiten am Vormittag" in f["text"], limit=200)
         page.keyboard.press("Enter")
         assert morning.locator("details").get_attribute("open") is not None
         assert morning.locator("details button.time").nth(1).get_attribute("value") == "2026-12-03T07:35:00+01:00"
@@ -113,9 +114,9 @@ def test_on_a_desktop_the_picker_passes_axe(portal, new_page, scanner):
     page = new_page(width=1280, height=900)
     page.emulate_media(reduced_motion="reduce")
     page.goto(portal.url + CALENDAR + "&date=2026-12-03")
-    page.locator("#times details summary").first.click()  # with the full list open too
+    page.locator("#times .part-of-day details summary").first.click()  # with the full list open too
     scanner.scan(page, "calendar with all morning times (desktop)")
-    page.locator("#times details summary").first.click()
+    page.locator("#times .part-of-day details summary").first.click()
     page.evaluate("() => document.getElementById('days').scrollIntoView()")
     save_screenshot(page, "time-picker-1280.png")
     scanner.assert_clean()
