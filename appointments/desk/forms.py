@@ -28,7 +28,7 @@ class ReferenceForm(PortalForm):
         label=_("Booking reference"),
         max_length=200,
         help_text=_(
-            "As on the citizen's e-mail, e.g. FT-4K7M2Q; upper or lower case. A hand scanner may read the QR "
+            "As on the citizen's e-mail, e.g. K7Q-4MZP; upper or lower case. A hand scanner may read the QR "
             "code into this field."
         ),
         error_messages={"required": _("Please enter a booking reference.")},
